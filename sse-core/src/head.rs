@@ -1,0 +1,185 @@
+//! HTTP/1.1 response heads for event streams.
+//!
+//! Invariant: a head is written only after every extra header has been
+//! checked (RFC 9110 token for the name; no CR, LF, NUL or other control
+//! character but HTAB in the value), so no caller text can add a header or
+//! end the head early. Nothing is written when anything fails.
+
+use crate::error::HeadError;
+
+/// The headers every event-stream response carries: the content type, no
+/// caching, and no buffering by nginx-style proxies. No `Content-Encoding`
+/// and no `Content-Length` are ever sent: the stream is not compressed and
+/// ends when the connection does. Adapters built on an HTTP library use
+/// this list so that all of them send the same headers.
+///
+/// ```
+/// assert_eq!(sse_core::STREAM_HEADERS[0], ("Content-Type", "text/event-stream"));
+/// ```
+pub const STREAM_HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "text/event-stream"),
+    ("Cache-Control", "no-cache"),
+    ("X-Accel-Buffering", "no"),
+];
+
+const CRLF: &[u8] = b"\r\n";
+const STATUS_200: &[u8] = b"HTTP/1.1 200 OK\r\n";
+const STATUS_204: &[u8] = b"HTTP/1.1 204 No Content\r\n";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Stream,
+    NoContent,
+}
+
+/// An HTTP/1.1 response head, as Kestrun's `Start-KrSseResponse` sends it,
+/// with room for extra headers such as CORS.
+///
+/// ```
+/// use sse_core::ResponseHead;
+/// let mut buf = [0u8; 256];
+/// let n = ResponseHead::stream()
+///     .with_headers(&[("Access-Control-Allow-Origin", "*")])
+///     .encode(&mut buf)
+///     .unwrap();
+/// assert_eq!(
+///     &buf[..n],
+///     b"HTTP/1.1 200 OK\r\n\
+///       Content-Type: text/event-stream\r\n\
+///       Cache-Control: no-cache\r\n\
+///       X-Accel-Buffering: no\r\n\
+///       Access-Control-Allow-Origin: *\r\n\
+///       \r\n"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ResponseHead<'h> {
+    kind: Kind,
+    headers: &'h [(&'h str, &'h str)],
+}
+
+impl<'h> ResponseHead<'h> {
+    /// The `200 OK` head that starts an event stream, with
+    /// [`STREAM_HEADERS`].
+    ///
+    /// ```
+    /// let head = sse_core::ResponseHead::stream();
+    /// assert_eq!(head.encoded_len(), Ok(100));
+    /// ```
+    #[must_use]
+    pub const fn stream() -> Self {
+        Self { kind: Kind::Stream, headers: &[] }
+    }
+
+    /// The `204 No Content` head: an EventSource that receives it stops
+    /// reconnecting (use it while shutting down).
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let n = sse_core::ResponseHead::no_content().encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..n], b"HTTP/1.1 204 No Content\r\nCache-Control: no-cache\r\n\r\n");
+    /// ```
+    #[must_use]
+    pub const fn no_content() -> Self {
+        Self { kind: Kind::NoContent, headers: &[] }
+    }
+
+    /// Adds extra headers, written after the standard ones in this order.
+    ///
+    /// ```
+    /// let head = sse_core::ResponseHead::no_content().with_headers(&[("Vary", "Origin")]);
+    /// assert!(head.encoded_len().is_ok());
+    /// ```
+    #[must_use]
+    pub const fn with_headers(mut self, headers: &'h [(&'h str, &'h str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    fn fixed(&self) -> (&'static [u8], &'static [(&'static str, &'static str)]) {
+        match self.kind {
+            Kind::Stream => (STATUS_200, STREAM_HEADERS),
+            Kind::NoContent => (STATUS_204, &[("Cache-Control", "no-cache")]),
+        }
+    }
+
+    /// Feeds every piece of the head to `put`, after validating.
+    fn pieces(&self, mut put: impl FnMut(&[u8])) -> Result<(), HeadError> {
+        for (index, (name, value)) in self.headers.iter().enumerate() {
+            if !is_token(name) {
+                return Err(HeadError::InvalidHeaderName { index });
+            }
+            if !is_field_value(value) {
+                return Err(HeadError::InvalidHeaderValue { index });
+            }
+        }
+        let (status, fixed) = self.fixed();
+        put(status);
+        for (name, value) in fixed.iter().chain(self.headers) {
+            put(name.as_bytes());
+            put(b": ");
+            put(value.as_bytes());
+            put(CRLF);
+        }
+        put(CRLF);
+        Ok(())
+    }
+
+    /// The exact length of the head.
+    ///
+    /// # Errors
+    /// [`HeadError::InvalidHeaderName`] or [`HeadError::InvalidHeaderValue`]
+    /// for the first extra header that is invalid.
+    ///
+    /// ```
+    /// assert_eq!(sse_core::ResponseHead::no_content().encoded_len(), Ok(52));
+    /// ```
+    pub fn encoded_len(&self) -> Result<usize, HeadError> {
+        let mut len = 0usize;
+        self.pieces(|piece| len = len.saturating_add(piece.len()))?;
+        Ok(len)
+    }
+
+    /// Writes the head into `buf` and returns its length.
+    ///
+    /// # Errors
+    /// As [`encoded_len`](Self::encoded_len), or
+    /// [`HeadError::BufferTooSmall`]; nothing is written then.
+    ///
+    /// ```
+    /// use sse_core::{HeadError, ResponseHead};
+    /// let mut small = [0u8; 10];
+    /// assert_eq!(
+    ///     ResponseHead::stream().encode(&mut small),
+    ///     Err(HeadError::BufferTooSmall { needed: 100, available: 10 })
+    /// );
+    /// ```
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, HeadError> {
+        let needed = self.encoded_len()?;
+        let available = buf.len();
+        if needed > available {
+            return Err(HeadError::BufferTooSmall { needed, available });
+        }
+        let mut rest = &mut *buf;
+        self.pieces(|piece| {
+            let taken = core::mem::take(&mut rest);
+            if let Some((dst, tail)) = taken.split_at_mut_checked(piece.len()) {
+                dst.copy_from_slice(piece);
+                rest = tail;
+            }
+        })?;
+        Ok(needed)
+    }
+}
+
+/// RFC 9110 §5.6.2 `token`: one or more tchar.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// RFC 9110 §5.5 field value: visible characters, spaces, tabs and
+/// obs-text; no CR, LF, NUL or other controls.
+fn is_field_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}

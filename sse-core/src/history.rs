@@ -1,0 +1,359 @@
+//! Replay history for `Last-Event-ID`.
+//!
+//! Invariant: the history holds a contiguous run of the most recently
+//! pushed events, numbered by consecutive sequence numbers, each stored
+//! already encoded together with its id. An event that cannot be stored
+//! clears the whole history, so a lookup can never skip over an event
+//! silently: it either finds the client's id and replays everything after
+//! it, or says the client missed events.
+//!
+//! Storage is one fixed byte ring (`BYTES`) plus a fixed index of `N`
+//! entries; each entry's bytes are contiguous (an entry that does not fit
+//! before the end of the ring starts again at offset 0), and the oldest
+//! entries are evicted to make room.
+
+use heapless::Deque;
+
+use crate::error::HistoryError;
+use crate::event::Event;
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    start: usize,
+    /// Length of the stored id, or `None` for an event without an id.
+    id_len: Option<usize>,
+    frame_len: usize,
+}
+
+impl Entry {
+    fn len(&self) -> usize {
+        self.id_len.unwrap_or(0).saturating_add(self.frame_len)
+    }
+
+    fn end(&self) -> usize {
+        self.start.saturating_add(self.len())
+    }
+}
+
+/// Where a reconnecting client resumes, from [`History::resume_after`].
+///
+/// ```
+/// use sse_core::{Event, History, Resume};
+/// let mut h: History<8, 256> = History::new();
+/// h.push(&Event::new().with_id("1")?.with_data("a")).unwrap();
+/// h.push(&Event::new().with_id("2")?.with_data("b")).unwrap();
+/// assert_eq!(h.resume_after("1"), Resume::From(1));
+/// assert_eq!(h.resume_after("2"), Resume::UpToDate);
+/// assert_eq!(h.resume_after("0"), Resume::Missed);
+/// # Ok::<(), sse_core::FieldError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Resume {
+    /// The id is the newest event's: nothing to replay.
+    UpToDate,
+    /// Replay every stored event from this sequence number on.
+    From(u64),
+    /// The id is too old (evicted) or was never sent: the client missed an
+    /// unknown number of events, and the adapter must tell it so (for
+    /// example with [`MISSED_EVENTS`]) instead of leaving a silent gap.
+    Missed,
+}
+
+/// The frame adapters send to a client that resumed with an id the history
+/// no longer knows: an event of type `missed` with empty data. Applications
+/// listen for it (`source.addEventListener("missed", …)`) and reload their
+/// state.
+///
+/// ```
+/// assert_eq!(sse_core::MISSED_EVENTS, b"event: missed\ndata: \n\n");
+/// ```
+pub const MISSED_EVENTS: &[u8] = b"event: missed\ndata: \n\n";
+
+/// One stored event.
+///
+/// ```
+/// use sse_core::{Event, History};
+/// let mut h: History<4, 128> = History::new();
+/// let seq = h.push(&Event::new().with_id("9")?.with_data("x")).unwrap();
+/// let stored = h.get(seq).unwrap();
+/// assert_eq!(stored.id, Some("9"));
+/// assert_eq!(stored.frame, b"id: 9\ndata: x\n\n");
+/// # Ok::<(), sse_core::FieldError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored<'h> {
+    /// Sequence number: 0 for the first event ever pushed, then +1 each.
+    pub seq: u64,
+    /// The event's id, if it had one.
+    pub id: Option<&'h str>,
+    /// The encoded frame, exactly as [`Event::encode`] writes it.
+    pub frame: &'h [u8],
+}
+
+/// A fixed-capacity ring of the last events sent: at most `N` events and
+/// `BYTES` bytes of encoded frames and ids. No heap; `new` is `const`, so
+/// it can live in a `static`.
+///
+/// ```
+/// use sse_core::{Event, History, Resume};
+/// let mut h: History<16, 1024> = History::new();
+/// for i in 0..5u32 {
+///     let id = i.to_string();
+///     h.push(&Event::new().with_id(&id)?.with_data("tick")).unwrap();
+/// }
+/// let Resume::From(seq) = h.resume_after("2") else { panic!() };
+/// let replay: Vec<_> = h.iter_from(seq).map(|s| s.id.unwrap()).collect();
+/// assert_eq!(replay, ["3", "4"]);
+/// # Ok::<(), sse_core::FieldError>(())
+/// ```
+#[derive(Clone)]
+pub struct History<const N: usize, const BYTES: usize> {
+    store: [u8; BYTES],
+    entries: Deque<Entry, N>,
+    next_seq: u64,
+}
+
+impl<const N: usize, const BYTES: usize> Default for History<N, BYTES> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize, const BYTES: usize> core::fmt::Debug for History<N, BYTES> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("History")
+            .field("len", &self.len())
+            .field("oldest_seq", &self.oldest_seq())
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const N: usize, const BYTES: usize> History<N, BYTES> {
+    const NON_EMPTY: () = assert!(N > 0 && BYTES > 0, "History needs N > 0 and BYTES > 0");
+
+    /// An empty history.
+    ///
+    /// ```
+    /// static HISTORY: std::sync::Mutex<sse_core::History<32, 4096>> =
+    ///     std::sync::Mutex::new(sse_core::History::new());
+    /// assert!(HISTORY.lock().unwrap().is_empty());
+    /// ```
+    #[must_use]
+    pub const fn new() -> Self {
+        let () = Self::NON_EMPTY;
+        Self { store: [0; BYTES], entries: Deque::new(), next_seq: 0 }
+    }
+
+    /// Number of events stored.
+    ///
+    /// ```
+    /// assert_eq!(sse_core::History::<4, 64>::new().len(), 0);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no event is stored.
+    ///
+    /// ```
+    /// assert!(sse_core::History::<4, 64>::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sequence number the next pushed event will get.
+    ///
+    /// ```
+    /// let mut h = sse_core::History::<4, 64>::new();
+    /// h.push(&sse_core::Event::new().with_data("x")).unwrap();
+    /// assert_eq!(h.next_seq(), 1);
+    /// ```
+    #[must_use]
+    pub const fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Sequence number of the oldest stored event (equal to
+    /// [`next_seq`](Self::next_seq) when empty).
+    ///
+    /// ```
+    /// let h = sse_core::History::<4, 64>::new();
+    /// assert_eq!(h.oldest_seq(), h.next_seq());
+    /// ```
+    #[must_use]
+    pub fn oldest_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(self.entries.len() as u64)
+    }
+
+    /// Forgets every stored event (sequence numbers go on).
+    ///
+    /// ```
+    /// let mut h = sse_core::History::<4, 64>::new();
+    /// h.push(&sse_core::Event::new().with_data("x")).unwrap();
+    /// h.clear();
+    /// assert!(h.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Where a free run of `need` contiguous bytes starts, if there is one.
+    fn alloc(&self, need: usize) -> Option<usize> {
+        let (Some(oldest), Some(newest)) = (self.entries.front(), self.entries.back()) else {
+            return (need <= BYTES).then_some(0);
+        };
+        let (read, write) = (oldest.start, newest.end());
+        if newest.start >= oldest.start {
+            // Not wrapped: free space is [write, BYTES) and [0, read).
+            if BYTES.saturating_sub(write) >= need {
+                Some(write)
+            } else {
+                (read >= need).then_some(0)
+            }
+        } else {
+            // Wrapped: free space is [write, read).
+            (read.saturating_sub(write) >= need).then_some(write)
+        }
+    }
+
+    /// Encodes `event` into the history, evicting the oldest events as
+    /// needed, and returns its sequence number.
+    ///
+    /// # Errors
+    /// [`HistoryError::TooLarge`] if the event and its id need more than
+    /// `BYTES`: the history is then cleared (the sequence number is still
+    /// used up), so resuming across it reports [`Resume::Missed`].
+    /// [`HistoryError::Format`] if `Display` data fails; nothing changes.
+    ///
+    /// ```
+    /// let mut h = sse_core::History::<2, 256>::new();
+    /// for data in ["a", "b", "c"] {
+    ///     h.push(&sse_core::Event::new().with_data(data)).unwrap();
+    /// }
+    /// assert_eq!((h.len(), h.oldest_seq()), (2, 1));
+    /// ```
+    pub fn push(&mut self, event: &Event<'_>) -> Result<u64, HistoryError> {
+        let frame_len = event.checked_encoded_len().ok_or(HistoryError::Format)?;
+        let id = event.id().map(str::as_bytes);
+        let entry_len = id.map_or(0, <[u8]>::len).saturating_add(frame_len);
+        let seq = self.next_seq;
+        if entry_len > BYTES {
+            self.entries.clear();
+            self.next_seq = seq.saturating_add(1);
+            return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+        }
+        if self.entries.is_full() {
+            self.entries.pop_front();
+        }
+        let start = loop {
+            match self.alloc(entry_len) {
+                Some(start) => break start,
+                // `alloc` succeeds on an empty history since
+                // `entry_len <= BYTES`, so this loop ends.
+                None => {
+                    if self.entries.pop_front().is_none() {
+                        return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+                    }
+                }
+            }
+        };
+        let Some(slot) = self.store.get_mut(start..start.saturating_add(entry_len)) else {
+            return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+        };
+        let (id_slot, frame_slot) = slot.split_at_mut(entry_len.saturating_sub(frame_len));
+        if let Some(id) = id {
+            id_slot.copy_from_slice(id);
+        }
+        match event.write_unchecked(frame_slot) {
+            Ok(n) if n == frame_len => {}
+            // Only a `Display` that changed between two formattings fails
+            // here; the slot is not recorded, so the history stays valid.
+            _ => return Err(HistoryError::Format),
+        }
+        let entry = Entry { start, id_len: id.map(<[u8]>::len), frame_len };
+        if self.entries.push_back(entry).is_err() {
+            return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+        }
+        self.next_seq = seq.saturating_add(1);
+        Ok(seq)
+    }
+
+    fn stored(&self, seq: u64, entry: &Entry) -> Stored<'_> {
+        let bytes = self.store.get(entry.start..entry.end()).unwrap_or(&[]);
+        let (id, frame) = bytes.split_at_checked(entry.id_len.unwrap_or(0)).unwrap_or((&[], &[]));
+        Stored {
+            seq,
+            id: entry.id_len.and_then(|_| core::str::from_utf8(id).ok()),
+            frame,
+        }
+    }
+
+    /// The stored event with sequence number `seq`, if it is still stored.
+    ///
+    /// ```
+    /// let mut h = sse_core::History::<4, 64>::new();
+    /// let seq = h.push(&sse_core::Event::new().with_data("x")).unwrap();
+    /// assert_eq!(h.get(seq).unwrap().frame, b"data: x\n\n");
+    /// assert!(h.get(seq + 1).is_none());
+    /// ```
+    #[must_use]
+    pub fn get(&self, seq: u64) -> Option<Stored<'_>> {
+        let index = usize::try_from(seq.checked_sub(self.oldest_seq())?).ok()?;
+        let entry = self.entries.iter().nth(index)?;
+        Some(self.stored(seq, entry))
+    }
+
+    /// The stored events from sequence number `seq` on, oldest first. Empty
+    /// if `seq` is not stored; starts at the oldest if `seq` is older.
+    ///
+    /// ```
+    /// let mut h = sse_core::History::<4, 64>::new();
+    /// for d in ["a", "b"] { h.push(&sse_core::Event::new().with_data(d)).unwrap(); }
+    /// assert_eq!(h.iter_from(0).count(), 2);
+    /// assert_eq!(h.iter_from(1).count(), 1);
+    /// ```
+    pub fn iter_from(&self, seq: u64) -> impl Iterator<Item = Stored<'_>> + '_ {
+        let oldest = self.oldest_seq();
+        let skip = usize::try_from(seq.saturating_sub(oldest)).unwrap_or(usize::MAX);
+        self.entries
+            .iter()
+            .zip(oldest..)
+            .skip(skip)
+            .map(|(entry, seq)| self.stored(seq, entry))
+    }
+
+    /// Where a client that reconnects with `Last-Event-ID: last_event_id`
+    /// resumes. If several stored events carry the id, the newest counts.
+    ///
+    /// ```
+    /// use sse_core::{Event, History, Resume};
+    /// let mut h: History<2, 256> = History::new();
+    /// for id in ["1", "2", "3"] {
+    ///     h.push(&Event::new().with_id(id)?.with_data("x")).unwrap();
+    /// }
+    /// assert_eq!(h.resume_after("1"), Resume::Missed); // evicted
+    /// assert_eq!(h.resume_after("2"), Resume::From(2));
+    /// assert_eq!(h.resume_after("3"), Resume::UpToDate);
+    /// # Ok::<(), sse_core::FieldError>(())
+    /// ```
+    #[must_use]
+    pub fn resume_after(&self, last_event_id: &str) -> Resume {
+        let found = self
+            .entries
+            .iter()
+            .rev()
+            .zip((0..self.next_seq).rev())
+            .find(|(entry, seq)| self.stored(*seq, entry).id == Some(last_event_id));
+        match found {
+            None => Resume::Missed,
+            Some((_, seq)) => {
+                let next = seq.saturating_add(1);
+                if next == self.next_seq { Resume::UpToDate } else { Resume::From(next) }
+            }
+        }
+    }
+}

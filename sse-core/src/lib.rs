@@ -1,0 +1,35 @@
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+mod encode;
+mod error;
+mod event;
+mod head;
+mod history;
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+mod io;
+#[cfg(feature = "serde")]
+mod json;
+
+pub use encode::{Encoder, KEEP_ALIVE, Status};
+pub use error::{EncodeError, FieldError, HeadError, HistoryError, WriteError};
+pub use event::{Data, Event, check_event_name, check_id};
+pub use head::{ResponseHead, STREAM_HEADERS};
+pub use history::{History, MISSED_EVENTS, Resume, Stored};
+#[cfg(feature = "serde")]
+pub use json::JsonError;
+
+#[cfg(test)]
+extern crate std;
