@@ -183,3 +183,55 @@ fn is_token(s: &str) -> bool {
 fn is_field_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_head_has_the_sse_headers_and_no_length_or_encoding() {
+        let mut buf = [0u8; 256];
+        let n = ResponseHead::stream().encode(&mut buf).unwrap();
+        let head = core::str::from_utf8(&buf[..n]).unwrap();
+        assert_eq!(
+            head,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+             X-Accel-Buffering: no\r\n\r\n"
+        );
+        assert!(!head.contains("Content-Length") && !head.contains("Content-Encoding"));
+    }
+
+    #[test]
+    fn injected_headers_are_refused_and_nothing_is_written() {
+        let bad: &[&[(&str, &str)]] = &[
+            &[("X-A", "ok"), ("X-B", "a\nb")],
+            &[("X-A", "a\rb")],
+            &[("X-A", "a\0b")],
+        ];
+        for headers in bad {
+            let mut buf = [0xAAu8; 256];
+            let err = ResponseHead::stream().with_headers(headers).encode(&mut buf).unwrap_err();
+            assert!(matches!(err, HeadError::InvalidHeaderValue { .. }), "{headers:?}");
+            assert!(buf.iter().all(|&b| b == 0xAA));
+        }
+        for name in ["", "X A", "X:A", "X\r\nA", "Ä"] {
+            let err = ResponseHead::no_content().with_headers(&[("X-Ok", "1"), (name, "v")]).encoded_len();
+            assert_eq!(err, Err(HeadError::InvalidHeaderName { index: 1 }), "{name:?}");
+        }
+        // Tabs and obs-text are allowed in values.
+        assert!(ResponseHead::stream().with_headers(&[("X-A", "a\tb é")]).encoded_len().is_ok());
+    }
+
+    #[test]
+    fn exact_size_buffer_is_enough() {
+        let head = ResponseHead::no_content().with_headers(&[("Access-Control-Allow-Origin", "*")]);
+        let len = head.encoded_len().unwrap();
+        let mut buf = std::vec![0u8; len];
+        assert_eq!(head.encode(&mut buf), Ok(len));
+        assert!(buf.ends_with(b"Access-Control-Allow-Origin: *\r\n\r\n"));
+        assert_eq!(
+            head.encode(&mut buf[..len - 1]),
+            Err(HeadError::BufferTooSmall { needed: len, available: len - 1 })
+        );
+    }
+}

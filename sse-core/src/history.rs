@@ -357,3 +357,111 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+
+    use super::*;
+
+    fn ids<const N: usize, const B: usize>(h: &History<N, B>, from: u64) -> Vec<String> {
+        h.iter_from(from).map(|s| s.id.unwrap_or("-").to_string()).collect()
+    }
+
+    #[test]
+    fn replay_after_every_position() {
+        let mut h: History<8, 1024> = History::new();
+        let all: Vec<String> = (0..8).map(|i| i.to_string()).collect();
+        for id in &all {
+            h.push(&Event::new().with_id(id).unwrap().with_data("x")).unwrap();
+        }
+        for (i, id) in all.iter().enumerate() {
+            match h.resume_after(id) {
+                Resume::UpToDate => assert_eq!(i, 7),
+                Resume::From(seq) => assert_eq!(ids(&h, seq), all[i + 1..]),
+                Resume::Missed => panic!("{id} is stored"),
+            }
+        }
+        assert_eq!(h.resume_after("8"), Resume::Missed);
+        assert_eq!(h.resume_after(""), Resume::Missed);
+    }
+
+    #[test]
+    fn evicts_by_count_and_reports_missed_for_evicted_ids() {
+        let mut h: History<3, 1024> = History::new();
+        for id in ["a", "b", "c", "d"] {
+            h.push(&Event::new().with_id(id).unwrap()).unwrap();
+        }
+        assert_eq!(ids(&h, 0), ["b", "c", "d"]);
+        assert_eq!(h.resume_after("a"), Resume::Missed);
+        assert_eq!(h.resume_after("b"), Resume::From(2));
+        assert!(h.get(0).is_none());
+    }
+
+    #[test]
+    fn evicts_by_bytes_and_wraps_without_corrupting_frames() {
+        // Each entry is "N" + "id: N\ndata: xxxx…\n\n"; sizes vary so that
+        // entries wrap at different offsets.
+        let mut h: History<64, 100> = History::new();
+        let mut expected: Vec<(String, Vec<u8>)> = Vec::new();
+        for i in 0..500usize {
+            let id = (i % 10).to_string();
+            let data = "x".repeat(i % 37);
+            let ev = Event::new().with_id(&id).unwrap().with_data(&data);
+            let mut frame = std::vec![0u8; ev.encoded_len()];
+            ev.encode(&mut frame).unwrap();
+            assert_eq!(h.push(&ev).unwrap(), i as u64);
+            expected.push((id, frame));
+            let stored: Vec<_> = h.iter_from(0).collect();
+            assert!(!stored.is_empty());
+            let bytes: usize = stored.iter().map(|s| s.frame.len() + s.id.unwrap().len()).sum();
+            assert!(bytes <= 100);
+            let tail = &expected[expected.len() - stored.len()..];
+            for (s, (id, frame)) in stored.iter().zip(tail) {
+                assert_eq!((s.id.unwrap(), s.frame), (id.as_str(), frame.as_slice()));
+            }
+            assert_eq!(stored.last().unwrap().seq, i as u64);
+        }
+    }
+
+    #[test]
+    fn too_large_event_clears_so_no_gap_is_silent() {
+        let mut h: History<4, 32> = History::new();
+        h.push(&Event::new().with_id("1").unwrap().with_data("a")).unwrap();
+        let big = "y".repeat(40);
+        assert_eq!(
+            h.push(&Event::new().with_id("2").unwrap().with_data(&big)),
+            Err(HistoryError::TooLarge { needed: 1 + 6 + 47 + 1, capacity: 32 })
+        );
+        assert!(h.is_empty());
+        assert_eq!(h.resume_after("1"), Resume::Missed);
+        assert_eq!(h.push(&Event::new().with_id("3").unwrap()).unwrap(), 2);
+    }
+
+    #[test]
+    fn events_without_id_are_replayed_and_newest_matching_id_wins() {
+        let mut h: History<8, 256> = History::new();
+        h.push(&Event::new().with_id("1").unwrap()).unwrap();
+        h.push(&Event::new().with_data("no id")).unwrap();
+        h.push(&Event::new().with_id("1").unwrap()).unwrap();
+        h.push(&Event::new().with_data("after")).unwrap();
+        assert_eq!(h.resume_after("1"), Resume::From(3));
+        assert_eq!(h.get(1).unwrap().id, None);
+        assert_eq!(ids(&h, 0), ["1", "-", "1", "-"]);
+    }
+
+    #[test]
+    fn failing_display_changes_nothing() {
+        struct Failing;
+        impl core::fmt::Display for Failing {
+            fn fmt(&self, _: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                Err(core::fmt::Error)
+            }
+        }
+        let mut h: History<2, 64> = History::new();
+        h.push(&Event::new().with_id("1").unwrap()).unwrap();
+        assert_eq!(h.push(&Event::new().with_data_fmt(&Failing)), Err(HistoryError::Format));
+        assert_eq!((h.len(), h.next_seq()), (1, 1));
+    }
+}

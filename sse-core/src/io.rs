@@ -104,3 +104,99 @@ impl Event<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::convert::Infallible;
+    use core::fmt;
+    use std::vec::Vec;
+
+    use super::*;
+
+    /// A writer double that takes at most one byte per call.
+    #[derive(Default)]
+    struct OneByte(Vec<u8>);
+
+    impl embedded_io::ErrorType for OneByte {
+        type Error = Infallible;
+    }
+
+    #[cfg(feature = "embedded-io")]
+    impl embedded_io::Write for OneByte {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+            self.0.extend(buf.first());
+            Ok(buf.len().min(1))
+        }
+        fn flush(&mut self) -> Result<(), Infallible> {
+            Ok(())
+        }
+    }
+
+    #[cfg(feature = "embedded-io-async")]
+    impl embedded_io_async::Write for OneByte {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+            self.0.extend(buf.first());
+            Ok(buf.len().min(1))
+        }
+        async fn flush(&mut self) -> Result<(), Infallible> {
+            Ok(())
+        }
+    }
+
+    struct Long;
+
+    impl fmt::Display for Long {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (0..100).try_for_each(|i| write!(f, "{i}\r\n"))
+        }
+    }
+
+    fn events<'a>(long: &'a Long) -> [Event<'a>; 3] {
+        [
+            Event::new().with_event("e").unwrap().with_id("1").unwrap().with_data("a\r\nb"),
+            Event::new().with_comment("c").with_retry(5).with_data_fmt(long),
+            Event::new(),
+        ]
+    }
+
+    fn one_shot(ev: &Event<'_>) -> Vec<u8> {
+        let mut buf = std::vec![0u8; ev.encoded_len()];
+        ev.encode(&mut buf).unwrap();
+        buf
+    }
+
+    #[cfg(feature = "embedded-io")]
+    #[test]
+    fn blocking_writer_gets_the_one_shot_bytes_one_byte_at_a_time() {
+        for ev in events(&Long) {
+            let mut w = OneByte::default();
+            ev.write_to(&mut w).unwrap();
+            assert_eq!(w.0, one_shot(&ev));
+        }
+    }
+
+    #[cfg(feature = "embedded-io")]
+    #[test]
+    fn blocking_writer_error_is_reported() {
+        let mut full = [0u8; 4];
+        let err = Event::new().with_data("hello").write_to(&mut full.as_mut_slice()).unwrap_err();
+        assert!(matches!(err, WriteError::Io(_)));
+    }
+
+    #[cfg(feature = "embedded-io-async")]
+    #[test]
+    fn async_writer_gets_the_one_shot_bytes_one_byte_at_a_time() {
+        for ev in events(&Long) {
+            let mut w = OneByte::default();
+            {
+                let mut fut = core::pin::pin!(ev.write_to_async(&mut w));
+                let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+                let core::task::Poll::Ready(result) = fut.as_mut().poll(&mut cx) else {
+                    panic!("a writer that is always ready never makes the future wait");
+                };
+                result.unwrap();
+            }
+            assert_eq!(w.0, one_shot(&ev));
+        }
+    }
+}
