@@ -208,11 +208,15 @@ mod defmt_impls {
 
     impl defmt::Format for FieldError {
         fn format(&self, f: defmt::Formatter<'_>) {
-            defmt::write!(f, "{=str}", match self {
-                Self::EventNameLineBreak => "event name contains CR or LF",
-                Self::IdLineBreak => "event id contains CR or LF",
-                Self::IdNul => "event id contains NUL",
-            })
+            defmt::write!(
+                f,
+                "{=str}",
+                match self {
+                    Self::EventNameLineBreak => "event name contains CR or LF",
+                    Self::IdLineBreak => "event id contains CR or LF",
+                    Self::IdNul => "event id contains NUL",
+                }
+            )
         }
     }
 

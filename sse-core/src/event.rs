@@ -34,7 +34,10 @@ impl fmt::Debug for Data<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Text(t) => f.debug_tuple("Text").field(t).finish(),
-            Self::Display(d) => f.debug_tuple("Display").field(&format_args!("{d}")).finish(),
+            Self::Display(d) => f
+                .debug_tuple("Display")
+                .field(&format_args!("{d}"))
+                .finish(),
         }
     }
 }

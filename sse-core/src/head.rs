@@ -68,7 +68,10 @@ impl<'h> ResponseHead<'h> {
     /// ```
     #[must_use]
     pub const fn stream() -> Self {
-        Self { kind: Kind::Stream, headers: &[] }
+        Self {
+            kind: Kind::Stream,
+            headers: &[],
+        }
     }
 
     /// The `204 No Content` head: an EventSource that receives it stops
@@ -81,7 +84,10 @@ impl<'h> ResponseHead<'h> {
     /// ```
     #[must_use]
     pub const fn no_content() -> Self {
-        Self { kind: Kind::NoContent, headers: &[] }
+        Self {
+            kind: Kind::NoContent,
+            headers: &[],
+        }
     }
 
     /// Adds extra headers, written after the standard ones in this order.
@@ -175,7 +181,8 @@ impl<'h> ResponseHead<'h> {
 /// RFC 9110 §5.6.2 `token`: one or more tchar.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// RFC 9110 §5.5 field value: visible characters, spaces, tabs and
@@ -210,16 +217,33 @@ mod tests {
         ];
         for headers in bad {
             let mut buf = [0xAAu8; 256];
-            let err = ResponseHead::stream().with_headers(headers).encode(&mut buf).unwrap_err();
-            assert!(matches!(err, HeadError::InvalidHeaderValue { .. }), "{headers:?}");
+            let err = ResponseHead::stream()
+                .with_headers(headers)
+                .encode(&mut buf)
+                .unwrap_err();
+            assert!(
+                matches!(err, HeadError::InvalidHeaderValue { .. }),
+                "{headers:?}"
+            );
             assert!(buf.iter().all(|&b| b == 0xAA));
         }
         for name in ["", "X A", "X:A", "X\r\nA", "Ä"] {
-            let err = ResponseHead::no_content().with_headers(&[("X-Ok", "1"), (name, "v")]).encoded_len();
-            assert_eq!(err, Err(HeadError::InvalidHeaderName { index: 1 }), "{name:?}");
+            let err = ResponseHead::no_content()
+                .with_headers(&[("X-Ok", "1"), (name, "v")])
+                .encoded_len();
+            assert_eq!(
+                err,
+                Err(HeadError::InvalidHeaderName { index: 1 }),
+                "{name:?}"
+            );
         }
         // Tabs and obs-text are allowed in values.
-        assert!(ResponseHead::stream().with_headers(&[("X-A", "a\tb é")]).encoded_len().is_ok());
+        assert!(
+            ResponseHead::stream()
+                .with_headers(&[("X-A", "a\tb é")])
+                .encoded_len()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -231,7 +255,10 @@ mod tests {
         assert!(buf.ends_with(b"Access-Control-Allow-Origin: *\r\n\r\n"));
         assert_eq!(
             head.encode(&mut buf[..len - 1]),
-            Err(HeadError::BufferTooSmall { needed: len, available: len - 1 })
+            Err(HeadError::BufferTooSmall {
+                needed: len,
+                available: len - 1
+            })
         );
     }
 }

@@ -142,7 +142,11 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     #[must_use]
     pub const fn new() -> Self {
         let () = Self::NON_EMPTY;
-        Self { store: [0; BYTES], entries: Deque::new(), next_seq: 0 }
+        Self {
+            store: [0; BYTES],
+            entries: Deque::new(),
+            next_seq: 0,
+        }
     }
 
     /// Number of events stored.
@@ -244,7 +248,10 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
         if entry_len > BYTES {
             self.entries.clear();
             self.next_seq = seq.saturating_add(1);
-            return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+            return Err(HistoryError::TooLarge {
+                needed: entry_len,
+                capacity: BYTES,
+            });
         }
         if self.entries.is_full() {
             self.entries.pop_front();
@@ -256,13 +263,19 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
                 // `entry_len <= BYTES`, so this loop ends.
                 None => {
                     if self.entries.pop_front().is_none() {
-                        return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+                        return Err(HistoryError::TooLarge {
+                            needed: entry_len,
+                            capacity: BYTES,
+                        });
                     }
                 }
             }
         };
         let Some(slot) = self.store.get_mut(start..start.saturating_add(entry_len)) else {
-            return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+            return Err(HistoryError::TooLarge {
+                needed: entry_len,
+                capacity: BYTES,
+            });
         };
         let (id_slot, frame_slot) = slot.split_at_mut(entry_len.saturating_sub(frame_len));
         if let Some(id) = id {
@@ -274,9 +287,16 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
             // here; the slot is not recorded, so the history stays valid.
             _ => return Err(HistoryError::Format),
         }
-        let entry = Entry { start, id_len: id.map(<[u8]>::len), frame_len };
+        let entry = Entry {
+            start,
+            id_len: id.map(<[u8]>::len),
+            frame_len,
+        };
         if self.entries.push_back(entry).is_err() {
-            return Err(HistoryError::TooLarge { needed: entry_len, capacity: BYTES });
+            return Err(HistoryError::TooLarge {
+                needed: entry_len,
+                capacity: BYTES,
+            });
         }
         self.next_seq = seq.saturating_add(1);
         Ok(seq)
@@ -284,7 +304,9 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
 
     fn stored(&self, seq: u64, entry: &Entry) -> Stored<'_> {
         let bytes = self.store.get(entry.start..entry.end()).unwrap_or(&[]);
-        let (id, frame) = bytes.split_at_checked(entry.id_len.unwrap_or(0)).unwrap_or((&[], &[]));
+        let (id, frame) = bytes
+            .split_at_checked(entry.id_len.unwrap_or(0))
+            .unwrap_or((&[], &[]));
         Stored {
             seq,
             id: entry.id_len.and_then(|_| core::str::from_utf8(id).ok()),
@@ -352,7 +374,11 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
             None => Resume::Missed,
             Some((_, seq)) => {
                 let next = seq.saturating_add(1);
-                if next == self.next_seq { Resume::UpToDate } else { Resume::From(next) }
+                if next == self.next_seq {
+                    Resume::UpToDate
+                } else {
+                    Resume::From(next)
+                }
             }
         }
     }
@@ -366,7 +392,9 @@ mod tests {
     use super::*;
 
     fn ids<const N: usize, const B: usize>(h: &History<N, B>, from: u64) -> Vec<String> {
-        h.iter_from(from).map(|s| s.id.unwrap_or("-").to_string()).collect()
+        h.iter_from(from)
+            .map(|s| s.id.unwrap_or("-").to_string())
+            .collect()
     }
 
     #[test]
@@ -374,7 +402,8 @@ mod tests {
         let mut h: History<8, 1024> = History::new();
         let all: Vec<String> = (0..8).map(|i| i.to_string()).collect();
         for id in &all {
-            h.push(&Event::new().with_id(id).unwrap().with_data("x")).unwrap();
+            h.push(&Event::new().with_id(id).unwrap().with_data("x"))
+                .unwrap();
         }
         for (i, id) in all.iter().enumerate() {
             match h.resume_after(id) {
@@ -415,7 +444,10 @@ mod tests {
             expected.push((id, frame));
             let stored: Vec<_> = h.iter_from(0).collect();
             assert!(!stored.is_empty());
-            let bytes: usize = stored.iter().map(|s| s.frame.len() + s.id.unwrap().len()).sum();
+            let bytes: usize = stored
+                .iter()
+                .map(|s| s.frame.len() + s.id.unwrap().len())
+                .sum();
             assert!(bytes <= 100);
             let tail = &expected[expected.len() - stored.len()..];
             for (s, (id, frame)) in stored.iter().zip(tail) {
@@ -428,11 +460,15 @@ mod tests {
     #[test]
     fn too_large_event_clears_so_no_gap_is_silent() {
         let mut h: History<4, 32> = History::new();
-        h.push(&Event::new().with_id("1").unwrap().with_data("a")).unwrap();
+        h.push(&Event::new().with_id("1").unwrap().with_data("a"))
+            .unwrap();
         let big = "y".repeat(40);
         assert_eq!(
             h.push(&Event::new().with_id("2").unwrap().with_data(&big)),
-            Err(HistoryError::TooLarge { needed: 1 + 6 + 47 + 1, capacity: 32 })
+            Err(HistoryError::TooLarge {
+                needed: 1 + 6 + 47 + 1,
+                capacity: 32
+            })
         );
         assert!(h.is_empty());
         assert_eq!(h.resume_after("1"), Resume::Missed);
@@ -461,7 +497,10 @@ mod tests {
         }
         let mut h: History<2, 64> = History::new();
         h.push(&Event::new().with_id("1").unwrap()).unwrap();
-        assert_eq!(h.push(&Event::new().with_data_fmt(&Failing)), Err(HistoryError::Format));
+        assert_eq!(
+            h.push(&Event::new().with_data_fmt(&Failing)),
+            Err(HistoryError::Format)
+        );
         assert_eq!((h.len(), h.next_seq()), (1, 1));
     }
 }

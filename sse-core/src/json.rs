@@ -39,10 +39,14 @@ impl core::error::Error for JsonError {}
 #[cfg(feature = "defmt")]
 impl defmt::Format for JsonError {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{=str}", match self {
-            Self::BufferFull => "JSON scratch buffer too small",
-            Self::Serialize => "value could not be serialized as JSON",
-        })
+        defmt::write!(
+            f,
+            "{=str}",
+            match self {
+                Self::BufferFull => "JSON scratch buffer too small",
+                Self::Serialize => "value could not be serialized as JSON",
+            }
+        )
     }
 }
 

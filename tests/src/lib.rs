@@ -1,1 +1,3 @@
-//! Cross-crate tests live in `tests/`; this library is empty.
+//! Cross-crate tests live in `tests/`. The workspace README is compiled
+//! here so that its examples run as doctests.
+#![doc = include_str!("../../README.md")]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one test command (see README.md). Runs on a fresh machine that has
+# only the Rust toolchain; installs anything else it needs, idempotently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Features of sse-core that build on the host (defmt is checked separately:
+# it needs a global logger to link, which only firmware provides).
+CORE_FEATURES="embedded-io,embedded-io-async,serde"
+
+step "format"
+cargo fmt --all --check
+(cd no-std-check && cargo fmt --check)
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p sse-core --all-targets --features "$CORE_FEATURES" --locked -- -D warnings
+cargo clippy -p sse-core --features defmt --locked -- -D warnings
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --locked
+
+step "tests"
+cargo test --workspace --locked
+cargo test -p sse-core --features "$CORE_FEATURES" --locked
+
+step "no_std: a #![no_std] #![no_main] binary links sse-core and runs"
+(cd no-std-check && cargo build --release --locked && ./target/release/no-std-check)
+echo "no-std-check: ok"

@@ -1,0 +1,235 @@
+//! Property tests for the encoder: exact length, every sink and every
+//! windowing give the same bytes, no caller text can start a foreign line,
+//! and the data survives (CR and CRLF arrive as LF).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use std::fmt;
+
+use proptest::prelude::*;
+use sse_core::{Event, Status};
+
+/// Owned parts of an arbitrary event.
+#[derive(Debug, Clone)]
+struct Parts {
+    comment: Option<String>,
+    name: Option<String>,
+    id: Option<String>,
+    retry: Option<u64>,
+    data: Option<String>,
+    /// Give the data as `Display`, formatted in these chunk sizes.
+    display_chunks: Option<Vec<usize>>,
+}
+
+/// Text rich in the characters that matter: CR, LF, colon, space, NUL.
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just('\r'),
+            Just('\n'),
+            Just(':'),
+            Just(' '),
+            Just('\0'),
+            Just('é'),
+            Just('\u{FEFF}'),
+            any::<char>(),
+            prop::char::range('a', 'z'),
+        ],
+        0..40,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn without(
+    s: impl Strategy<Value = String>,
+    bad: &'static [char],
+) -> impl Strategy<Value = String> {
+    s.prop_map(move |s| s.chars().filter(|c| !bad.contains(c)).collect())
+}
+
+fn parts() -> impl Strategy<Value = Parts> {
+    (
+        prop::option::of(text()),
+        prop::option::of(without(text(), &['\r', '\n'])),
+        prop::option::of(without(text(), &['\r', '\n', '\0'])),
+        prop::option::of(any::<u64>()),
+        prop::option::of(text()),
+        prop::option::of(prop::collection::vec(1usize..8, 1..10)),
+    )
+        .prop_map(|(comment, name, id, retry, data, display_chunks)| Parts {
+            comment,
+            name,
+            id,
+            retry,
+            data,
+            display_chunks,
+        })
+}
+
+/// Writes a string in chunks of the given sizes (in chars, cycling).
+struct Chunked<'a>(&'a str, &'a [usize]);
+
+impl fmt::Display for Chunked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chars: Vec<char> = self.0.chars().collect();
+        let mut sizes = self.1.iter().cycle();
+        let mut rest = &chars[..];
+        while !rest.is_empty() {
+            let n = (*sizes.next().unwrap_or(&1)).min(rest.len());
+            let (now, later) = rest.split_at(n);
+            f.write_str(&now.iter().collect::<String>())?;
+            rest = later;
+        }
+        Ok(())
+    }
+}
+
+fn with_event<R>(p: &Parts, f: impl FnOnce(&Event<'_>) -> R) -> R {
+    let mut ev = Event::new();
+    if let Some(c) = &p.comment {
+        ev = ev.with_comment(c);
+    }
+    if let Some(n) = &p.name {
+        ev = ev.with_event(n).unwrap();
+    }
+    if let Some(i) = &p.id {
+        ev = ev.with_id(i).unwrap();
+    }
+    if let Some(r) = p.retry {
+        ev = ev.with_retry(r);
+    }
+    let chunked;
+    if let Some(d) = &p.data {
+        ev = match &p.display_chunks {
+            Some(sizes) => {
+                chunked = Chunked(d, sizes);
+                ev.with_data_fmt(&chunked)
+            }
+            None => ev.with_data(d),
+        };
+    }
+    f(&ev)
+}
+
+fn one_shot(ev: &Event<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; ev.encoded_len()];
+    let n = ev.encode(&mut buf).unwrap();
+    assert_eq!(n, buf.len());
+    buf
+}
+
+fn normalize_breaks(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn encoded_len_is_exact_for_every_sink(p in parts()) {
+        with_event(&p, |ev| {
+            let bytes = one_shot(ev);
+            prop_assert_eq!(bytes.len(), ev.encoded_len());
+            let mut vec: heapless::Vec<u8, 4096> = heapless::Vec::new();
+            prop_assert_eq!(ev.encode_to_vec(&mut vec), Ok(bytes.len()));
+            prop_assert_eq!(vec.as_slice(), &bytes[..]);
+            #[cfg(feature = "embedded-io")]
+            {
+                let mut io = Vec::new();
+                ev.write_to(&mut io).unwrap();
+                prop_assert_eq!(io, bytes);
+            }
+            Ok(())
+        })?;
+    }
+
+    #[test]
+    fn resumable_encoder_equals_one_shot(p in parts(), windows in prop::collection::vec(0usize..24, 1..64)) {
+        with_event(&p, |ev| {
+            let want = one_shot(ev);
+            let mut enc = ev.encoder();
+            let mut got = Vec::new();
+            // Cycle through the window sizes; the all-zero case is helped
+            // along by a one-byte window every 64 calls.
+            for (i, size) in windows.iter().cycle().enumerate() {
+                let size = if i % 64 == 63 { (*size).max(1) } else { *size };
+                let mut window = vec![0u8; size];
+                let status = enc.encode(&mut window).unwrap();
+                got.extend_from_slice(&window[..status.written()]);
+                if let Status::Complete(_) = status {
+                    break;
+                }
+                prop_assert!(got.len() <= want.len());
+            }
+            prop_assert_eq!(enc.written(), want.len());
+            prop_assert_eq!(got, want);
+            Ok(())
+        })?;
+    }
+
+    #[test]
+    fn no_line_starts_with_anything_but_a_known_field_or_colon(p in parts()) {
+        with_event(&p, |ev| {
+            let bytes = one_shot(ev);
+            // Line ends are always LF alone: a CR anywhere would be a break.
+            prop_assert!(!bytes.contains(&b'\r'));
+            prop_assert!(bytes.ends_with(b"\n"));
+            let body = &bytes[..bytes.len() - 1];
+            prop_assert!(body.is_empty() || body.ends_with(b"\n"));
+            let lines: Vec<&[u8]> = if body.is_empty() {
+                vec![]
+            } else {
+                body[..body.len() - 1].split(|&b| b == b'\n').collect()
+            };
+            for line in &lines {
+                let known = [&b"data: "[..], b"event: ", b"id: ", b"retry: ", b": "];
+                prop_assert!(
+                    known.iter().any(|k| line.starts_with(k)),
+                    "line {:?}", String::from_utf8_lossy(line)
+                );
+            }
+            // The text survives: data lines joined by LF give the data with
+            // CR and CRLF turned into LF; the other fields appear once.
+            let field = |prefix: &[u8]| -> Vec<String> {
+                lines
+                    .iter()
+                    .filter(|l| l.starts_with(prefix))
+                    .map(|l| String::from_utf8(l[prefix.len()..].to_vec()).unwrap())
+                    .collect()
+            };
+            if let Some(d) = &p.data {
+                prop_assert_eq!(field(b"data: ").join("\n"), normalize_breaks(d));
+            } else {
+                prop_assert!(field(b"data: ").is_empty());
+            }
+            if let Some(c) = &p.comment {
+                prop_assert_eq!(field(b": ").join("\n"), normalize_breaks(c));
+            }
+            prop_assert_eq!(field(b"event: "), p.name.iter().cloned().collect::<Vec<_>>());
+            prop_assert_eq!(field(b"id: "), p.id.iter().cloned().collect::<Vec<_>>());
+            prop_assert_eq!(
+                field(b"retry: "),
+                p.retry.iter().map(u64::to_string).collect::<Vec<_>>()
+            );
+            Ok(())
+        })?;
+    }
+
+    #[test]
+    fn any_name_or_id_is_either_refused_or_encoded_on_one_line(s in text()) {
+        match Event::new().with_event(&s) {
+            Ok(ev) => prop_assert_eq!(one_shot(&ev), format!("event: {s}\n\n").into_bytes()),
+            Err(_) => prop_assert!(s.contains(['\r', '\n'])),
+        }
+        match Event::new().with_id(&s) {
+            Ok(ev) => prop_assert_eq!(one_shot(&ev), format!("id: {s}\n\n").into_bytes()),
+            Err(_) => prop_assert!(s.contains(['\r', '\n', '\0'])),
+        }
+    }
+}
