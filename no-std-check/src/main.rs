@@ -3,14 +3,14 @@
 //! If sse-core (or anything it depends on with the features enabled here)
 //! pulled in `std`, this would not link: `std` brings its own panic handler
 //! and this crate defines one too. The program also runs: it encodes with
-//! every sink and exits 0 only if the bytes are right.
+//! every sink, parses the result back, and exits 0 only if all is right.
 
 #![no_std]
 #![no_main]
 
 use core::fmt::Write as _;
 
-use sse_core::{Event, History, ResponseHead, Resume, Status};
+use sse_core::{Event, History, Output, Parser, ResponseHead, Resume, Status};
 
 #[link(name = "c")]
 unsafe extern "C" {
@@ -100,7 +100,20 @@ fn check() -> bool {
     let mut head = [0u8; 128];
     let head_ok = ResponseHead::stream().encode(&mut head).is_ok();
 
-    one_shot_ok && vec_ok && io_ok && resumable_ok && history_ok && head_ok
+    // The parser reads back what the encoder wrote, in small chunks.
+    let mut parser: Parser<64, 16, 16> = Parser::new();
+    let mut parsed_ok = false;
+    for chunk in WANT.chunks(3) {
+        parser.feed(chunk, |out| {
+            if let Output::Event(ev) = out {
+                parsed_ok = ev.event_type().as_bytes() == b"sensor"
+                    && ev.data().as_bytes() == b"{\"t\":21}\nx"
+                    && ev.last_event_id().as_bytes() == b"7";
+            }
+        });
+    }
+
+    one_shot_ok && vec_ok && io_ok && resumable_ok && history_ok && head_ok && parsed_ok
 }
 
 /// The C runtime's entry point calls this.

@@ -18,20 +18,20 @@ mod error;
 mod event;
 mod head;
 mod history;
-mod parse;
 #[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
 mod io;
 #[cfg(feature = "serde")]
 mod json;
+mod parse;
 
 pub use encode::{Encoder, KEEP_ALIVE, Status};
 pub use error::{EncodeError, FieldError, HeadError, HistoryError, WriteError};
 pub use event::{Data, Event, check_event_name, check_id};
 pub use head::{ResponseHead, STREAM_HEADERS};
 pub use history::{History, MISSED_EVENTS, Resume, Stored};
-pub use parse::{MessageEvent, Output, Parser, Skipped, Text};
 #[cfg(feature = "serde")]
 pub use json::JsonError;
+pub use parse::{MessageEvent, Output, Parser, Skipped, Text};
 
 #[cfg(test)]
 extern crate std;

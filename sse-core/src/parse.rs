@@ -76,8 +76,14 @@ impl<'p> Text<'p> {
     /// ```
     pub fn chunks(&self) -> impl Iterator<Item = &'p str> + 'p {
         self.0.utf8_chunks().flat_map(|chunk| {
-            let bad = if chunk.invalid().is_empty() { None } else { Some("\u{FFFD}") };
-            core::iter::once(chunk.valid()).chain(bad).filter(|s| !s.is_empty())
+            let bad = if chunk.invalid().is_empty() {
+                None
+            } else {
+                Some("\u{FFFD}")
+            };
+            core::iter::once(chunk.valid())
+                .chain(bad)
+                .filter(|s| !s.is_empty())
         })
     }
 }
@@ -91,7 +97,8 @@ impl fmt::Display for Text<'_> {
 impl fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"")?;
-        self.chunks().try_for_each(|s| write!(f, "{}", s.escape_debug()))?;
+        self.chunks()
+            .try_for_each(|s| write!(f, "{}", s.escape_debug()))?;
         f.write_str("\"")
     }
 }
@@ -124,7 +131,11 @@ impl<'p> MessageEvent<'p> {
     /// ```
     #[must_use]
     pub fn event_type(&self) -> Text<'p> {
-        Text(if self.event_type.is_empty() { b"message" } else { self.event_type })
+        Text(if self.event_type.is_empty() {
+            b"message"
+        } else {
+            self.event_type
+        })
     }
 
     /// The data: the `data` lines joined with LF.
@@ -152,9 +163,10 @@ impl<'p> MessageEvent<'p> {
     }
 }
 
-/// Why a block was skipped instead of dispatched. The parser goes on at
-/// the next blank line; nothing of the skipped block (its data, type or
-/// id) takes effect.
+/// Why a block was skipped instead of dispatched. The parser goes on after
+/// the next blank line; the skipped block's data, type and id take no
+/// effect (a `retry` line read before the limit was hit has already been
+/// reported: like a browser, the parser applies `retry` at once).
 ///
 /// ```
 /// use sse_core::{Output, Parser, Skipped};
@@ -190,12 +202,16 @@ impl fmt::Display for Skipped {
 #[cfg(feature = "defmt")]
 impl defmt::Format for Skipped {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{=str}", match self {
-            Self::LineTooLong => "event skipped: line too long",
-            Self::DataTooLong => "event skipped: data too long",
-            Self::EventTypeTooLong => "event skipped: event type too long",
-            Self::IdTooLong => "event skipped: id too long",
-        })
+        defmt::write!(
+            f,
+            "{=str}",
+            match self {
+                Self::LineTooLong => "event skipped: line too long",
+                Self::DataTooLong => "event skipped: data too long",
+                Self::EventTypeTooLong => "event skipped: event type too long",
+                Self::IdTooLong => "event skipped: id too long",
+            }
+        )
     }
 }
 
@@ -260,7 +276,10 @@ struct Buf<const N: usize> {
 }
 
 impl<const N: usize> Buf<N> {
-    const EMPTY: Self = Self { bytes: [0; N], len: 0 };
+    const EMPTY: Self = Self {
+        bytes: [0; N],
+        len: 0,
+    };
 
     /// Appends all of `more`, or nothing and `false`.
     fn push(&mut self, more: &[u8]) -> bool {
@@ -327,6 +346,9 @@ pub struct Parser<const DATA: usize, const EVENT: usize = 64, const ID: usize = 
     retry_digits: bool,
     retry: Option<u64>,
     skipped: u64,
+    /// Bytes looked at so far (tests check that this stays linear).
+    #[cfg(test)]
+    examined: usize,
 }
 
 impl<const DATA: usize, const EVENT: usize, const ID: usize> Default for Parser<DATA, EVENT, ID> {
@@ -335,7 +357,9 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Default for Parser<
     }
 }
 
-impl<const DATA: usize, const EVENT: usize, const ID: usize> fmt::Debug for Parser<DATA, EVENT, ID> {
+impl<const DATA: usize, const EVENT: usize, const ID: usize> fmt::Debug
+    for Parser<DATA, EVENT, ID>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Parser")
             .field("state", &self.state)
@@ -383,6 +407,8 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             retry_digits: false,
             retry: None,
             skipped: 0,
+            #[cfg(test)]
+            examined: 0,
         }
     }
 
@@ -514,7 +540,11 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             Found::Dispatch => Output::Event(MessageEvent {
                 event_type: self.event_type.as_slice(),
                 // Step 3: remove the last LF of the data buffer.
-                data: self.data.as_slice().split_last().map_or(&[][..], |(_, rest)| rest),
+                data: self
+                    .data
+                    .as_slice()
+                    .split_last()
+                    .map_or(&[][..], |(_, rest)| rest),
                 last_event_id: self.last_event_id().as_bytes(),
             }),
             Found::Retry(ms) => Output::Retry(ms),
@@ -547,7 +577,11 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
                 let index = usize::from(matched);
                 if BOM.get(index) == Some(&first) {
                     rest = after_first;
-                    self.state = if index >= 2 { State::Name } else { State::Bom(matched.saturating_add(1)) };
+                    self.state = if index >= 2 {
+                        State::Name
+                    } else {
+                        State::Bom(matched.saturating_add(1))
+                    };
                     continue;
                 }
                 // Not a BOM: the bytes that matched are content.
@@ -557,7 +591,12 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
                 }
                 continue;
             }
-            let (line, end) = match memchr2(CR, LF, rest) {
+            let found_at = memchr2(CR, LF, rest);
+            #[cfg(test)]
+            {
+                self.examined += found_at.map_or(rest.len(), |i| i + 1);
+            }
+            let (line, end) = match found_at {
                 Some(i) => match rest.split_at_checked(i) {
                     Some((line, end)) => (line, end.split_first()),
                     None => (rest, None),
@@ -599,7 +638,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
         }
         loop {
             match self.state {
-                State::Bom(_) | State::Name => match memchr(b':', bytes) {
+                State::Bom(_) | State::Name => match self.find_colon(bytes) {
                     // "If the line starts with a U+003A COLON character (:)":
                     // ignore the line.
                     Some(0) if self.name.len == 0 => {
@@ -636,6 +675,15 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
                 return None;
             }
         }
+    }
+
+    fn find_colon(&mut self, bytes: &[u8]) -> Option<usize> {
+        let at = memchr(b':', bytes);
+        #[cfg(test)]
+        {
+            self.examined += at.map_or(bytes.len(), |i| i + 1);
+        }
+        at
     }
 
     fn push_name(&mut self, bytes: &[u8]) {
@@ -677,6 +725,10 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     }
 
     fn value(&mut self, field: Field, bytes: &[u8]) -> Option<Found> {
+        #[cfg(test)]
+        {
+            self.examined += bytes.len();
+        }
         match field {
             // "Append the field value to the data buffer" (the LF comes at
             // the end of the line).
@@ -692,7 +744,10 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             }
             Field::Id => {
                 self.id_has_nul |= memchr(0, bytes).is_some();
-                let fits = self.ids.get_mut(self.scratch).is_some_and(|scratch| scratch.push(bytes));
+                let fits = self
+                    .ids
+                    .get_mut(self.scratch)
+                    .is_some_and(|scratch| scratch.push(bytes));
                 if !fits {
                     return self.skip(Skipped::IdTooLong);
                 }
@@ -703,8 +758,10 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
                 for &b in bytes {
                     if b.is_ascii_digit() {
                         self.retry_digits = true;
-                        self.retry_value =
-                            self.retry_value.saturating_mul(10).saturating_add(u64::from(b.wrapping_sub(b'0')));
+                        self.retry_value = self
+                            .retry_value
+                            .saturating_mul(10)
+                            .saturating_add(u64::from(b.wrapping_sub(b'0')));
                     } else {
                         self.retry_valid = false;
                     }
@@ -787,5 +844,162 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
         }
         self.dispatched = true;
         Some(Found::Dispatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::vec::Vec;
+
+    use super::*;
+
+    fn outputs<const D: usize, const E: usize, const I: usize>(
+        p: &mut Parser<D, E, I>,
+        input: &[u8],
+    ) -> Vec<std::string::String> {
+        let mut out = Vec::new();
+        p.feed(input, |o| {
+            out.push(match o {
+                Output::Event(e) => {
+                    std::format!("{}|{}|{}", e.event_type(), e.data(), e.last_event_id())
+                }
+                Output::Retry(ms) => std::format!("retry {ms}"),
+                Output::Skipped(why) => std::format!("skip {why:?}"),
+            });
+        });
+        out
+    }
+
+    #[test]
+    fn data_limit_counts_each_line_and_its_lf() {
+        // "abc" + LF is exactly 4 bytes: fits.
+        let mut p: Parser<4> = Parser::new();
+        assert_eq!(outputs(&mut p, b"data: abc\n\n"), ["message|abc|"]);
+        // Four empty data lines are 4 bytes; a fifth is one too many.
+        assert_eq!(
+            outputs(&mut p, b"data\ndata\ndata\ndata\n\n"),
+            ["message|\n\n\n|"]
+        );
+        assert_eq!(
+            outputs(&mut p, b"data\ndata\ndata\ndata\ndata\n\n"),
+            ["skip DataTooLong"]
+        );
+        assert_eq!(outputs(&mut p, b"data: abcd\n\n"), ["skip DataTooLong"]);
+        assert_eq!(p.skipped(), 2);
+    }
+
+    #[test]
+    fn a_skipped_block_has_no_effect_and_the_next_one_is_parsed() {
+        let mut p: Parser<8> = Parser::new();
+        let input = b"id: 1\ndata: a\n\nid: 2\nevent: e\nretry: 9\ndata: far too long\nmore: x\nid: 3\n\ndata: b\n\n";
+        assert_eq!(
+            outputs(&mut p, input),
+            ["message|a|1", "retry 9", "skip DataTooLong", "message|b|1"]
+        );
+        assert_eq!(p.last_event_id().as_bytes(), b"1");
+    }
+
+    #[test]
+    fn line_limit_counts_the_line_end() {
+        let mut p: Parser<64> = Parser::new().with_max_line_len(8);
+        // "data: a" is 7 bytes, 8 with its LF: allowed.
+        assert_eq!(outputs(&mut p, b"data: a\n\n"), ["message|a|"]);
+        // "data: ab" is 8 bytes, 9 with its LF: too long.
+        assert_eq!(outputs(&mut p, b"data: ab\n\n"), ["skip LineTooLong"]);
+        assert_eq!(
+            outputs(&mut p, b": a comment that never ends"),
+            ["skip LineTooLong"]
+        );
+        assert_eq!(
+            outputs(&mut p, b" and goes on and on\ndata: x\n\ndata: y\n\n"),
+            ["message|y|"]
+        );
+        assert_eq!(p.skipped(), 2);
+    }
+
+    #[test]
+    fn event_type_and_id_limits() {
+        let mut p: Parser<64, 4, 4> = Parser::new();
+        assert_eq!(
+            outputs(&mut p, b"event: abcd\nid: 1234\ndata\n\n"),
+            ["abcd||1234"]
+        );
+        assert_eq!(
+            outputs(&mut p, b"event: abcde\ndata\n\n"),
+            ["skip EventTypeTooLong"]
+        );
+        assert_eq!(outputs(&mut p, b"id: 12345\ndata\n\n"), ["skip IdTooLong"]);
+        assert_eq!(p.last_event_id().as_bytes(), b"1234");
+    }
+
+    #[test]
+    fn skip_is_reported_once_per_block_even_across_chunks() {
+        let mut p: Parser<4> = Parser::new();
+        let mut all = Vec::new();
+        for chunk in [
+            &b"data: 123"[..],
+            b"456",
+            b"78\ndata: 9",
+            b"\n",
+            b"\n",
+            b"data: z\n\n",
+        ] {
+            all.extend(outputs(&mut p, chunk));
+        }
+        assert_eq!(all, ["skip DataTooLong", "message|z|"]);
+    }
+
+    #[test]
+    fn long_line_and_many_events_take_linear_work_and_fixed_memory() {
+        // A 10 MiB data line: looked at once, skipped, memory unchanged.
+        let size = core::mem::size_of::<Parser<1024>>();
+        let mut long = Vec::with_capacity(10 << 20);
+        long.extend_from_slice(b"data: ");
+        long.resize(10 << 20, b'x');
+        long.extend_from_slice(b"\n\ndata: after\n\n");
+        let mut p: Parser<1024> = Parser::new();
+        let mut seen = Vec::new();
+        for chunk in long.chunks(1500) {
+            seen.extend(outputs(&mut p, chunk));
+        }
+        assert_eq!(seen, ["skip LineTooLong", "message|after|"]);
+        let per_byte_long = p.examined as f64 / long.len() as f64;
+
+        // 100 000 small events.
+        let mut many = Vec::new();
+        for i in 0..100_000u32 {
+            many.extend_from_slice(
+                std::format!("id: {i}\nevent: tick\ndata: {{\"n\":{i}}}\n\n").as_bytes(),
+            );
+        }
+        let mut q: Parser<1024> = Parser::new();
+        let mut count = 0;
+        for chunk in many.chunks(1500) {
+            q.feed(chunk, |o| {
+                count += usize::from(matches!(o, Output::Event(_)))
+            });
+        }
+        assert_eq!(count, 100_000);
+        let per_byte_many = q.examined as f64 / many.len() as f64;
+
+        // Each byte is looked at a bounded number of times in both, so the
+        // work is linear in the input; a rescan of partial lines would make
+        // the long line cost thousands of looks per byte.
+        assert!(per_byte_long <= 2.0, "{per_byte_long}");
+        assert!(per_byte_many <= 2.0, "{per_byte_many}");
+        assert_eq!(core::mem::size_of_val(&p), size);
+    }
+
+    #[test]
+    fn parse_reports_progress_exactly() {
+        let mut p: Parser<64> = Parser::new();
+        let input = b"retry: 1\ndata: a\n\n: c\n";
+        let (used, out) = p.parse(input);
+        assert_eq!((used, out), (9, Some(Output::Retry(1))));
+        let (used2, out) = p.parse(&input[used..]);
+        assert_eq!(used2, 9);
+        assert!(matches!(out, Some(Output::Event(_))));
+        assert_eq!(p.parse(&input[used + used2..]), (4, None));
+        assert_eq!(p.parse(b""), (0, None));
     }
 }

@@ -168,3 +168,37 @@ fn encoding_allocates_nothing_on_any_sink() {
     });
     assert_eq!(n, 0, "encoding allocated {n} times");
 }
+
+#[test]
+fn parsing_allocates_nothing() {
+    let mut stream = Vec::new();
+    stream.extend_from_slice(b"\xEF\xBB\xBFretry: 3000\n: comment\n");
+    for i in 0..200 {
+        stream.extend_from_slice(
+            format!("id: {i}\r\nevent: tick\rdata: line one\ndata: {i}\n\n").as_bytes(),
+        );
+    }
+    stream.extend_from_slice(
+        b"data: too long for the parser's data buffer of 64 bytes, so it is skipped\n\n",
+    );
+    let mut parser: Box<sse_core::Parser<64>> = Box::default();
+    let mut events = 0usize;
+    let mut skipped = 0usize;
+    let mut text_len = 0usize;
+    let n = allocations(|| {
+        for chunk in stream.chunks(7) {
+            parser.feed(chunk, |out| match out {
+                sse_core::Output::Event(e) => {
+                    events += 1;
+                    text_len += e.data().chunks().map(str::len).sum::<usize>();
+                }
+                sse_core::Output::Skipped(_) => skipped += 1,
+                sse_core::Output::Retry(_) => {}
+            });
+        }
+        parser.end_of_stream();
+    });
+    assert_eq!((events, skipped), (200, 1));
+    assert!(text_len > 0);
+    assert_eq!(n, 0, "parsing allocated {n} times");
+}
