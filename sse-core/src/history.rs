@@ -7,17 +7,37 @@
 //! silently: it either finds the client's id and replays everything after
 //! it, or says the client missed events.
 //!
-//! Storage is one fixed byte ring (`BYTES`) plus a fixed index of `N`
-//! entries; each entry's bytes are contiguous (an entry that does not fit
+//! Storage is one byte ring plus an index ring of [`Slot`]s, both fixed
+//! when the history is made: arrays for [`History`] (no heap, `const`), or
+//! any caller-provided buffers for [`HistoryIn`] (sized at run time on
+//! std). Each entry's bytes are contiguous (an entry that does not fit
 //! before the end of the ring starts again at offset 0), and the oldest
 //! entries are evicted to make room.
-
-use heapless::Deque;
 
 use crate::error::HistoryError;
 use crate::event::Event;
 
-#[derive(Clone, Copy, Debug)]
+/// One entry of a history's index: where an event's id and frame are.
+/// Opaque; provide `Slot::EMPTY`s as index storage to
+/// [`HistoryIn::with_storage`].
+///
+/// ```
+/// let index = [sse_core::Slot::EMPTY; 8];
+/// assert_eq!(index.len(), 8);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Slot(Entry);
+
+impl Slot {
+    /// An unused slot.
+    pub const EMPTY: Self = Self(Entry {
+        start: 0,
+        id_len: None,
+        frame_len: 0,
+    });
+}
+
+#[derive(Clone, Copy, Debug, Default)]
 struct Entry {
     start: usize,
     /// Length of the stored id, or `None` for an event without an id.
@@ -92,7 +112,8 @@ pub struct Stored<'h> {
 
 /// A fixed-capacity ring of the last events sent: at most `N` events and
 /// `BYTES` bytes of encoded frames and ids. No heap; `new` is `const`, so
-/// it can live in a `static`.
+/// it can live in a `static`. (The same type with caller-provided storage
+/// is [`HistoryIn`].)
 ///
 /// ```
 /// use sse_core::{Event, History, Resume};
@@ -106,10 +127,29 @@ pub struct Stored<'h> {
 /// assert_eq!(replay, ["3", "4"]);
 /// # Ok::<(), sse_core::FieldError>(())
 /// ```
+pub type History<const N: usize, const BYTES: usize> = HistoryIn<[Slot; N], [u8; BYTES]>;
+
+/// A replay history in caller-provided storage: an index of `I` (at most
+/// as many events as it has [`Slot`]s) and a byte store `B`. Everything
+/// else is as for [`History`].
+///
+/// ```
+/// use sse_core::{Event, HistoryIn, Resume, Slot};
+/// // Sizes chosen at run time (e.g. from a command-line flag).
+/// let (events, bytes) = (100, 64 * 1024);
+/// let mut h = HistoryIn::with_storage(vec![Slot::EMPTY; events], vec![0u8; bytes]);
+/// h.push(&Event::new().with_id("1")?.with_data("x")).unwrap();
+/// assert_eq!(h.resume_after("1"), Resume::UpToDate);
+/// # Ok::<(), sse_core::FieldError>(())
+/// ```
 #[derive(Clone)]
-pub struct History<const N: usize, const BYTES: usize> {
-    store: [u8; BYTES],
-    entries: Deque<Entry, N>,
+pub struct HistoryIn<I, B> {
+    store: B,
+    index: I,
+    /// Position in `index` of the oldest entry.
+    head: usize,
+    /// Number of entries.
+    len: usize,
     next_seq: u64,
 }
 
@@ -119,7 +159,11 @@ impl<const N: usize, const BYTES: usize> Default for History<N, BYTES> {
     }
 }
 
-impl<const N: usize, const BYTES: usize> core::fmt::Debug for History<N, BYTES> {
+impl<I, B> core::fmt::Debug for HistoryIn<I, B>
+where
+    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    B: AsRef<[u8]> + AsMut<[u8]>,
+{
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("History")
             .field("len", &self.len())
@@ -144,7 +188,34 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
         let () = Self::NON_EMPTY;
         Self {
             store: [0; BYTES],
-            entries: Deque::new(),
+            index: [Slot::EMPTY; N],
+            head: 0,
+            len: 0,
+            next_seq: 0,
+        }
+    }
+}
+
+impl<I, B> HistoryIn<I, B>
+where
+    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    B: AsRef<[u8]> + AsMut<[u8]>,
+{
+    /// An empty history in the given storage: at most `index.len()` events
+    /// and `store.len()` bytes. The contents of both are ignored. With an
+    /// empty index or store, every push fails with
+    /// [`HistoryError::TooLarge`].
+    ///
+    /// ```
+    /// let h = sse_core::HistoryIn::with_storage([sse_core::Slot::EMPTY; 4], [0u8; 256]);
+    /// assert!(h.is_empty());
+    /// ```
+    pub fn with_storage(index: I, store: B) -> Self {
+        Self {
+            store,
+            index,
+            head: 0,
+            len: 0,
             next_seq: 0,
         }
     }
@@ -155,8 +226,8 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     /// assert_eq!(sse_core::History::<4, 64>::new().len(), 0);
     /// ```
     #[must_use]
-    pub fn len(&self) -> usize {
-        self.entries.len()
+    pub const fn len(&self) -> usize {
+        self.len
     }
 
     /// Whether no event is stored.
@@ -165,8 +236,63 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     /// assert!(sse_core::History::<4, 64>::new().is_empty());
     /// ```
     #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry `i` places after the oldest (no bounds beyond the ring).
+    fn entry(&self, i: usize) -> Option<&Entry> {
+        let index = self.index.as_ref();
+        if i >= self.len {
+            return None;
+        }
+        let at = self.head.checked_add(i)?.checked_rem(index.len())?;
+        index.get(at).map(|slot| &slot.0)
+    }
+
+    fn front(&self) -> Option<&Entry> {
+        self.entry(0)
+    }
+
+    fn back(&self) -> Option<&Entry> {
+        self.entry(self.len.checked_sub(1)?)
+    }
+
+    fn pop_front(&mut self) -> Option<Entry> {
+        let entry = *self.front()?;
+        self.len = self.len.saturating_sub(1);
+        let cap = self.index.as_ref().len();
+        self.head = self.head.saturating_add(1).checked_rem(cap).unwrap_or(0);
+        Some(entry)
+    }
+
+    /// Appends; `false` if the index is full.
+    fn push_back(&mut self, entry: Entry) -> bool {
+        let cap = self.index.as_ref().len();
+        if self.len >= cap {
+            return false;
+        }
+        let Some(at) = self
+            .head
+            .checked_add(self.len)
+            .and_then(|i| i.checked_rem(cap))
+        else {
+            return false;
+        };
+        match self.index.as_mut().get_mut(at) {
+            Some(slot) => {
+                *slot = Slot(entry);
+                self.len = self.len.saturating_add(1);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Entries with their sequence numbers, oldest first.
+    fn entries(&self) -> impl DoubleEndedIterator<Item = (&Entry, u64)> + '_ {
+        let oldest = self.oldest_seq();
+        (0..self.len).filter_map(move |i| Some((self.entry(i)?, oldest.saturating_add(i as u64))))
     }
 
     /// Sequence number the next pushed event will get.
@@ -190,7 +316,7 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     /// ```
     #[must_use]
     pub fn oldest_seq(&self) -> u64 {
-        self.next_seq.saturating_sub(self.entries.len() as u64)
+        self.next_seq.saturating_sub(self.len as u64)
     }
 
     /// Forgets every stored event (sequence numbers go on).
@@ -202,18 +328,20 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     /// assert!(h.is_empty());
     /// ```
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.len = 0;
+        self.head = 0;
     }
 
     /// Where a free run of `need` contiguous bytes starts, if there is one.
     fn alloc(&self, need: usize) -> Option<usize> {
-        let (Some(oldest), Some(newest)) = (self.entries.front(), self.entries.back()) else {
-            return (need <= BYTES).then_some(0);
+        let capacity = self.store.as_ref().len();
+        let (Some(oldest), Some(newest)) = (self.front(), self.back()) else {
+            return (need <= capacity).then_some(0);
         };
         let (read, write) = (oldest.start, newest.end());
         if newest.start >= oldest.start {
             // Not wrapped: free space is [write, BYTES) and [0, read).
-            if BYTES.saturating_sub(write) >= need {
+            if capacity.saturating_sub(write) >= need {
                 Some(write)
             } else {
                 (read >= need).then_some(0)
@@ -245,37 +373,37 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
         let id = event.id().map(str::as_bytes);
         let entry_len = id.map_or(0, <[u8]>::len).saturating_add(frame_len);
         let seq = self.next_seq;
-        if entry_len > BYTES {
-            self.entries.clear();
+        let capacity = self.store.as_ref().len();
+        let too_large = HistoryError::TooLarge {
+            needed: entry_len,
+            capacity,
+        };
+        if entry_len > capacity || self.index.as_ref().is_empty() {
+            self.clear();
             self.next_seq = seq.saturating_add(1);
-            return Err(HistoryError::TooLarge {
-                needed: entry_len,
-                capacity: BYTES,
-            });
+            return Err(too_large);
         }
-        if self.entries.is_full() {
-            self.entries.pop_front();
+        if self.len >= self.index.as_ref().len() {
+            self.pop_front();
         }
+        // Evict the oldest until a contiguous run is free. `alloc` succeeds
+        // on an empty history since `entry_len <= capacity`.
         let start = loop {
             match self.alloc(entry_len) {
                 Some(start) => break start,
-                // `alloc` succeeds on an empty history since
-                // `entry_len <= BYTES`, so this loop ends.
                 None => {
-                    if self.entries.pop_front().is_none() {
-                        return Err(HistoryError::TooLarge {
-                            needed: entry_len,
-                            capacity: BYTES,
-                        });
+                    if self.pop_front().is_none() {
+                        return Err(too_large);
                     }
                 }
             }
         };
-        let Some(slot) = self.store.get_mut(start..start.saturating_add(entry_len)) else {
-            return Err(HistoryError::TooLarge {
-                needed: entry_len,
-                capacity: BYTES,
-            });
+        let Some(slot) = self
+            .store
+            .as_mut()
+            .get_mut(start..start.saturating_add(entry_len))
+        else {
+            return Err(too_large);
         };
         let (id_slot, frame_slot) = slot.split_at_mut(entry_len.saturating_sub(frame_len));
         if let Some(id) = id {
@@ -292,18 +420,19 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
             id_len: id.map(<[u8]>::len),
             frame_len,
         };
-        if self.entries.push_back(entry).is_err() {
-            return Err(HistoryError::TooLarge {
-                needed: entry_len,
-                capacity: BYTES,
-            });
+        if !self.push_back(entry) {
+            return Err(too_large);
         }
         self.next_seq = seq.saturating_add(1);
         Ok(seq)
     }
 
     fn stored(&self, seq: u64, entry: &Entry) -> Stored<'_> {
-        let bytes = self.store.get(entry.start..entry.end()).unwrap_or(&[]);
+        let bytes = self
+            .store
+            .as_ref()
+            .get(entry.start..entry.end())
+            .unwrap_or(&[]);
         let (id, frame) = bytes
             .split_at_checked(entry.id_len.unwrap_or(0))
             .unwrap_or((&[], &[]));
@@ -325,7 +454,7 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     #[must_use]
     pub fn get(&self, seq: u64) -> Option<Stored<'_>> {
         let index = usize::try_from(seq.checked_sub(self.oldest_seq())?).ok()?;
-        let entry = self.entries.iter().nth(index)?;
+        let entry = self.entry(index)?;
         Some(self.stored(seq, entry))
     }
 
@@ -339,11 +468,8 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     /// assert_eq!(h.iter_from(1).count(), 1);
     /// ```
     pub fn iter_from(&self, seq: u64) -> impl Iterator<Item = Stored<'_>> + '_ {
-        let oldest = self.oldest_seq();
-        let skip = usize::try_from(seq.saturating_sub(oldest)).unwrap_or(usize::MAX);
-        self.entries
-            .iter()
-            .zip(oldest..)
+        let skip = usize::try_from(seq.saturating_sub(self.oldest_seq())).unwrap_or(usize::MAX);
+        self.entries()
             .skip(skip)
             .map(|(entry, seq)| self.stored(seq, entry))
     }
@@ -365,10 +491,8 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     #[must_use]
     pub fn resume_after(&self, last_event_id: &str) -> Resume {
         let found = self
-            .entries
-            .iter()
+            .entries()
             .rev()
-            .zip((0..self.next_seq).rev())
             .find(|(entry, seq)| self.stored(*seq, entry).id == Some(last_event_id));
         match found {
             None => Resume::Missed,
@@ -502,5 +626,36 @@ mod tests {
             Err(HistoryError::Format)
         );
         assert_eq!((h.len(), h.next_seq()), (1, 1));
+    }
+
+    #[test]
+    fn empty_storage_refuses_without_panicking() {
+        let ev = Event::new().with_id("1").unwrap().with_data("x");
+        let mut no_index = HistoryIn::with_storage([Slot::EMPTY; 0], [0u8; 64]);
+        assert!(matches!(
+            no_index.push(&ev),
+            Err(HistoryError::TooLarge { .. })
+        ));
+        let mut no_bytes = HistoryIn::with_storage([Slot::EMPTY; 4], [0u8; 0]);
+        assert!(matches!(
+            no_bytes.push(&ev),
+            Err(HistoryError::TooLarge { capacity: 0, .. })
+        ));
+        assert_eq!(no_bytes.resume_after("1"), Resume::Missed);
+        assert!(no_bytes.get(0).is_none());
+        assert_eq!(no_bytes.iter_from(0).count(), 0);
+    }
+
+    #[test]
+    fn runtime_sized_storage_behaves_like_arrays() {
+        let mut fixed: History<3, 90> = History::new();
+        let mut sized = HistoryIn::with_storage(std::vec![Slot::EMPTY; 3], std::vec![0u8; 90]);
+        for i in 0..50usize {
+            let id = i.to_string();
+            let data = "z".repeat(i % 23);
+            let ev = Event::new().with_id(&id).unwrap().with_data(&data);
+            assert_eq!(fixed.push(&ev), sized.push(&ev));
+            assert!(fixed.iter_from(0).eq(sized.iter_from(0)));
+        }
     }
 }
