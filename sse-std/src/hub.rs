@@ -239,7 +239,9 @@ pub struct Hub {
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("Hub")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
@@ -259,7 +261,10 @@ impl Hub {
         let (sender, _) = broadcast::channel(config.queue_len.max(1));
         Self {
             inner: Arc::new(Inner {
-                state: Mutex::new(State { history, sender: Some(sender) }),
+                state: Mutex::new(State {
+                    history,
+                    sender: Some(sender),
+                }),
                 config,
                 clients: AtomicUsize::new(0),
                 published: AtomicU64::new(0),
@@ -284,7 +289,10 @@ impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked: every
         // update is a single call into the history or the sender.
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Encodes `event` once, keeps it for replay, and queues the same bytes
@@ -380,7 +388,10 @@ impl Hub {
         Ok(Subscriber {
             first: (!first.is_empty()).then(|| first.freeze()),
             live: BroadcastStream::new(receiver),
-            keep_alive: self.inner.config.keep_alive.map(|period| KeepAlive { period, sleep: None }),
+            keep_alive: self.inner.config.keep_alive.map(|period| KeepAlive {
+                period,
+                sleep: None,
+            }),
             policy: self.inner.config.slow_consumer,
             ended: false,
             _slot: slot,
@@ -478,9 +489,13 @@ impl ClientSlot {
         let max = inner.config.max_clients.unwrap_or(usize::MAX);
         inner
             .clients
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then(|| n.saturating_add(1)))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then(|| n.saturating_add(1))
+            })
             .map_err(|_| SubscribeError::TooManyClients)?;
-        Ok(Self { inner: Arc::clone(inner) })
+        Ok(Self {
+            inner: Arc::clone(inner),
+        })
     }
 }
 
@@ -498,7 +513,7 @@ struct KeepAlive {
 }
 
 /// `period` from now, saturating (a huge period means "not for a year").
-fn deadline(period: Duration) -> Instant {
+pub(crate) fn deadline(period: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(period)
         .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
@@ -514,7 +529,9 @@ impl KeepAlive {
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let period = self.period;
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline(period))));
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline(period))));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 sleep.as_mut().reset(deadline(period));
@@ -547,7 +564,10 @@ pub struct Subscriber {
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscriber").field("policy", &self.policy).field("ended", &self.ended).finish_non_exhaustive()
+        f.debug_struct("Subscriber")
+            .field("policy", &self.policy)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
     }
 }
 
