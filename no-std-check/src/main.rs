@@ -37,10 +37,7 @@ struct Small {
 impl core::fmt::Write for Small {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(core::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
+        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }
@@ -48,10 +45,7 @@ impl core::fmt::Write for Small {
 
 fn check() -> bool {
     const WANT: &[u8] = b"event: sensor\nid: 7\ndata: {\"t\":21}\ndata: x\n\n";
-    let mut id = Small {
-        buf: [0; 16],
-        len: 0,
-    };
+    let mut id = Small { buf: [0; 16], len: 0 };
     if write!(id, "{}", 7).is_err() {
         return false;
     }

@@ -31,11 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let id = i.to_string();
         let t = 20.0 + f64::from(i) / 4.0;
         let data = format_args!("{{\"t\":{t},\"rh\":{}}}", 40 + i);
-        let n = Event::new()
-            .with_event("sensor")?
-            .with_id(&id)?
-            .with_data_fmt(&data)
-            .encode(&mut buf)?;
+        let n = Event::new().with_event("sensor")?.with_id(&id)?.with_data_fmt(&data).encode(&mut buf)?;
         out.write_all(&buf[..n])?;
     }
 

@@ -64,19 +64,11 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
-    pub(crate) const START: Self = Self {
-        stage: Stage::Comment,
-        part: Part::Prefix,
-        line: 0,
-        end: 0,
-        next: None,
-    };
+    pub(crate) const START: Self =
+        Self { stage: Stage::Comment, part: Part::Prefix, line: 0, end: 0, next: None };
 
     fn enter(&mut self, stage: Stage) {
-        *self = Self {
-            stage,
-            ..Self::START
-        };
+        *self = Self { stage, ..Self::START };
     }
 }
 
@@ -142,8 +134,7 @@ fn line_at(text: &[u8], start: usize) -> (usize, Option<usize>) {
     match memchr::memchr2(b'\r', b'\n', rest) {
         Some(i) => {
             let end = start.saturating_add(i);
-            let crlf =
-                text.get(end) == Some(&b'\r') && text.get(end.saturating_add(1)) == Some(&b'\n');
+            let crlf = text.get(end) == Some(&b'\r') && text.get(end.saturating_add(1)) == Some(&b'\n');
             let next = end.saturating_add(if crlf { 2 } else { 1 });
             (end, Some(next))
         }
@@ -179,12 +170,7 @@ fn multi_line<'a>(text: &'a [u8], prefix: &'static [u8], c: &mut Cursor, then: S
 }
 
 /// Produces the next piece of a single-line field and advances `c`.
-fn single_line<'a>(
-    value: Piece<'a>,
-    prefix: &'static [u8],
-    c: &mut Cursor,
-    then: Stage,
-) -> Piece<'a> {
+fn single_line<'a>(value: Piece<'a>, prefix: &'static [u8], c: &mut Cursor, then: Stage) -> Piece<'a> {
     match c.part {
         Part::Prefix => {
             c.part = Part::Value;
@@ -281,12 +267,7 @@ pub(crate) struct LineSplitter<'s, S: Sink> {
 
 impl<'s, S: Sink> LineSplitter<'s, S> {
     fn new(sink: &'s mut S) -> Self {
-        Self {
-            sink,
-            at_line_start: true,
-            pending_cr: false,
-            halt: None,
-        }
+        Self { sink, at_line_start: true, pending_cr: false, halt: None }
     }
 
     fn put(&mut self, bytes: &[u8]) -> fmt::Result {
@@ -326,9 +307,7 @@ impl<'s, S: Sink> LineSplitter<'s, S> {
             return Err(halt);
         }
         formatted.map_err(|_| Halt::Format)?;
-        splitter
-            .line_break()
-            .map_err(|_| splitter.halt.unwrap_or(Halt::Format))
+        splitter.line_break().map_err(|_| splitter.halt.unwrap_or(Halt::Format))
     }
 }
 
@@ -407,11 +386,7 @@ impl Sink for Window<'_> {
             dst.copy_from_slice(src);
         }
         self.len = self.len.saturating_add(n);
-        if n < bytes.len() {
-            Err(Halt::Full)
-        } else {
-            Ok(())
-        }
+        if n < bytes.len() { Err(Halt::Full) } else { Ok(()) }
     }
 }
 
@@ -440,11 +415,7 @@ impl Event<'_> {
         // A multi-line field of n bytes has at most n + 1 lines, each with a
         // prefix and an LF: (prefix + 1) * (n + 1) + n.
         fn multi(prefix: &[u8], n: usize) -> usize {
-            prefix
-                .len()
-                .saturating_add(1)
-                .saturating_mul(n.saturating_add(1))
-                .saturating_add(n)
+            prefix.len().saturating_add(1).saturating_mul(n.saturating_add(1)).saturating_add(n)
         }
         fn single(prefix: &[u8], n: usize) -> usize {
             prefix.len().saturating_add(1).saturating_add(n)
@@ -515,11 +486,7 @@ impl Event<'_> {
     /// Writes the frame into `buf` without measuring first; on `Err` an
     /// unspecified prefix of `buf` was overwritten.
     pub(crate) fn write_unchecked(&self, buf: &mut [u8]) -> Result<usize, Halt> {
-        let mut window = Window {
-            skip: 0,
-            out: buf,
-            len: 0,
-        };
+        let mut window = Window { skip: 0, out: buf, len: 0 };
         emit(self, &mut window).map(|()| window.len)
     }
 
@@ -540,15 +507,9 @@ impl Event<'_> {
     ) -> Result<usize, EncodeError> {
         let old = vec.len();
         let free = N.saturating_sub(old);
-        let needed = self
-            .max_encoded_len()
-            .filter(|&max| max <= free)
-            .unwrap_or_else(|| self.encoded_len());
+        let needed = self.max_encoded_len().filter(|&max| max <= free).unwrap_or_else(|| self.encoded_len());
         if needed > free {
-            return Err(EncodeError::BufferTooSmall {
-                needed,
-                available: free,
-            });
+            return Err(EncodeError::BufferTooSmall { needed, available: free });
         }
         // `resize` cannot fail: `old + needed <= N`.
         let _ = vec.resize(old.saturating_add(needed), 0);
@@ -672,12 +633,7 @@ impl<'a> Encoder<'a> {
     /// ```
     #[must_use]
     pub const fn new(event: Event<'a>) -> Self {
-        Self {
-            event,
-            cursor: Cursor::START,
-            current: None,
-            written: 0,
-        }
+        Self { event, cursor: Cursor::START, current: None, written: 0 }
     }
 
     /// Bytes written so far, over all windows.
@@ -736,11 +692,7 @@ impl<'a> Encoder<'a> {
                     (step(&self.event, &mut self.cursor), 0)
                 }
             };
-            let mut sink = Window {
-                skip: done,
-                out: window.get_mut(filled..).unwrap_or(&mut []),
-                len: 0,
-            };
+            let mut sink = Window { skip: done, out: window.get_mut(filled..).unwrap_or(&mut []), len: 0 };
             let result = match current {
                 Step::Piece(p) => sink.put(p.as_bytes()),
                 Step::Fmt(d) => LineSplitter::run(&mut sink, d),
@@ -815,10 +767,7 @@ mod tests {
     #[test]
     fn event_name_with_cr_or_lf_is_refused() {
         for name in ["a\rb", "a\nb", "\r\n", "\r", "x\n"] {
-            assert_eq!(
-                Event::new().with_event(name).unwrap_err(),
-                FieldError::EventNameLineBreak
-            );
+            assert_eq!(Event::new().with_event(name).unwrap_err(), FieldError::EventNameLineBreak);
         }
         // NUL and colons are harmless in an event name.
         assert!(Event::new().with_event("a:\0b").is_ok());
@@ -827,19 +776,10 @@ mod tests {
     #[test]
     fn id_with_cr_lf_or_nul_is_refused_and_empty_id_is_sent() {
         for id in ["1\r", "\n1", "1\r\n2"] {
-            assert_eq!(
-                Event::new().with_id(id).unwrap_err(),
-                FieldError::IdLineBreak
-            );
+            assert_eq!(Event::new().with_id(id).unwrap_err(), FieldError::IdLineBreak);
         }
-        assert_eq!(
-            Event::new().with_id("1\u{0}2").unwrap_err(),
-            FieldError::IdNul
-        );
-        assert_eq!(
-            Event::new().with_id("\0\n").unwrap_err(),
-            FieldError::IdLineBreak
-        );
+        assert_eq!(Event::new().with_id("1\u{0}2").unwrap_err(), FieldError::IdNul);
+        assert_eq!(Event::new().with_id("\0\n").unwrap_err(), FieldError::IdLineBreak);
         assert_eq!(encode(&Event::new().with_id("").unwrap()), b"id: \n\n");
     }
 
@@ -855,26 +795,16 @@ mod tests {
             ("\n", b"data: \ndata: \n\n"),
             ("", b"data: \n\n"),
             (" lead", b"data:  lead\n\n"),
-            (
-                "data: x\n\nid: 1",
-                b"data: data: x\ndata: \ndata: id: 1\n\n",
-            ),
+            ("data: x\n\nid: 1", b"data: data: x\ndata: \ndata: id: 1\n\n"),
         ];
         for (data, want) in cases {
-            assert_eq!(
-                encode(&Event::new().with_data(data)),
-                *want,
-                "data {data:?}"
-            );
+            assert_eq!(encode(&Event::new().with_data(data)), *want, "data {data:?}");
         }
     }
 
     #[test]
     fn comment_lines_are_split_like_data() {
-        assert_eq!(
-            encode(&Event::new().with_comment("a\r\nb\rc")),
-            b": a\n: b\n: c\n\n"
-        );
+        assert_eq!(encode(&Event::new().with_comment("a\r\nb\rc")), b": a\n: b\n: c\n\n");
         assert_eq!(encode(&Event::new().with_comment("")), b": \n\n");
     }
 
@@ -903,29 +833,19 @@ mod tests {
         // A CR alone at the end of one call and a CR starting the next are
         // two breaks, not one CRLF.
         let two = Chunked(&["a\r", "\rb"]);
-        assert_eq!(
-            encode(&Event::new().with_data_fmt(&two)),
-            b"data: a\ndata: \ndata: b\n\n"
-        );
+        assert_eq!(encode(&Event::new().with_data_fmt(&two)), b"data: a\ndata: \ndata: b\n\n");
     }
 
     #[test]
     fn too_small_buffer_is_left_untouched_and_reports_the_size() {
         let data = Chunked(&["x\ny"]);
-        for ev in [
-            Event::new().with_id("1").unwrap().with_data("hello\nworld"),
-            Event::new().with_data_fmt(&data),
-        ] {
+        for ev in
+            [Event::new().with_id("1").unwrap().with_data("hello\nworld"), Event::new().with_data_fmt(&data)]
+        {
             let needed = ev.encoded_len();
             for size in 0..needed {
                 let mut buf = vec![0xAA; size];
-                assert_eq!(
-                    ev.encode(&mut buf),
-                    Err(EncodeError::BufferTooSmall {
-                        needed,
-                        available: size
-                    })
-                );
+                assert_eq!(ev.encode(&mut buf), Err(EncodeError::BufferTooSmall { needed, available: size }));
                 assert!(buf.iter().all(|&b| b == 0xAA), "size {size} was written to");
             }
         }
@@ -935,16 +855,10 @@ mod tests {
     fn heapless_vec_appends_or_stays_unchanged() {
         let mut out: heapless::Vec<u8, 24> = heapless::Vec::new();
         out.extend_from_slice(b"xx").unwrap();
-        assert_eq!(
-            Event::new().with_data("0123456789").encode_to_vec(&mut out),
-            Ok(18)
-        );
+        assert_eq!(Event::new().with_data("0123456789").encode_to_vec(&mut out), Ok(18));
         assert_eq!(
             Event::new().with_data("abc").encode_to_vec(&mut out),
-            Err(EncodeError::BufferTooSmall {
-                needed: 11,
-                available: 4
-            })
+            Err(EncodeError::BufferTooSmall { needed: 11, available: 4 })
         );
         assert_eq!(out.as_slice(), b"xxdata: 0123456789\n\n");
     }
@@ -979,23 +893,14 @@ mod tests {
         let events = [
             Event::new(),
             Event::new().with_retry(12345).with_comment("k\r\na"),
-            Event::new()
-                .with_event("e")
-                .unwrap()
-                .with_id("77")
-                .unwrap()
-                .with_data("a\r\nb\rc\n"),
+            Event::new().with_event("e").unwrap().with_id("77").unwrap().with_data("a\r\nb\rc\n"),
             Event::new().with_id("1").unwrap().with_data_fmt(&chunked),
             Event::new().with_data(&long),
         ];
         for ev in &events {
             let want = encode(ev);
             for size in 1..=want.len() + 1 {
-                assert_eq!(
-                    by_windows(ev, &mut core::iter::repeat(size)),
-                    want,
-                    "window {size}"
-                );
+                assert_eq!(by_windows(ev, &mut core::iter::repeat(size)), want, "window {size}");
             }
             // Empty windows in between make no progress and do no harm.
             let mut sizes = [0, 1, 0, 2, 0, 3].into_iter().cycle();

@@ -68,10 +68,9 @@ pub enum EncodeError {
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed, available } => write!(
-                f,
-                "buffer too small: the event needs {needed} bytes, {available} available"
-            ),
+            Self::BufferTooSmall { needed, available } => {
+                write!(f, "buffer too small: the event needs {needed} bytes, {available} available")
+            }
             Self::Format => f.write_str("formatting the event data failed"),
         }
     }
@@ -151,10 +150,9 @@ impl fmt::Display for HeadError {
             Self::InvalidHeaderValue { index } => {
                 write!(f, "extra header {index} has an invalid value")
             }
-            Self::BufferTooSmall { needed, available } => write!(
-                f,
-                "buffer too small: the head needs {needed} bytes, {available} available"
-            ),
+            Self::BufferTooSmall { needed, available } => {
+                write!(f, "buffer too small: the head needs {needed} bytes, {available} available")
+            }
         }
     }
 }
@@ -191,10 +189,9 @@ pub enum HistoryError {
 impl fmt::Display for HistoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLarge { needed, capacity } => write!(
-                f,
-                "event needs {needed} bytes of history, capacity is {capacity}; history cleared"
-            ),
+            Self::TooLarge { needed, capacity } => {
+                write!(f, "event needs {needed} bytes of history, capacity is {capacity}; history cleared")
+            }
             Self::Format => f.write_str("formatting the event data failed"),
         }
     }

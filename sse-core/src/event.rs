@@ -34,10 +34,7 @@ impl fmt::Debug for Data<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Text(t) => f.debug_tuple("Text").field(t).finish(),
-            Self::Display(d) => f
-                .debug_tuple("Display")
-                .field(&format_args!("{d}"))
-                .finish(),
+            Self::Display(d) => f.debug_tuple("Display").field(&format_args!("{d}")).finish(),
         }
     }
 }
@@ -81,13 +78,7 @@ impl<'a> Event<'a> {
     /// ```
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            comment: None,
-            name: None,
-            id: None,
-            retry: None,
-            data: None,
-        }
+        Self { comment: None, name: None, id: None, retry: None, data: None }
     }
 
     /// Sets the event name (the client's event type; absent means `message`).

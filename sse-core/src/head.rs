@@ -16,11 +16,8 @@ use crate::error::HeadError;
 /// ```
 /// assert_eq!(sse_core::STREAM_HEADERS[0], ("Content-Type", "text/event-stream"));
 /// ```
-pub const STREAM_HEADERS: &[(&str, &str)] = &[
-    ("Content-Type", "text/event-stream"),
-    ("Cache-Control", "no-cache"),
-    ("X-Accel-Buffering", "no"),
-];
+pub const STREAM_HEADERS: &[(&str, &str)] =
+    &[("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")];
 
 const CRLF: &[u8] = b"\r\n";
 const STATUS_200: &[u8] = b"HTTP/1.1 200 OK\r\n";
@@ -68,10 +65,7 @@ impl<'h> ResponseHead<'h> {
     /// ```
     #[must_use]
     pub const fn stream() -> Self {
-        Self {
-            kind: Kind::Stream,
-            headers: &[],
-        }
+        Self { kind: Kind::Stream, headers: &[] }
     }
 
     /// The `204 No Content` head: an EventSource that receives it stops
@@ -84,10 +78,7 @@ impl<'h> ResponseHead<'h> {
     /// ```
     #[must_use]
     pub const fn no_content() -> Self {
-        Self {
-            kind: Kind::NoContent,
-            headers: &[],
-        }
+        Self { kind: Kind::NoContent, headers: &[] }
     }
 
     /// Adds extra headers, written after the standard ones in this order.
@@ -180,9 +171,7 @@ impl<'h> ResponseHead<'h> {
 
 /// RFC 9110 §5.6.2 `token`: one or more tchar.
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// RFC 9110 §5.5 field value: visible characters, spaces, tabs and
@@ -210,40 +199,20 @@ mod tests {
 
     #[test]
     fn injected_headers_are_refused_and_nothing_is_written() {
-        let bad: &[&[(&str, &str)]] = &[
-            &[("X-A", "ok"), ("X-B", "a\nb")],
-            &[("X-A", "a\rb")],
-            &[("X-A", "a\0b")],
-        ];
+        let bad: &[&[(&str, &str)]] =
+            &[&[("X-A", "ok"), ("X-B", "a\nb")], &[("X-A", "a\rb")], &[("X-A", "a\0b")]];
         for headers in bad {
             let mut buf = [0xAAu8; 256];
-            let err = ResponseHead::stream()
-                .with_headers(headers)
-                .encode(&mut buf)
-                .unwrap_err();
-            assert!(
-                matches!(err, HeadError::InvalidHeaderValue { .. }),
-                "{headers:?}"
-            );
+            let err = ResponseHead::stream().with_headers(headers).encode(&mut buf).unwrap_err();
+            assert!(matches!(err, HeadError::InvalidHeaderValue { .. }), "{headers:?}");
             assert!(buf.iter().all(|&b| b == 0xAA));
         }
         for name in ["", "X A", "X:A", "X\r\nA", "Ä"] {
-            let err = ResponseHead::no_content()
-                .with_headers(&[("X-Ok", "1"), (name, "v")])
-                .encoded_len();
-            assert_eq!(
-                err,
-                Err(HeadError::InvalidHeaderName { index: 1 }),
-                "{name:?}"
-            );
+            let err = ResponseHead::no_content().with_headers(&[("X-Ok", "1"), (name, "v")]).encoded_len();
+            assert_eq!(err, Err(HeadError::InvalidHeaderName { index: 1 }), "{name:?}");
         }
         // Tabs and obs-text are allowed in values.
-        assert!(
-            ResponseHead::stream()
-                .with_headers(&[("X-A", "a\tb é")])
-                .encoded_len()
-                .is_ok()
-        );
+        assert!(ResponseHead::stream().with_headers(&[("X-A", "a\tb é")]).encoded_len().is_ok());
     }
 
     #[test]
@@ -255,10 +224,7 @@ mod tests {
         assert!(buf.ends_with(b"Access-Control-Allow-Origin: *\r\n\r\n"));
         assert_eq!(
             head.encode(&mut buf[..len - 1]),
-            Err(HeadError::BufferTooSmall {
-                needed: len,
-                available: len - 1
-            })
+            Err(HeadError::BufferTooSmall { needed: len, available: len - 1 })
         );
     }
 }

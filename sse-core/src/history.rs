@@ -30,11 +30,7 @@ pub struct Slot(Entry);
 
 impl Slot {
     /// An unused slot.
-    pub const EMPTY: Self = Self(Entry {
-        start: 0,
-        id_len: None,
-        frame_len: 0,
-    });
+    pub const EMPTY: Self = Self(Entry { start: 0, id_len: None, frame_len: 0 });
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -186,13 +182,7 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     #[must_use]
     pub const fn new() -> Self {
         let () = Self::NON_EMPTY;
-        Self {
-            store: [0; BYTES],
-            index: [Slot::EMPTY; N],
-            head: 0,
-            len: 0,
-            next_seq: 0,
-        }
+        Self { store: [0; BYTES], index: [Slot::EMPTY; N], head: 0, len: 0, next_seq: 0 }
     }
 }
 
@@ -211,13 +201,7 @@ where
     /// assert!(h.is_empty());
     /// ```
     pub fn with_storage(index: I, store: B) -> Self {
-        Self {
-            store,
-            index,
-            head: 0,
-            len: 0,
-            next_seq: 0,
-        }
+        Self { store, index, head: 0, len: 0, next_seq: 0 }
     }
 
     /// Number of events stored.
@@ -272,11 +256,7 @@ where
         if self.len >= cap {
             return false;
         }
-        let Some(at) = self
-            .head
-            .checked_add(self.len)
-            .and_then(|i| i.checked_rem(cap))
-        else {
+        let Some(at) = self.head.checked_add(self.len).and_then(|i| i.checked_rem(cap)) else {
             return false;
         };
         match self.index.as_mut().get_mut(at) {
@@ -341,11 +321,7 @@ where
         let (read, write) = (oldest.start, newest.end());
         if newest.start >= oldest.start {
             // Not wrapped: free space is [write, BYTES) and [0, read).
-            if capacity.saturating_sub(write) >= need {
-                Some(write)
-            } else {
-                (read >= need).then_some(0)
-            }
+            if capacity.saturating_sub(write) >= need { Some(write) } else { (read >= need).then_some(0) }
         } else {
             // Wrapped: free space is [write, read).
             (read.saturating_sub(write) >= need).then_some(write)
@@ -374,10 +350,7 @@ where
         let entry_len = id.map_or(0, <[u8]>::len).saturating_add(frame_len);
         let seq = self.next_seq;
         let capacity = self.store.as_ref().len();
-        let too_large = HistoryError::TooLarge {
-            needed: entry_len,
-            capacity,
-        };
+        let too_large = HistoryError::TooLarge { needed: entry_len, capacity };
         if entry_len > capacity || self.index.as_ref().is_empty() {
             self.clear();
             self.next_seq = seq.saturating_add(1);
@@ -398,11 +371,7 @@ where
                 }
             }
         };
-        let Some(slot) = self
-            .store
-            .as_mut()
-            .get_mut(start..start.saturating_add(entry_len))
-        else {
+        let Some(slot) = self.store.as_mut().get_mut(start..start.saturating_add(entry_len)) else {
             return Err(too_large);
         };
         let (id_slot, frame_slot) = slot.split_at_mut(entry_len.saturating_sub(frame_len));
@@ -415,11 +384,7 @@ where
             // here; the slot is not recorded, so the history stays valid.
             _ => return Err(HistoryError::Format),
         }
-        let entry = Entry {
-            start,
-            id_len: id.map(<[u8]>::len),
-            frame_len,
-        };
+        let entry = Entry { start, id_len: id.map(<[u8]>::len), frame_len };
         if !self.push_back(entry) {
             return Err(too_large);
         }
@@ -428,19 +393,9 @@ where
     }
 
     fn stored(&self, seq: u64, entry: &Entry) -> Stored<'_> {
-        let bytes = self
-            .store
-            .as_ref()
-            .get(entry.start..entry.end())
-            .unwrap_or(&[]);
-        let (id, frame) = bytes
-            .split_at_checked(entry.id_len.unwrap_or(0))
-            .unwrap_or((&[], &[]));
-        Stored {
-            seq,
-            id: entry.id_len.and_then(|_| core::str::from_utf8(id).ok()),
-            frame,
-        }
+        let bytes = self.store.as_ref().get(entry.start..entry.end()).unwrap_or(&[]);
+        let (id, frame) = bytes.split_at_checked(entry.id_len.unwrap_or(0)).unwrap_or((&[], &[]));
+        Stored { seq, id: entry.id_len.and_then(|_| core::str::from_utf8(id).ok()), frame }
     }
 
     /// The stored event with sequence number `seq`, if it is still stored.
@@ -469,9 +424,7 @@ where
     /// ```
     pub fn iter_from(&self, seq: u64) -> impl Iterator<Item = Stored<'_>> + '_ {
         let skip = usize::try_from(seq.saturating_sub(self.oldest_seq())).unwrap_or(usize::MAX);
-        self.entries()
-            .skip(skip)
-            .map(|(entry, seq)| self.stored(seq, entry))
+        self.entries().skip(skip).map(|(entry, seq)| self.stored(seq, entry))
     }
 
     /// Where a client that reconnects with `Last-Event-ID: last_event_id`
@@ -490,19 +443,13 @@ where
     /// ```
     #[must_use]
     pub fn resume_after(&self, last_event_id: &str) -> Resume {
-        let found = self
-            .entries()
-            .rev()
-            .find(|(entry, seq)| self.stored(*seq, entry).id == Some(last_event_id));
+        let found =
+            self.entries().rev().find(|(entry, seq)| self.stored(*seq, entry).id == Some(last_event_id));
         match found {
             None => Resume::Missed,
             Some((_, seq)) => {
                 let next = seq.saturating_add(1);
-                if next == self.next_seq {
-                    Resume::UpToDate
-                } else {
-                    Resume::From(next)
-                }
+                if next == self.next_seq { Resume::UpToDate } else { Resume::From(next) }
             }
         }
     }
@@ -516,9 +463,7 @@ mod tests {
     use super::*;
 
     fn ids<const N: usize, const B: usize>(h: &History<N, B>, from: u64) -> Vec<String> {
-        h.iter_from(from)
-            .map(|s| s.id.unwrap_or("-").to_string())
-            .collect()
+        h.iter_from(from).map(|s| s.id.unwrap_or("-").to_string()).collect()
     }
 
     #[test]
@@ -526,8 +471,7 @@ mod tests {
         let mut h: History<8, 1024> = History::new();
         let all: Vec<String> = (0..8).map(|i| i.to_string()).collect();
         for id in &all {
-            h.push(&Event::new().with_id(id).unwrap().with_data("x"))
-                .unwrap();
+            h.push(&Event::new().with_id(id).unwrap().with_data("x")).unwrap();
         }
         for (i, id) in all.iter().enumerate() {
             match h.resume_after(id) {
@@ -568,10 +512,7 @@ mod tests {
             expected.push((id, frame));
             let stored: Vec<_> = h.iter_from(0).collect();
             assert!(!stored.is_empty());
-            let bytes: usize = stored
-                .iter()
-                .map(|s| s.frame.len() + s.id.unwrap().len())
-                .sum();
+            let bytes: usize = stored.iter().map(|s| s.frame.len() + s.id.unwrap().len()).sum();
             assert!(bytes <= 100);
             let tail = &expected[expected.len() - stored.len()..];
             for (s, (id, frame)) in stored.iter().zip(tail) {
@@ -584,15 +525,11 @@ mod tests {
     #[test]
     fn too_large_event_clears_so_no_gap_is_silent() {
         let mut h: History<4, 32> = History::new();
-        h.push(&Event::new().with_id("1").unwrap().with_data("a"))
-            .unwrap();
+        h.push(&Event::new().with_id("1").unwrap().with_data("a")).unwrap();
         let big = "y".repeat(40);
         assert_eq!(
             h.push(&Event::new().with_id("2").unwrap().with_data(&big)),
-            Err(HistoryError::TooLarge {
-                needed: 1 + 6 + 47 + 1,
-                capacity: 32
-            })
+            Err(HistoryError::TooLarge { needed: 1 + 6 + 47 + 1, capacity: 32 })
         );
         assert!(h.is_empty());
         assert_eq!(h.resume_after("1"), Resume::Missed);
@@ -621,10 +558,7 @@ mod tests {
         }
         let mut h: History<2, 64> = History::new();
         h.push(&Event::new().with_id("1").unwrap()).unwrap();
-        assert_eq!(
-            h.push(&Event::new().with_data_fmt(&Failing)),
-            Err(HistoryError::Format)
-        );
+        assert_eq!(h.push(&Event::new().with_data_fmt(&Failing)), Err(HistoryError::Format));
         assert_eq!((h.len(), h.next_seq()), (1, 1));
     }
 
@@ -632,15 +566,9 @@ mod tests {
     fn empty_storage_refuses_without_panicking() {
         let ev = Event::new().with_id("1").unwrap().with_data("x");
         let mut no_index = HistoryIn::with_storage([Slot::EMPTY; 0], [0u8; 64]);
-        assert!(matches!(
-            no_index.push(&ev),
-            Err(HistoryError::TooLarge { .. })
-        ));
+        assert!(matches!(no_index.push(&ev), Err(HistoryError::TooLarge { .. })));
         let mut no_bytes = HistoryIn::with_storage([Slot::EMPTY; 4], [0u8; 0]);
-        assert!(matches!(
-            no_bytes.push(&ev),
-            Err(HistoryError::TooLarge { capacity: 0, .. })
-        ));
+        assert!(matches!(no_bytes.push(&ev), Err(HistoryError::TooLarge { capacity: 0, .. })));
         assert_eq!(no_bytes.resume_after("1"), Resume::Missed);
         assert!(no_bytes.get(0).is_none());
         assert_eq!(no_bytes.iter_from(0).count(), 0);

@@ -44,10 +44,7 @@ impl Event<'_> {
             }
         }
 
-        let mut sink = IoSink {
-            writer,
-            error: None,
-        };
+        let mut sink = IoSink { writer, error: None };
         match (emit(self, &mut sink), sink.error) {
             (_, Some(e)) => Err(WriteError::Io(e)),
             (Ok(()), None) => Ok(()),
@@ -84,19 +81,12 @@ impl Event<'_> {
         let mut cursor = Cursor::START;
         loop {
             match step(self, &mut cursor) {
-                Step::Piece(piece) => writer
-                    .write_all(piece.as_bytes())
-                    .await
-                    .map_err(WriteError::Io)?,
+                Step::Piece(piece) => writer.write_all(piece.as_bytes()).await.map_err(WriteError::Io)?,
                 Step::Fmt(display) => {
                     let mut done = 0usize;
                     loop {
                         let mut chunk = [0u8; 128];
-                        let mut window = Window {
-                            skip: done,
-                            out: &mut chunk,
-                            len: 0,
-                        };
+                        let mut window = Window { skip: done, out: &mut chunk, len: 0 };
                         let result = LineSplitter::run(&mut window, display);
                         let len = window.len;
                         done = done.saturating_add(len);
@@ -163,16 +153,8 @@ mod tests {
 
     fn events<'a>(long: &'a Long) -> [Event<'a>; 3] {
         [
-            Event::new()
-                .with_event("e")
-                .unwrap()
-                .with_id("1")
-                .unwrap()
-                .with_data("a\r\nb"),
-            Event::new()
-                .with_comment("c")
-                .with_retry(5)
-                .with_data_fmt(long),
+            Event::new().with_event("e").unwrap().with_id("1").unwrap().with_data("a\r\nb"),
+            Event::new().with_comment("c").with_retry(5).with_data_fmt(long),
             Event::new(),
         ]
     }
@@ -197,10 +179,7 @@ mod tests {
     #[test]
     fn blocking_writer_error_is_reported() {
         let mut full = [0u8; 4];
-        let err = Event::new()
-            .with_data("hello")
-            .write_to(&mut full.as_mut_slice())
-            .unwrap_err();
+        let err = Event::new().with_data("hello").write_to(&mut full.as_mut_slice()).unwrap_err();
         assert!(matches!(err, WriteError::Io(_)));
     }
 

@@ -76,14 +76,8 @@ impl<'p> Text<'p> {
     /// ```
     pub fn chunks(&self) -> impl Iterator<Item = &'p str> + 'p {
         self.0.utf8_chunks().flat_map(|chunk| {
-            let bad = if chunk.invalid().is_empty() {
-                None
-            } else {
-                Some("\u{FFFD}")
-            };
-            core::iter::once(chunk.valid())
-                .chain(bad)
-                .filter(|s| !s.is_empty())
+            let bad = if chunk.invalid().is_empty() { None } else { Some("\u{FFFD}") };
+            core::iter::once(chunk.valid()).chain(bad).filter(|s| !s.is_empty())
         })
     }
 }
@@ -97,8 +91,7 @@ impl fmt::Display for Text<'_> {
 impl fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"")?;
-        self.chunks()
-            .try_for_each(|s| write!(f, "{}", s.escape_debug()))?;
+        self.chunks().try_for_each(|s| write!(f, "{}", s.escape_debug()))?;
         f.write_str("\"")
     }
 }
@@ -131,11 +124,7 @@ impl<'p> MessageEvent<'p> {
     /// ```
     #[must_use]
     pub fn event_type(&self) -> Text<'p> {
-        Text(if self.event_type.is_empty() {
-            b"message"
-        } else {
-            self.event_type
-        })
+        Text(if self.event_type.is_empty() { b"message" } else { self.event_type })
     }
 
     /// The data: the `data` lines joined with LF.
@@ -276,10 +265,7 @@ struct Buf<const N: usize> {
 }
 
 impl<const N: usize> Buf<N> {
-    const EMPTY: Self = Self {
-        bytes: [0; N],
-        len: 0,
-    };
+    const EMPTY: Self = Self { bytes: [0; N], len: 0 };
 
     /// Appends all of `more`, or nothing and `false`.
     fn push(&mut self, more: &[u8]) -> bool {
@@ -357,9 +343,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Default for Parser<
     }
 }
 
-impl<const DATA: usize, const EVENT: usize, const ID: usize> fmt::Debug
-    for Parser<DATA, EVENT, ID>
-{
+impl<const DATA: usize, const EVENT: usize, const ID: usize> fmt::Debug for Parser<DATA, EVENT, ID> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Parser")
             .field("state", &self.state)
@@ -540,11 +524,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             Found::Dispatch => Output::Event(MessageEvent {
                 event_type: self.event_type.as_slice(),
                 // Step 3: remove the last LF of the data buffer.
-                data: self
-                    .data
-                    .as_slice()
-                    .split_last()
-                    .map_or(&[][..], |(_, rest)| rest),
+                data: self.data.as_slice().split_last().map_or(&[][..], |(_, rest)| rest),
                 last_event_id: self.last_event_id().as_bytes(),
             }),
             Found::Retry(ms) => Output::Retry(ms),
@@ -577,11 +557,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
                 let index = usize::from(matched);
                 if BOM.get(index) == Some(&first) {
                     rest = after_first;
-                    self.state = if index >= 2 {
-                        State::Name
-                    } else {
-                        State::Bom(matched.saturating_add(1))
-                    };
+                    self.state = if index >= 2 { State::Name } else { State::Bom(matched.saturating_add(1)) };
                     continue;
                 }
                 // Not a BOM: the bytes that matched are content.
@@ -744,10 +720,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             }
             Field::Id => {
                 self.id_has_nul |= memchr(0, bytes).is_some();
-                let fits = self
-                    .ids
-                    .get_mut(self.scratch)
-                    .is_some_and(|scratch| scratch.push(bytes));
+                let fits = self.ids.get_mut(self.scratch).is_some_and(|scratch| scratch.push(bytes));
                 if !fits {
                     return self.skip(Skipped::IdTooLong);
                 }
@@ -876,14 +849,8 @@ mod tests {
         let mut p: Parser<4> = Parser::new();
         assert_eq!(outputs(&mut p, b"data: abc\n\n"), ["message|abc|"]);
         // Four empty data lines are 4 bytes; a fifth is one too many.
-        assert_eq!(
-            outputs(&mut p, b"data\ndata\ndata\ndata\n\n"),
-            ["message|\n\n\n|"]
-        );
-        assert_eq!(
-            outputs(&mut p, b"data\ndata\ndata\ndata\ndata\n\n"),
-            ["skip DataTooLong"]
-        );
+        assert_eq!(outputs(&mut p, b"data\ndata\ndata\ndata\n\n"), ["message|\n\n\n|"]);
+        assert_eq!(outputs(&mut p, b"data\ndata\ndata\ndata\ndata\n\n"), ["skip DataTooLong"]);
         assert_eq!(outputs(&mut p, b"data: abcd\n\n"), ["skip DataTooLong"]);
         assert_eq!(p.skipped(), 2);
     }
@@ -891,11 +858,9 @@ mod tests {
     #[test]
     fn a_skipped_block_has_no_effect_and_the_next_one_is_parsed() {
         let mut p: Parser<8> = Parser::new();
-        let input = b"id: 1\ndata: a\n\nid: 2\nevent: e\nretry: 9\ndata: far too long\nmore: x\nid: 3\n\ndata: b\n\n";
-        assert_eq!(
-            outputs(&mut p, input),
-            ["message|a|1", "retry 9", "skip DataTooLong", "message|b|1"]
-        );
+        let input =
+            b"id: 1\ndata: a\n\nid: 2\nevent: e\nretry: 9\ndata: far too long\nmore: x\nid: 3\n\ndata: b\n\n";
+        assert_eq!(outputs(&mut p, input), ["message|a|1", "retry 9", "skip DataTooLong", "message|b|1"]);
         assert_eq!(p.last_event_id().as_bytes(), b"1");
     }
 
@@ -906,28 +871,16 @@ mod tests {
         assert_eq!(outputs(&mut p, b"data: a\n\n"), ["message|a|"]);
         // "data: ab" is 8 bytes, 9 with its LF: too long.
         assert_eq!(outputs(&mut p, b"data: ab\n\n"), ["skip LineTooLong"]);
-        assert_eq!(
-            outputs(&mut p, b": a comment that never ends"),
-            ["skip LineTooLong"]
-        );
-        assert_eq!(
-            outputs(&mut p, b" and goes on and on\ndata: x\n\ndata: y\n\n"),
-            ["message|y|"]
-        );
+        assert_eq!(outputs(&mut p, b": a comment that never ends"), ["skip LineTooLong"]);
+        assert_eq!(outputs(&mut p, b" and goes on and on\ndata: x\n\ndata: y\n\n"), ["message|y|"]);
         assert_eq!(p.skipped(), 2);
     }
 
     #[test]
     fn event_type_and_id_limits() {
         let mut p: Parser<64, 4, 4> = Parser::new();
-        assert_eq!(
-            outputs(&mut p, b"event: abcd\nid: 1234\ndata\n\n"),
-            ["abcd||1234"]
-        );
-        assert_eq!(
-            outputs(&mut p, b"event: abcde\ndata\n\n"),
-            ["skip EventTypeTooLong"]
-        );
+        assert_eq!(outputs(&mut p, b"event: abcd\nid: 1234\ndata\n\n"), ["abcd||1234"]);
+        assert_eq!(outputs(&mut p, b"event: abcde\ndata\n\n"), ["skip EventTypeTooLong"]);
         assert_eq!(outputs(&mut p, b"id: 12345\ndata\n\n"), ["skip IdTooLong"]);
         assert_eq!(p.last_event_id().as_bytes(), b"1234");
     }
@@ -936,14 +889,7 @@ mod tests {
     fn skip_is_reported_once_per_block_even_across_chunks() {
         let mut p: Parser<4> = Parser::new();
         let mut all = Vec::new();
-        for chunk in [
-            &b"data: 123"[..],
-            b"456",
-            b"78\ndata: 9",
-            b"\n",
-            b"\n",
-            b"data: z\n\n",
-        ] {
+        for chunk in [&b"data: 123"[..], b"456", b"78\ndata: 9", b"\n", b"\n", b"data: z\n\n"] {
             all.extend(outputs(&mut p, chunk));
         }
         assert_eq!(all, ["skip DataTooLong", "message|z|"]);
@@ -968,16 +914,12 @@ mod tests {
         // 100 000 small events.
         let mut many = Vec::new();
         for i in 0..100_000u32 {
-            many.extend_from_slice(
-                std::format!("id: {i}\nevent: tick\ndata: {{\"n\":{i}}}\n\n").as_bytes(),
-            );
+            many.extend_from_slice(std::format!("id: {i}\nevent: tick\ndata: {{\"n\":{i}}}\n\n").as_bytes());
         }
         let mut q: Parser<1024> = Parser::new();
         let mut count = 0;
         for chunk in many.chunks(1500) {
-            q.feed(chunk, |o| {
-                count += usize::from(matches!(o, Output::Event(_)))
-            });
+            q.feed(chunk, |o| count += usize::from(matches!(o, Output::Event(_))));
         }
         assert_eq!(count, 100_000);
         let per_byte_many = q.examined as f64 / many.len() as f64;

@@ -46,10 +46,7 @@ fn text() -> impl Strategy<Value = String> {
     .prop_map(|chars| chars.into_iter().collect())
 }
 
-fn without(
-    s: impl Strategy<Value = String>,
-    bad: &'static [char],
-) -> impl Strategy<Value = String> {
+fn without(s: impl Strategy<Value = String>, bad: &'static [char]) -> impl Strategy<Value = String> {
     s.prop_map(move |s| s.chars().filter(|c| !bad.contains(c)).collect())
 }
 

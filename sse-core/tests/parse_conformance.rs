@@ -81,9 +81,7 @@ fn end_of_stream_starts_a_new_stream_keeping_id_and_retry() {
 fn text_view_replaces_invalid_utf8() {
     let mut p = P::new();
     let (_, out) = p.parse(b"event: \xC3\ndata: ok\xFF\xC3\xA9\nid: \xE2\x82\n\n");
-    let Some(Output::Event(e)) = out else {
-        panic!()
-    };
+    let Some(Output::Event(e)) = out else { panic!() };
     assert_eq!(e.event_type().to_string(), "\u{FFFD}");
     assert_eq!(e.data().to_string(), "ok\u{FFFD}é");
     assert_eq!(e.last_event_id().to_string(), "\u{FFFD}");
@@ -127,9 +125,8 @@ struct Parts {
 }
 
 fn parts() -> impl Strategy<Value = Parts> {
-    let clean = |bad: &'static [char]| {
-        text().prop_map(move |s| s.chars().filter(|c| !bad.contains(c)).collect())
-    };
+    let clean =
+        |bad: &'static [char]| text().prop_map(move |s| s.chars().filter(|c| !bad.contains(c)).collect());
     (
         prop::option::of(text()),
         prop::option::of(clean(&['\r', '\n'])),
@@ -137,13 +134,7 @@ fn parts() -> impl Strategy<Value = Parts> {
         prop::option::of(any::<u64>()),
         prop::option::of(text()),
     )
-        .prop_map(|(comment, name, id, retry, data)| Parts {
-            comment,
-            name,
-            id,
-            retry,
-            data,
-        })
+        .prop_map(|(comment, name, id, retry, data)| Parts { comment, name, id, retry, data })
 }
 
 fn encode(p: &Parts, out: &mut Vec<u8>) {

@@ -14,14 +14,14 @@
 
 use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use sse_core::{Event, FieldError, HistoryIn, KEEP_ALIVE, MISSED_EVENTS, Resume, Slot};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use tokio::time::{Instant, Sleep};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -42,8 +42,13 @@ pub enum SlowConsumer {
     #[default]
     DropOldest,
     /// End its stream (its client reconnects with `Last-Event-ID` and
-    /// catches up from the history if it can). Counted in
-    /// [`HubStats::slow_disconnects`].
+    /// catches up from the history if it can). The hub checks every few
+    /// publishes, so a client that stopped reading altogether is caught
+    /// too, and notifies the subscriber's
+    /// [disconnect signal](Subscriber::set_disconnect_signal) so that its
+    /// server can close the connection. Counted in
+    /// [`HubStats::slow_disconnects`], its unread events in
+    /// [`HubStats::dropped`].
     Disconnect,
 }
 
@@ -107,7 +112,9 @@ pub struct HubStats {
     pub clients: usize,
     /// Events published since the hub was made.
     pub published: u64,
-    /// Events that slow subscribers never received (all policies).
+    /// Events that slow subscribers never received: those dropped from
+    /// their queue ([`SlowConsumer::DropOldest`]), and those not yet read
+    /// when a subscriber was disconnected ([`SlowConsumer::Disconnect`]).
     pub dropped: u64,
     /// Subscribers ended by [`SlowConsumer::Disconnect`].
     pub slow_disconnects: u64,
@@ -200,8 +207,18 @@ struct State {
     sender: Option<broadcast::Sender<Bytes>>,
 }
 
+/// What the hub knows of one subscriber's progress.
+struct Tracker {
+    /// Sequence number of the next live event the subscriber has not read.
+    next: AtomicU64,
+    /// Set once when the hub disconnects it for being too slow.
+    killed: AtomicBool,
+    signal: Mutex<Option<Arc<Notify>>>,
+}
+
 struct Inner {
     state: Mutex<State>,
+    trackers: Mutex<Vec<Weak<Tracker>>>,
     config: HubConfig,
     clients: AtomicUsize,
     published: AtomicU64,
@@ -239,9 +256,7 @@ pub struct Hub {
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub")
-            .field("stats", &self.stats())
-            .finish_non_exhaustive()
+        f.debug_struct("Hub").field("stats", &self.stats()).finish_non_exhaustive()
     }
 }
 
@@ -261,10 +276,8 @@ impl Hub {
         let (sender, _) = broadcast::channel(config.queue_len.max(1));
         Self {
             inner: Arc::new(Inner {
-                state: Mutex::new(State {
-                    history,
-                    sender: Some(sender),
-                }),
+                state: Mutex::new(State { history, sender: Some(sender) }),
+                trackers: Mutex::new(Vec::new()),
                 config,
                 clients: AtomicUsize::new(0),
                 published: AtomicU64::new(0),
@@ -289,10 +302,7 @@ impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked: every
         // update is a single call into the history or the sender.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Encodes `event` once, keeps it for replay, and queues the same bytes
@@ -340,7 +350,34 @@ impl Hub {
         let _ = sender.send(frame);
         drop(state);
         self.inner.published.fetch_add(1, Ordering::Relaxed);
+        if self.inner.config.slow_consumer == SlowConsumer::Disconnect {
+            let every = (self.inner.config.queue_len / 4).max(1) as u64;
+            if seq.is_multiple_of(every) {
+                self.disconnect_stalled(seq.saturating_add(1));
+            }
+        }
         Ok(Published { seq, id })
+    }
+
+    /// Ends every subscriber that fell more than `queue_len` events behind
+    /// `next_seq`, even one that no longer reads at all.
+    fn disconnect_stalled(&self, next_seq: u64) {
+        let limit = self.inner.config.queue_len.max(1) as u64;
+        let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
+        trackers.retain(|weak| {
+            let Some(tracker) = weak.upgrade() else { return false };
+            let behind = next_seq.saturating_sub(tracker.next.load(Ordering::Acquire));
+            if behind > limit && !tracker.killed.swap(true, Ordering::AcqRel) {
+                self.inner.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                self.inner.dropped.fetch_add(behind, Ordering::Relaxed);
+                tracing::debug!(behind, "disconnecting a stalled subscriber");
+                let signal = tracker.signal.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(signal) = signal {
+                    signal.notify_one();
+                }
+            }
+            true
+        });
     }
 
     /// A new subscriber: a stream of encoded frames. With a
@@ -367,6 +404,11 @@ impl Hub {
             return Err(SubscribeError::ShutDown);
         };
         let receiver = sender.subscribe();
+        let tracker = Arc::new(Tracker {
+            next: AtomicU64::new(state.history.next_seq()),
+            killed: AtomicBool::new(false),
+            signal: Mutex::new(None),
+        });
         let mut first = BytesMut::new();
         if let Some(retry) = self.inner.config.retry {
             let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
@@ -385,13 +427,20 @@ impl Hub {
             }
         }
         drop(state);
+        {
+            let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
+            // Forget subscribers that are gone, so that connect/disconnect
+            // cycles without publishing cannot grow the list.
+            if trackers.len() >= self.client_count().saturating_mul(2).max(64) {
+                trackers.retain(|weak| weak.strong_count() > 0);
+            }
+            trackers.push(Arc::downgrade(&tracker));
+        }
         Ok(Subscriber {
+            tracker,
             first: (!first.is_empty()).then(|| first.freeze()),
             live: BroadcastStream::new(receiver),
-            keep_alive: self.inner.config.keep_alive.map(|period| KeepAlive {
-                period,
-                sleep: None,
-            }),
+            keep_alive: self.inner.config.keep_alive.map(|period| KeepAlive { period, sleep: None }),
             policy: self.inner.config.slow_consumer,
             ended: false,
             _slot: slot,
@@ -489,13 +538,9 @@ impl ClientSlot {
         let max = inner.config.max_clients.unwrap_or(usize::MAX);
         inner
             .clients
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then(|| n.saturating_add(1))
-            })
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then(|| n.saturating_add(1)))
             .map_err(|_| SubscribeError::TooManyClients)?;
-        Ok(Self {
-            inner: Arc::clone(inner),
-        })
+        Ok(Self { inner: Arc::clone(inner) })
     }
 }
 
@@ -515,9 +560,7 @@ struct KeepAlive {
 /// `period` from now, saturating (a huge period means "not for a year").
 pub(crate) fn deadline(period: Duration) -> Instant {
     let now = Instant::now();
-    now.checked_add(period)
-        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
-        .unwrap_or(now)
+    now.checked_add(period).or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600))).unwrap_or(now)
 }
 
 impl KeepAlive {
@@ -529,9 +572,7 @@ impl KeepAlive {
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let period = self.period;
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline(period))));
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline(period))));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 sleep.as_mut().reset(deadline(period));
@@ -553,6 +594,7 @@ impl KeepAlive {
 /// # Ok::<(), sse_std::SubscribeError>(())
 /// ```
 pub struct Subscriber {
+    tracker: Arc<Tracker>,
     /// Retry, replay or stale-id signal, sent before anything live.
     first: Option<Bytes>,
     live: BroadcastStream<Bytes>,
@@ -576,22 +618,39 @@ impl futures_core::Stream for Subscriber {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = self.get_mut();
-        if this.ended {
+        if this.ended || this.tracker.killed.load(Ordering::Acquire) {
+            this.ended = true;
             return Poll::Ready(None);
         }
         if let Some(first) = this.first.take() {
             return this.traffic(first);
         }
         match Pin::new(&mut this.live).poll_next(cx) {
-            Poll::Ready(Some(Ok(frame))) => return this.traffic(frame),
+            Poll::Ready(Some(Ok(frame))) => {
+                this.tracker.next.fetch_add(1, Ordering::AcqRel);
+                return this.traffic(frame);
+            }
             Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
-                let inner = &this._slot.inner;
-                inner.dropped.fetch_add(missed, Ordering::Relaxed);
+                this.tracker.next.fetch_add(missed, Ordering::AcqRel);
                 tracing::debug!(missed, policy = ?this.policy, "slow subscriber");
                 return match this.policy {
-                    SlowConsumer::DropOldest => this.traffic(Bytes::from_static(MISSED_EVENTS)),
+                    SlowConsumer::DropOldest => {
+                        this._slot.inner.dropped.fetch_add(missed, Ordering::Relaxed);
+                        this.traffic(Bytes::from_static(MISSED_EVENTS))
+                    }
                     SlowConsumer::Disconnect => {
-                        inner.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                        // Unless the periodic check got there first. Every
+                        // event it had not read is lost to it: the ones
+                        // overwritten and the ones still queued.
+                        let inner = &this._slot.inner;
+                        if !this.tracker.killed.swap(true, Ordering::AcqRel) {
+                            let queued = inner
+                                .published
+                                .load(Ordering::Acquire)
+                                .saturating_sub(this.tracker.next.load(Ordering::Acquire));
+                            inner.dropped.fetch_add(missed.saturating_add(queued), Ordering::Relaxed);
+                            inner.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                        }
                         this.ended = true;
                         Poll::Ready(None)
                     }
@@ -612,6 +671,28 @@ impl futures_core::Stream for Subscriber {
 }
 
 impl Subscriber {
+    /// Gives the hub a signal to notify if it disconnects this subscriber
+    /// for being too slow ([`SlowConsumer::Disconnect`]). A server selects
+    /// on it to close the connection even while it is blocked writing to a
+    /// client that stopped reading (the built-in [`Server`](crate::Server)
+    /// does).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let mut subscriber = hub.subscribe(None)?;
+    /// let close_connection = Arc::new(tokio::sync::Notify::new());
+    /// subscriber.set_disconnect_signal(Arc::clone(&close_connection));
+    /// # Ok::<(), sse_std::SubscribeError>(())
+    /// ```
+    pub fn set_disconnect_signal(&mut self, signal: Arc<Notify>) {
+        if self.tracker.killed.load(Ordering::Acquire) {
+            signal.notify_one();
+        } else {
+            *self.tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
+        }
+    }
+
     /// Real traffic resets the keep-alive timer.
     fn traffic(&mut self, frame: Bytes) -> Poll<Option<Bytes>> {
         if let Some(keep_alive) = self.keep_alive.as_mut() {

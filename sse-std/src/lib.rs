@@ -16,10 +16,6 @@ mod hub;
 mod server;
 mod writer;
 
-pub use hub::{
-    Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber,
-};
-pub use server::{
-    Body, Handler, HandlerFuture, Server, ServerConfig, full, read_body, text_response,
-};
+pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
+pub use server::{Body, Handler, HandlerFuture, Server, ServerConfig, full, read_body, text_response};
 pub use writer::{SseWriter, WriteError};

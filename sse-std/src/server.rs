@@ -25,6 +25,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::hub::{Hub, SubscribeError, Subscriber};
 
@@ -94,10 +95,9 @@ impl Default for ServerConfig {
 pub fn text_response(status: StatusCode, message: &str) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(format!("{message}\n"))));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 
@@ -127,25 +127,14 @@ pub fn full(bytes: Bytes) -> Body {
 /// sse_std::text_response(http::StatusCode::OK, &format!("{} bytes", body.len()))
 /// # }
 /// ```
-pub async fn read_body(
-    body: Incoming,
-    max: usize,
-    timeout: Duration,
-) -> Result<Bytes, Response<Body>> {
+pub async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, Response<Body>> {
     match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
-        Err(_) => Err(text_response(
-            StatusCode::REQUEST_TIMEOUT,
-            "request body too slow",
-        )),
+        Err(_) => Err(text_response(StatusCode::REQUEST_TIMEOUT, "request body too slow")),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(text_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request body too large",
-        )),
-        Ok(Err(_)) => Err(text_response(
-            StatusCode::BAD_REQUEST,
-            "request body could not be read",
-        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(text_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))
+        }
+        Ok(Err(_)) => Err(text_response(StatusCode::BAD_REQUEST, "request body could not be read")),
     }
 }
 
@@ -156,9 +145,7 @@ impl futures_core::Stream for Frames {
     type Item = Result<Frame<Bytes>, Infallible>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().0)
-            .poll_next(cx)
-            .map(|frame| frame.map(|b| Ok(Frame::data(b))))
+        Pin::new(&mut self.get_mut().0).poll_next(cx).map(|frame| frame.map(|b| Ok(Frame::data(b))))
     }
 }
 
@@ -177,7 +164,9 @@ struct Shared {
 /// let hub = sse_std::Hub::new(Default::default());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// let server = sse_std::Server::new(hub.clone(), Default::default());
-/// server.run(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// // Call `stop.send(())` to shut down gracefully.
+/// server.run(listener, async { let _ = stopped.await; }).await
 /// # }
 /// ```
 pub struct Server {
@@ -186,9 +175,7 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("config", &self.shared.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Server").field("config", &self.shared.config).finish_non_exhaustive()
     }
 }
 
@@ -200,13 +187,7 @@ impl Server {
     /// ```
     #[must_use]
     pub fn new(hub: Hub, config: ServerConfig) -> Self {
-        Self {
-            shared: Shared {
-                hub,
-                config,
-                handler: None,
-            },
-        }
+        Self { shared: Shared { hub, config, handler: None } }
     }
 
     /// Serves every other path with `handler`.
@@ -239,11 +220,7 @@ impl Server {
     /// sse_std::Server::new(hub, Default::default()).run(listener, std::future::pending()).await
     /// # }
     /// ```
-    pub async fn run(
-        self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()>,
-    ) -> std::io::Result<()> {
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let shared = Arc::new(self.shared);
         let graceful = GracefulShutdown::new();
         let grace = shared.config.shutdown_grace;
@@ -275,10 +252,7 @@ impl Server {
             }
         }
         drop(listener);
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
             tracing::warn!("connections still open after the grace period");
         }
         Ok(())
@@ -289,9 +263,15 @@ impl Server {
 fn serve(shared: &Arc<Shared>, stream: tokio::net::TcpStream, graceful: &GracefulShutdown) {
     let config = &shared.config;
     let shared = Arc::clone(shared);
+    // Notified when the hub disconnects this connection's subscriber for
+    // being too slow: the connection is then dropped even if it is blocked
+    // writing to a client that stopped reading.
+    let too_slow = Arc::new(Notify::new());
+    let signal = Arc::clone(&too_slow);
     let service = service_fn(move |req| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(shared.respond(req).await) }
+        let signal = Arc::clone(&signal);
+        async move { Ok::<_, Infallible>(shared.respond(req, signal).await) }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -300,29 +280,27 @@ fn serve(shared: &Arc<Shared>, stream: tokio::net::TcpStream, graceful: &Gracefu
         .max_buf_size(config.max_head_bytes.max(8192));
     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "connection ended with an error");
+        tokio::select! {
+            result = connection => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            }
+            () = too_slow.notified() => tracing::debug!("closed a connection too slow to keep up"),
         }
     });
 }
 
 impl Shared {
-    async fn respond(&self, req: Request<Incoming>) -> Response<Body> {
-        let mut response = self.route(req).await;
-        if let Some(origin) = self
-            .config
-            .cors_origin
-            .as_deref()
-            .and_then(|o| HeaderValue::from_str(o).ok())
-        {
-            response
-                .headers_mut()
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    async fn respond(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        let mut response = self.route(req, too_slow).await;
+        if let Some(origin) = self.config.cors_origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()) {
+            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         }
         response
     }
 
-    async fn route(&self, req: Request<Incoming>) -> Response<Body> {
+    async fn route(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -333,7 +311,7 @@ impl Shared {
             return text_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
         }
         if req.uri().path() == self.config.events_path {
-            return self.events(&req);
+            return self.events(&req, too_slow);
         }
         match &self.handler {
             Some(handler) => handler(req).await,
@@ -341,12 +319,10 @@ impl Shared {
         }
     }
 
-    fn events(&self, req: &Request<Incoming>) -> Response<Body> {
+    fn events(&self, req: &Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
         if req.method() != Method::GET {
             let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, "use GET");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET"));
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
             return response;
         }
         // The WHATWG client sends `Last-Event-ID` only when not empty.
@@ -356,31 +332,24 @@ impl Shared {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .filter(|id| !id.is_empty());
         match self.hub.subscribe(last_event_id.as_deref()) {
-            Ok(subscriber) => {
-                let mut response =
-                    Response::new(UnsyncBoxBody::new(StreamBody::new(Frames(subscriber))));
+            Ok(mut subscriber) => {
+                subscriber.set_disconnect_signal(too_slow);
+                let mut response = Response::new(UnsyncBoxBody::new(StreamBody::new(Frames(subscriber))));
                 for (name, value) in sse_core::STREAM_HEADERS {
-                    response
-                        .headers_mut()
-                        .insert(*name, HeaderValue::from_static(value));
+                    response.headers_mut().insert(*name, HeaderValue::from_static(value));
                 }
                 response
             }
             Err(SubscribeError::ShutDown) => {
                 let mut response = Response::new(full(Bytes::new()));
                 *response.status_mut() = StatusCode::NO_CONTENT;
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 response
             }
             Err(SubscribeError::TooManyClients) => {
-                let mut response =
-                    text_response(StatusCode::SERVICE_UNAVAILABLE, "too many clients");
+                let mut response = text_response(StatusCode::SERVICE_UNAVAILABLE, "too many clients");
                 let secs = self.config.retry_after.as_secs().max(1);
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 response
             }
         }

@@ -83,10 +83,7 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
     /// assert!(w.inner().is_empty());
     /// ```
     pub fn new(inner: W) -> Self {
-        Self {
-            inner,
-            buf: Vec::new(),
-        }
+        Self { inner, buf: Vec::new() }
     }
 
     /// The wrapped writer.
@@ -123,9 +120,7 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
         let len = head.encoded_len().map_err(WriteError::Head)?;
         self.buf.resize(len, 0);
         let n = head.encode(&mut self.buf).map_err(WriteError::Head)?;
-        self.inner
-            .write_all(self.buf.get(..n).unwrap_or_default())
-            .await?;
+        self.inner.write_all(self.buf.get(..n).unwrap_or_default()).await?;
         Ok(())
     }
 
@@ -143,8 +138,7 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
     /// # });
     /// ```
     pub async fn start(&mut self, extra: &[(&str, &str)]) -> Result<(), WriteError> {
-        self.write_head(ResponseHead::stream().with_headers(extra))
-            .await
+        self.write_head(ResponseHead::stream().with_headers(extra)).await
     }
 
     /// Writes the `204 No Content` head, which makes an EventSource stop
@@ -161,8 +155,7 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
     /// # });
     /// ```
     pub async fn no_content(&mut self, extra: &[(&str, &str)]) -> Result<(), WriteError> {
-        self.write_head(ResponseHead::no_content().with_headers(extra))
-            .await
+        self.write_head(ResponseHead::no_content().with_headers(extra)).await
     }
 
     /// Writes one event.
@@ -181,12 +174,8 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
     /// ```
     pub async fn send(&mut self, event: &Event<'_>) -> Result<(), WriteError> {
         self.buf.resize(event.encoded_len(), 0);
-        let n = event
-            .encode(&mut self.buf)
-            .map_err(|_| WriteError::Format)?;
-        self.inner
-            .write_all(self.buf.get(..n).unwrap_or_default())
-            .await?;
+        let n = event.encode(&mut self.buf).map_err(|_| WriteError::Format)?;
+        self.inner.write_all(self.buf.get(..n).unwrap_or_default()).await?;
         Ok(())
     }
 

@@ -17,10 +17,7 @@ use sse_core::{Event, MISSED_EVENTS};
 use sse_std::{Hub, HubConfig, SlowConsumer, Subscriber};
 
 fn quiet(config: HubConfig) -> Hub {
-    Hub::new(HubConfig {
-        keep_alive: None,
-        ..config
-    })
+    Hub::new(HubConfig { keep_alive: None, ..config })
 }
 
 fn frame(id: u64, data: &str) -> Bytes {
@@ -43,8 +40,7 @@ async fn fan_out_to_a_thousand_subscribers_in_order() {
     let mut subs: Vec<_> = (0..1000).map(|_| hub.subscribe(None).unwrap()).collect();
     assert_eq!(hub.client_count(), 1000);
     for i in 0..50 {
-        hub.publish(&Event::new().with_data(&i.to_string()))
-            .unwrap();
+        hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
     }
     let want: Vec<Bytes> = (0..50).map(|i| frame(i, &i.to_string())).collect();
     for s in &mut subs {
@@ -63,22 +59,18 @@ async fn fan_out_to_a_thousand_subscribers_in_order() {
 async fn replay_after_every_last_event_id_position() {
     let hub = quiet(HubConfig::default());
     for i in 0..20 {
-        hub.publish(&Event::new().with_data(&format!("e{i}")))
-            .unwrap();
+        hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();
     }
     let mut subs = Vec::new();
     for last in 0..20u64 {
         let mut s = hub.subscribe(Some(&last.to_string())).unwrap();
         let got: Vec<u8> = ready(&mut s).concat();
-        let want: Vec<u8> = (last + 1..20)
-            .flat_map(|i| frame(i, &format!("e{i}")).to_vec())
-            .collect();
+        let want: Vec<u8> = (last + 1..20).flat_map(|i| frame(i, &format!("e{i}")).to_vec()).collect();
         assert_eq!(got, want, "after {last}");
         subs.push(s);
     }
     // Then live events, with nothing lost or doubled in between.
-    hub.publish(&Event::new().with_id("live").unwrap().with_data("x"))
-        .unwrap();
+    hub.publish(&Event::new().with_id("live").unwrap().with_data("x")).unwrap();
     for s in &mut subs {
         assert_eq!(ready(s), [Bytes::from_static(b"id: live\ndata: x\n\n")]);
     }
@@ -86,13 +78,9 @@ async fn replay_after_every_last_event_id_position() {
 
 #[tokio::test]
 async fn stale_or_unknown_id_gets_the_missed_signal_then_live_events() {
-    let hub = quiet(HubConfig {
-        history_events: 4,
-        ..HubConfig::default()
-    });
+    let hub = quiet(HubConfig { history_events: 4, ..HubConfig::default() });
     for i in 0..10 {
-        hub.publish(&Event::new().with_data(&i.to_string()))
-            .unwrap();
+        hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
     }
     for id in ["2", "never-sent"] {
         let mut s = hub.subscribe(Some(id)).unwrap();
@@ -109,47 +97,36 @@ async fn stale_or_unknown_id_gets_the_missed_signal_then_live_events() {
 
 #[tokio::test]
 async fn drop_oldest_tells_the_slow_subscriber_and_counts() {
-    let hub = quiet(HubConfig {
-        queue_len: 4,
-        ..HubConfig::default()
-    });
+    let hub = quiet(HubConfig { queue_len: 4, ..HubConfig::default() });
     let mut slow = hub.subscribe(None).unwrap();
     let mut fast = hub.subscribe(None).unwrap();
     for i in 0..10 {
-        hub.publish(&Event::new().with_data(&i.to_string()))
-            .unwrap();
+        hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
         assert_eq!(ready(&mut fast), [frame(i, &i.to_string())]);
     }
     let got = ready(&mut slow);
     assert_eq!(got[0], Bytes::from_static(MISSED_EVENTS));
-    assert_eq!(
-        got[1..],
-        (6..10)
-            .map(|i| frame(i, &i.to_string()))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(got[1..], (6..10).map(|i| frame(i, &i.to_string())).collect::<Vec<_>>());
     let stats = hub.stats();
     assert_eq!((stats.dropped, stats.slow_disconnects), (6, 0));
 }
 
 #[tokio::test]
 async fn disconnect_policy_ends_the_slow_subscriber_only() {
-    let hub = quiet(HubConfig {
-        queue_len: 4,
-        slow_consumer: SlowConsumer::Disconnect,
-        ..HubConfig::default()
-    });
+    let hub =
+        quiet(HubConfig { queue_len: 4, slow_consumer: SlowConsumer::Disconnect, ..HubConfig::default() });
     let mut slow = hub.subscribe(None).unwrap();
     let mut fast = hub.subscribe(None).unwrap();
     for i in 0..10 {
-        hub.publish(&Event::new().with_data(&i.to_string()))
-            .unwrap();
+        hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
         assert_eq!(ready(&mut fast).len(), 1);
     }
     assert_eq!(slow.next().await, None);
     assert_eq!(slow.next().await, None);
+    // Disconnected as soon as it was more than 4 behind (5 unread events),
+    // without having to read: the hub checks as it publishes.
     let stats = hub.stats();
-    assert_eq!((stats.dropped, stats.slow_disconnects), (6, 1));
+    assert_eq!((stats.dropped, stats.slow_disconnects), (5, 1));
     // It can come back and catch up from the history.
     let mut back = hub.subscribe(Some("3")).unwrap();
     let want: Vec<Bytes> = (4..10).map(|i| frame(i, &i.to_string())).collect();
@@ -158,10 +135,7 @@ async fn disconnect_policy_ends_the_slow_subscriber_only() {
 
 #[tokio::test(start_paused = true)]
 async fn keep_alive_after_idle_period_reset_by_traffic() {
-    let hub = Hub::new(HubConfig {
-        keep_alive: Some(Duration::from_secs(15)),
-        ..HubConfig::default()
-    });
+    let hub = Hub::new(HubConfig { keep_alive: Some(Duration::from_secs(15)), ..HubConfig::default() });
     let mut s = hub.subscribe(None).unwrap();
     let start = tokio::time::Instant::now();
     assert!(ready(&mut s).is_empty());
@@ -185,17 +159,11 @@ async fn keep_alive_after_idle_period_reset_by_traffic() {
 
 #[tokio::test]
 async fn retry_is_sent_first_when_configured() {
-    let hub = quiet(HubConfig {
-        retry: Some(Duration::from_millis(2500)),
-        ..HubConfig::default()
-    });
+    let hub = quiet(HubConfig { retry: Some(Duration::from_millis(2500)), ..HubConfig::default() });
     hub.publish(&Event::new().with_data("a")).unwrap();
     let mut s = hub.subscribe(Some("nope")).unwrap();
     let first = s.next().await.unwrap();
-    assert_eq!(
-        &first[..],
-        [&b"retry: 2500\n\n"[..], MISSED_EVENTS].concat()
-    );
+    assert_eq!(&first[..], [&b"retry: 2500\n\n"[..], MISSED_EVENTS].concat());
 }
 
 #[tokio::test]
@@ -214,34 +182,24 @@ async fn shutdown_delivers_what_was_queued_then_ends_every_stream() {
 
 #[tokio::test]
 async fn max_clients_is_enforced_and_freed_on_drop() {
-    let hub = quiet(HubConfig {
-        max_clients: Some(2),
-        ..HubConfig::default()
-    });
+    let hub = quiet(HubConfig { max_clients: Some(2), ..HubConfig::default() });
     let a = hub.subscribe(None).unwrap();
     let _b = hub.subscribe(None).unwrap();
-    assert_eq!(
-        hub.subscribe(None).unwrap_err(),
-        sse_std::SubscribeError::TooManyClients
-    );
+    assert_eq!(hub.subscribe(None).unwrap_err(), sse_std::SubscribeError::TooManyClients);
     drop(a);
     assert!(hub.subscribe(None).is_ok());
 }
 
 #[tokio::test]
 async fn publish_from_many_tasks_keeps_one_order_for_everyone() {
-    let hub = quiet(HubConfig {
-        queue_len: 10_000,
-        ..HubConfig::default()
-    });
+    let hub = quiet(HubConfig { queue_len: 10_000, ..HubConfig::default() });
     let mut subs: Vec<_> = (0..4).map(|_| hub.subscribe(None).unwrap()).collect();
     let tasks: Vec<_> = (0..8)
         .map(|t| {
             let hub = hub.clone();
             tokio::spawn(async move {
                 for i in 0..250 {
-                    hub.publish(&Event::new().with_data(&format!("{t}-{i}")))
-                        .unwrap();
+                    hub.publish(&Event::new().with_data(&format!("{t}-{i}"))).unwrap();
                 }
             })
         })

@@ -83,11 +83,7 @@ impl embedded_io::Write for Fixed<'_> {
         let n = buf.len().min(free.len());
         free[..n].copy_from_slice(&buf[..n]);
         self.1 += n;
-        if n == 0 && !buf.is_empty() {
-            Err(embedded_io::ErrorKind::WriteZero)
-        } else {
-            Ok(n)
-        }
+        if n == 0 && !buf.is_empty() { Err(embedded_io::ErrorKind::WriteZero) } else { Ok(n) }
     }
     fn flush(&mut self) -> Result<(), Self::Error> {
         Ok(())
@@ -115,16 +111,8 @@ fn encoding_allocates_nothing_on_any_sink() {
     let reading = Reading(21.5, 40);
     let long = "line one\r\nline two\rline three\n".repeat(100);
     let events = [
-        Event::new()
-            .with_event("sensor")
-            .unwrap()
-            .with_id("42")
-            .unwrap()
-            .with_retry(3000)
-            .with_data(&long),
-        Event::new()
-            .with_comment("hello\nthere")
-            .with_data_fmt(&reading),
+        Event::new().with_event("sensor").unwrap().with_id("42").unwrap().with_retry(3000).with_data(&long),
+        Event::new().with_comment("hello\nthere").with_data_fmt(&reading),
         Event::new().with_id("").unwrap(),
     ];
     let mut slice = vec![0u8; 8192];
@@ -152,18 +140,13 @@ fn encoding_allocates_nothing_on_any_sink() {
             assert_eq!(enc.written(), len);
             history.push(ev).unwrap();
         }
-        assert!(matches!(
-            history.resume_after("42"),
-            sse_core::Resume::From(_)
-        ));
+        assert!(matches!(history.resume_after("42"), sse_core::Resume::From(_)));
         assert_eq!(history.iter_from(0).count(), 3);
         ResponseHead::stream()
             .with_headers(&[("Access-Control-Allow-Origin", "*")])
             .encode(&mut head)
             .unwrap();
-        let json = Event::new()
-            .with_json(&[1, 2, 3], &mut json_scratch)
-            .unwrap();
+        let json = Event::new().with_json(&[1, 2, 3], &mut json_scratch).unwrap();
         assert_eq!(json.encode(&mut slice), Ok(15));
     });
     assert_eq!(n, 0, "encoding allocated {n} times");
@@ -174,13 +157,10 @@ fn parsing_allocates_nothing() {
     let mut stream = Vec::new();
     stream.extend_from_slice(b"\xEF\xBB\xBFretry: 3000\n: comment\n");
     for i in 0..200 {
-        stream.extend_from_slice(
-            format!("id: {i}\r\nevent: tick\rdata: line one\ndata: {i}\n\n").as_bytes(),
-        );
+        stream.extend_from_slice(format!("id: {i}\r\nevent: tick\rdata: line one\ndata: {i}\n\n").as_bytes());
     }
-    stream.extend_from_slice(
-        b"data: too long for the parser's data buffer of 64 bytes, so it is skipped\n\n",
-    );
+    stream
+        .extend_from_slice(b"data: too long for the parser's data buffer of 64 bytes, so it is skipped\n\n");
     let mut parser: Box<sse_core::Parser<64>> = Box::default();
     let mut events = 0usize;
     let mut skipped = 0usize;

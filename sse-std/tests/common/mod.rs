@@ -96,7 +96,7 @@ impl EventReader {
     }
 
     /// Reads to the end of the stream; `Err` if it ended with an error.
-    pub async fn to_end(&mut self) -> Result<(), hyper::Error> {
+    pub async fn read_to_end(&mut self) -> Result<(), hyper::Error> {
         while let Some(frame) = self.body.frame().await {
             if let Ok(data) = frame?.into_data() {
                 self.push(&data);
@@ -110,7 +110,11 @@ impl EventReader {
         let events = &mut self.events;
         self.parser.feed(data, |out| {
             if let Output::Event(e) = out {
-                events.push((e.event_type().to_string(), e.data().to_string(), e.last_event_id().to_string()));
+                events.push((
+                    e.event_type().to_string(),
+                    e.data().to_string(),
+                    e.last_event_id().to_string(),
+                ));
             }
         });
     }

@@ -1,0 +1,283 @@
+//! The HTTP layer over real sockets on 127.0.0.1: streaming, resume,
+//! limits (431, 413, slowloris, 503), shutdown with open streams (204 for
+//! newcomers), a stalled reader next to a fast one, and connect/disconnect
+//! cycles without growth.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{EventReader, request, start};
+use sse_core::Event;
+use sse_std::{HubConfig, ServerConfig, SlowConsumer};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+fn quiet() -> HubConfig {
+    HubConfig { keep_alive: None, ..HubConfig::default() }
+}
+
+#[tokio::test]
+async fn stream_has_the_sse_headers_and_delivers_published_events() {
+    let server = start(quiet(), ServerConfig::default()).await;
+    let response = request(server.addr, "GET", "/events", &[("accept", "text/event-stream")]).await;
+    assert_eq!(response.status(), 200);
+    let h = response.headers();
+    assert_eq!(h["content-type"], "text/event-stream");
+    assert_eq!(h["cache-control"], "no-cache");
+    assert_eq!(h["x-accel-buffering"], "no");
+    assert!(h.get("content-encoding").is_none() && h.get("content-length").is_none());
+    let mut reader = EventReader::new(response);
+    // Wait until the subscription is registered, then publish.
+    while server.hub.client_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.hub.publish(&Event::new().with_event("greet").unwrap().with_data("hello\r\nworld")).unwrap();
+    server.hub.publish(&Event::new().with_data(" lead")).unwrap();
+    assert!(reader.until(2).await);
+    assert_eq!(
+        reader.events,
+        [("greet".into(), "hello\nworld".into(), "0".into()), ("message".into(), " lead".into(), "1".into())]
+    );
+}
+
+#[tokio::test]
+async fn last_event_id_header_resumes_after_that_event() {
+    let server = start(quiet(), ServerConfig::default()).await;
+    for i in 0..5 {
+        server.hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();
+    }
+    let response = request(server.addr, "GET", "/events", &[("last-event-id", "2")]).await;
+    let mut reader = EventReader::new(response);
+    assert!(reader.until(2).await);
+    let data: Vec<_> = reader.events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(data, ["e3", "e4"]);
+
+    let response = request(server.addr, "GET", "/events", &[("last-event-id", "gone")]).await;
+    let mut reader = EventReader::new(response);
+    assert!(reader.until(1).await);
+    assert_eq!(reader.events[0].0, "missed");
+}
+
+#[tokio::test]
+async fn wrong_method_and_unknown_path() {
+    let server = start(quiet(), ServerConfig::default()).await;
+    let response = request(server.addr, "POST", "/events", &[]).await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(request(server.addr, "GET", "/nope", &[]).await.status(), 404);
+}
+
+#[tokio::test]
+async fn oversized_head_gets_431_and_oversized_body_gets_413() {
+    let server =
+        start(quiet(), ServerConfig { max_head_bytes: 8192, max_body_bytes: 1000, ..Default::default() })
+            .await;
+    let big = "x".repeat(20_000);
+    let response = request(server.addr, "GET", "/events", &[("x-big", &big)]).await;
+    assert_eq!(response.status(), 431);
+    let response = request(server.addr, "GET", "/events", &[("content-length", "1001")]).await;
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn slow_request_head_is_dropped() {
+    let server =
+        start(quiet(), ServerConfig { header_timeout: Duration::from_millis(300), ..Default::default() })
+            .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    // The head never ends: the server closes the connection.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "connection still open after 10 s");
+    assert_eq!(server.hub.client_count(), 0);
+}
+
+#[tokio::test]
+async fn streams_beyond_max_clients_get_503_with_retry_after() {
+    let server = start(HubConfig { max_clients: Some(2), ..quiet() }, ServerConfig::default()).await;
+    let a = request(server.addr, "GET", "/events", &[]).await;
+    let b = request(server.addr, "GET", "/events", &[]).await;
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let c = request(server.addr, "GET", "/events", &[]).await;
+    assert_eq!(c.status(), 503);
+    assert_eq!(c.headers()["retry-after"], "5");
+    drop(a);
+    // The slot is freed when the connection goes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if request(server.addr, "GET", "/events", &[]).await.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slot never freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn cors_origin_is_sent_when_configured() {
+    let server = start(quiet(), ServerConfig { cors_origin: Some("*".into()), ..Default::default() }).await;
+    let response = request(server.addr, "GET", "/events", &[]).await;
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_cleanly_and_answers_204_to_newcomers() {
+    let mut server =
+        start(quiet(), ServerConfig { shutdown_grace: Duration::from_secs(2), ..Default::default() }).await;
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        readers.push(EventReader::new(request(server.addr, "GET", "/events", &[]).await));
+    }
+    while server.hub.client_count() < 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.hub.publish(&Event::new().with_data("bye")).unwrap();
+    server.shutdown();
+    for reader in &mut readers {
+        // The queued event arrives, then the body ends without error.
+        tokio::time::timeout(Duration::from_secs(10), reader.read_to_end()).await.unwrap().unwrap();
+        assert_eq!(reader.events.len(), 1);
+    }
+    // During the grace period a reconnecting browser is told to stop.
+    let late = request(server.addr, "GET", "/events", &[]).await;
+    assert_eq!(late.status(), 204);
+    tokio::time::timeout(Duration::from_secs(10), &mut server.task).await.unwrap().unwrap().unwrap();
+    assert!(TcpStream::connect(server.addr).await.is_err());
+}
+
+/// A client that sends a request and then never reads.
+async fn stalled_client(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stream
+}
+
+/// 2000 events of 8 KiB: 16 MB, more than loopback socket buffers hold, so
+/// a client that does not read really stalls its connection.
+const EVENTS: usize = 2000;
+const PAYLOAD: usize = 8 * 1024;
+
+struct Run {
+    elapsed: Duration,
+    stats: sse_std::HubStats,
+    missed: usize,
+    stalled: Option<TcpStream>,
+}
+
+async fn time_fast_client(hub: HubConfig, with_stalled: bool) -> Run {
+    let server = start(hub, ServerConfig::default()).await;
+    let stalled = if with_stalled { Some(stalled_client(server.addr).await) } else { None };
+    let mut fast = EventReader::new(request(server.addr, "GET", "/events", &[]).await);
+    let want = if with_stalled { 2 } else { 1 };
+    while server.hub.client_count() < want {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let payload = "x".repeat(PAYLOAD);
+    let started = Instant::now();
+    let hub = server.hub.clone();
+    let publisher = tokio::spawn(async move {
+        for i in 0..EVENTS {
+            hub.publish(&Event::new().with_data(&payload)).unwrap();
+            if i % 16 == 15 {
+                // Pace the publisher so that a reader that keeps up never lags.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    });
+    assert!(fast.until(EVENTS).await);
+    let elapsed = started.elapsed();
+    publisher.await.unwrap();
+    let missed = fast.events.iter().filter(|e| e.0 == "missed").count();
+    Run { elapsed, stats: server.hub.stats(), missed, stalled }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_does_not_delay_a_fast_one() {
+    let config = HubConfig { queue_len: 64, ..quiet() };
+    let alone = time_fast_client(config.clone(), false).await;
+    let beside = time_fast_client(config, true).await;
+    println!(
+        "fast client, {EVENTS} x {PAYLOAD} B events: {:?} alone, {:?} beside a stalled client (ratio {:.2})",
+        alone.elapsed,
+        beside.elapsed,
+        beside.elapsed.as_secs_f64() / alone.elapsed.as_secs_f64(),
+    );
+    // The fast client got everything, in order, with no gap.
+    assert_eq!((alone.missed, beside.missed), (0, 0));
+    // When the stalled client reads again, it is told it missed events,
+    // and the loss is counted.
+    let mut stalled = beside.stalled.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !seen.windows(13).any(|w| w == b"event: missed") {
+            let n = stalled.read(&mut buf).await.unwrap();
+            assert!(n > 0, "stream ended before the missed signal");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("no missed signal within 20 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_policy_closes_a_stalled_connection() {
+    let config = HubConfig { queue_len: 64, slow_consumer: SlowConsumer::Disconnect, ..quiet() };
+    let run = time_fast_client(config, true).await;
+    assert_eq!(run.missed, 0);
+    assert_eq!(run.stats.slow_disconnects, 1, "{:?}", run.stats);
+    assert!(run.stats.dropped > 0);
+    // The server closed the stalled connection: reading it reaches the end.
+    let mut stalled = run.stalled.unwrap();
+    let mut sink = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut sink))
+        .await
+        .expect("stalled connection still open")
+        .ok();
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_connect_disconnect_cycles_leave_no_clients_or_memory_behind() {
+    let server = start(quiet(), ServerConfig::default()).await;
+    async fn cycle(addr: std::net::SocketAddr) {
+        let mut stream = stalled_client(addr).await;
+        let mut head = [0u8; 256];
+        let n = stream.read(&mut head).await.unwrap();
+        assert!(head[..n].starts_with(b"HTTP/1.1 200 OK"));
+    }
+    for _ in 0..300 {
+        cycle(server.addr).await;
+    }
+    let settle = |hub: sse_std::Hub| async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hub.client_count() > 0 {
+            assert!(Instant::now() < deadline, "{} clients left", hub.client_count());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    settle(server.hub.clone()).await;
+    let before = rss_kib();
+    for _ in 0..3000 {
+        cycle(server.addr).await;
+    }
+    settle(server.hub.clone()).await;
+    let grown = rss_kib().saturating_sub(before);
+    println!("RSS grew by {grown} KiB over 3000 connect/disconnect cycles");
+    assert!(grown < 8 * 1024, "RSS grew by {grown} KiB");
+}
