@@ -20,6 +20,7 @@ cargo clippy -p sse-core --all-targets --features "$CORE_FEATURES" --locked -- -
 cargo clippy -p sse-core --features defmt --locked -- -D warnings
 
 step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --locked
 
 step "tests"

@@ -10,10 +10,12 @@
     clippy::arithmetic_side_effects
 )]
 
+mod strategies;
 mod vectors;
 
 use proptest::prelude::*;
-use sse_core::{Event, Output, Parser};
+use sse_core::{Output, Parser};
+use strategies::{Parts, parts, with_event};
 use vectors::{Rec, ev};
 
 type P = Parser<256, 64, 64>;
@@ -97,66 +99,13 @@ fn owned(p: &mut P, input: &[u8], recs: &mut Vec<String>) {
     });
 }
 
-/// Arbitrary, field-rich text.
-fn text() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop_oneof![
-            Just('\r'),
-            Just('\n'),
-            Just(':'),
-            Just(' '),
-            Just('\0'),
-            Just('\u{FEFF}'),
-            any::<char>(),
-            prop::char::range('a', 'z'),
-        ],
-        0..30,
-    )
-    .prop_map(|c| c.into_iter().collect())
-}
-
-#[derive(Debug, Clone)]
-struct Parts {
-    comment: Option<String>,
-    name: Option<String>,
-    id: Option<String>,
-    retry: Option<u64>,
-    data: Option<String>,
-}
-
-fn parts() -> impl Strategy<Value = Parts> {
-    let clean =
-        |bad: &'static [char]| text().prop_map(move |s| s.chars().filter(|c| !bad.contains(c)).collect());
-    (
-        prop::option::of(text()),
-        prop::option::of(clean(&['\r', '\n'])),
-        prop::option::of(clean(&['\r', '\n', '\0'])),
-        prop::option::of(any::<u64>()),
-        prop::option::of(text()),
-    )
-        .prop_map(|(comment, name, id, retry, data)| Parts { comment, name, id, retry, data })
-}
-
+/// Appends the encoding of the event `p` describes.
 fn encode(p: &Parts, out: &mut Vec<u8>) {
-    let mut e = Event::new();
-    if let Some(c) = &p.comment {
-        e = e.with_comment(c);
-    }
-    if let Some(n) = &p.name {
-        e = e.with_event(n).unwrap();
-    }
-    if let Some(i) = &p.id {
-        e = e.with_id(i).unwrap();
-    }
-    if let Some(r) = p.retry {
-        e = e.with_retry(r);
-    }
-    if let Some(d) = &p.data {
-        e = e.with_data(d);
-    }
-    let start = out.len();
-    out.resize(start + e.encoded_len(), 0);
-    e.encode(&mut out[start..]).unwrap();
+    with_event(p, |e| {
+        let start = out.len();
+        out.resize(start + e.encoded_len(), 0);
+        e.encode(&mut out[start..]).unwrap();
+    });
 }
 
 fn split_at_points<'a>(bytes: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {

@@ -30,14 +30,31 @@ use tokio::sync::Notify;
 use crate::hub::{Hub, SubscribeError, Subscriber};
 
 /// The response body type of the server and its handlers.
+///
+/// ```
+/// let body: sse_std::Body = sse_std::full(bytes::Bytes::from_static(b"ok"));
+/// ```
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// What a [`Handler`] returns.
+///
+/// ```
+/// let future: sse_std::HandlerFuture =
+///     Box::pin(async { sse_std::text_response(http::StatusCode::OK, "ok") });
+/// ```
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 
 /// Serves the requests that are not for the event stream (for example a
 /// publish endpoint or a dashboard page). Its body has already passed the
 /// `Content-Length` check; read it with [`read_body`].
+///
+/// ```
+/// use std::sync::Arc;
+/// let handler: sse_std::Handler = Arc::new(|req| {
+///     let path = req.uri().path().to_owned();
+///     Box::pin(async move { sse_std::text_response(http::StatusCode::OK, &path) })
+/// });
+/// ```
 pub type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
 
 /// Settings of a [`Server`].
