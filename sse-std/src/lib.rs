@@ -13,9 +13,13 @@
 )]
 
 mod hub;
+#[cfg(feature = "json")]
+mod publish;
 mod server;
 mod writer;
 
 pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
+#[cfg(feature = "json")]
+pub use publish::{PublishBodyError, PublishItem, parse_publish};
 pub use server::{Body, Handler, HandlerFuture, Server, ServerConfig, full, read_body, text_response};
 pub use writer::{SseWriter, WriteError};

@@ -1,0 +1,42 @@
+//! The `sse` command: `sse serve` runs a hub with a live dashboard and a
+//! publish endpoint; `sse cat` is a spec-conformant client.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cat;
+mod serve;
+
+/// Server-Sent Events from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "sse", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve an event stream at /events, a publish endpoint at /publish and
+    /// a live dashboard at /.
+    Serve(serve::Args),
+    /// Connect to an event stream (or read one from stdin) and print its
+    /// events, as a browser's EventSource sees them.
+    Cat(cat::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Cat(args) => cat::run(args),
+    }
+}

@@ -1,0 +1,231 @@
+//! `sse serve`: a hub behind the HTTP server, with `POST /publish`, a
+//! dashboard at `/`, and optional publishers (`--stdin`, `--demo`).
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use sse_core::Event;
+use sse_std::{Body, Hub, HubConfig, Server, ServerConfig, full, parse_publish, read_body, text_response};
+use tokio::io::AsyncBufReadExt as _;
+
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Events kept for clients that resume with Last-Event-ID.
+    #[arg(long, default_value_t = 1024)]
+    history: usize,
+    /// Seconds without traffic before a keep-alive comment (0: never).
+    #[arg(long, default_value_t = 15)]
+    keep_alive: u64,
+    /// Most event streams at once; more get 503 with Retry-After.
+    #[arg(long)]
+    max_clients: Option<usize>,
+    /// Publish each line of stdin as one event's data.
+    #[arg(long)]
+    stdin: bool,
+    /// With --stdin: each line is a publish object, as for POST /publish.
+    #[arg(long, requires = "stdin")]
+    json: bool,
+    /// Publish simulated sensor readings (event `sensor`) every 250 ms.
+    #[arg(long)]
+    demo: bool,
+    /// Allow this origin to read the stream and publish (CORS).
+    #[arg(long)]
+    cors: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sse: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> ExitCode {
+    let hub = Hub::new(HubConfig {
+        history_events: args.history,
+        history_bytes: args.history.saturating_mul(2048).max(1 << 20),
+        keep_alive: (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive)),
+        max_clients: args.max_clients,
+        ..HubConfig::default()
+    });
+    let config = ServerConfig { cors_origin: args.cors.clone(), ..ServerConfig::default() };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("sse: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    eprintln!("sse: serving http://{addr}/ (events at /events, publish with POST /publish)");
+
+    if args.demo {
+        tokio::spawn(demo(hub.clone()));
+    }
+    if args.stdin {
+        tokio::spawn(stdin(hub.clone(), args.json));
+    }
+    let app = App { hub: hub.clone(), config: config.clone() };
+    let app = Arc::new(app);
+    let server = Server::new(hub, config).with_handler(Arc::new(move |req| {
+        let app = Arc::clone(&app);
+        Box::pin(async move { app.handle(req).await })
+    }));
+    let shutdown = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        eprintln!("sse: shutting down");
+    };
+    match server.run(listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct App {
+    hub: Hub,
+    config: ServerConfig,
+}
+
+impl App {
+    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        match (req.uri().path(), req.method()) {
+            ("/", &Method::GET | &Method::HEAD) => {
+                let mut response = Response::new(full(Bytes::from_static(DASHBOARD.as_bytes())));
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                response
+            }
+            ("/publish", &Method::POST) => self.publish(req).await,
+            ("/publish" | "/events", &Method::OPTIONS) if self.config.cors_origin.is_some() => {
+                let mut response = Response::new(full(Bytes::new()));
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                let headers = response.headers_mut();
+                headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("Content-Type, Last-Event-ID"),
+                );
+                response
+            }
+            ("/", _) => not_allowed("GET"),
+            ("/publish", _) => not_allowed("POST"),
+            _ => text_response(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+
+    /// `POST /publish`: validate every item, then publish them all.
+    async fn publish(&self, req: Request<Incoming>) -> Response<Body> {
+        let body =
+            match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+        let items = match parse_publish(&body) {
+            Ok(items) => items,
+            Err(e) => return text_response(StatusCode::BAD_REQUEST, &e.to_string()),
+        };
+        let mut ids = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let published = match item.to_event() {
+                Ok(event) => self.hub.publish(&event),
+                Err(e) => return text_response(StatusCode::BAD_REQUEST, &format!("item {index}: {e}")),
+            };
+            match published {
+                Ok(published) => ids.push(published.id),
+                Err(e) => return text_response(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+            }
+        }
+        let mut json = String::from("{\"ids\":");
+        json.push_str(&serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()));
+        json.push_str("}\n");
+        let mut response = Response::new(full(Bytes::from(json)));
+        *response.status_mut() = StatusCode::ACCEPTED;
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, &format!("use {allow}"));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// `--demo`: a temperature and a humidity that drift smoothly, with a
+/// little noise, every 250 ms.
+async fn demo(hub: Hub) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+    let mut data = String::new();
+    for tick in 0u64.. {
+        ticker.tick().await;
+        // xorshift: deterministic noise without a dependency.
+        noise ^= noise << 13;
+        noise ^= noise >> 7;
+        noise ^= noise << 17;
+        let jitter = (noise % 1000) as f64 / 1000.0 - 0.5;
+        let t = tick as f64 / 20.0;
+        let temperature = 21.0 + 2.5 * t.sin() + 0.3 * jitter;
+        let humidity = 45.0 + 8.0 * (t / 1.7).cos() - 0.5 * jitter;
+        data.clear();
+        let _ = write!(data, "{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
+        let Ok(event) = Event::new().with_event("sensor") else { return };
+        if hub.publish(&event.with_data(&data)).is_err() {
+            return;
+        }
+    }
+}
+
+/// `--stdin`: one event per line (`--json`: one publish object or array
+/// per line). Invalid lines are reported and skipped; at the end of stdin
+/// the server goes on serving.
+async fn stdin(hub: Hub, json: bool) {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("sse: reading stdin: {e}");
+                break;
+            }
+        };
+        if json {
+            match parse_publish(line.as_bytes()) {
+                Ok(items) => {
+                    for item in &items {
+                        if let Ok(event) = item.to_event() {
+                            let _ = hub.publish(&event);
+                        }
+                    }
+                }
+                Err(e) => eprintln!("sse: stdin line refused: {e}"),
+            }
+        } else if let Err(e) = hub.publish(&Event::new().with_data(&line)) {
+            eprintln!("sse: {e}");
+            break;
+        }
+    }
+    eprintln!("sse: stdin closed; still serving");
+}
