@@ -10,6 +10,19 @@ step() { printf '\n==> %s\n' "$*"; }
 # it needs a global logger to link, which only firmware provides).
 CORE_FEATURES="embedded-io,embedded-io-async,serde"
 
+step "tools: curl, Chromium and the Node.js test peers (installed when missing)"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+missing=()
+command -v curl >/dev/null || missing+=(curl)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v node >/dev/null || { echo "node is required (it comes with the machine image)"; exit 1; }
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
 step "format"
 cargo fmt --all --check
 (cd no-std-check && cargo fmt --check)
@@ -26,6 +39,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --lock
 step "tests"
 cargo test --workspace --locked
 cargo test -p sse-core --features "$CORE_FEATURES" --locked
+
+step "end to end with third-party peers: npm eventsource, headless Chromium"
+cargo test -p sse-std --test cli --locked -- --ignored --nocapture
 
 step "no_std: a #![no_std] #![no_main] binary links sse-core and runs"
 (cd no-std-check && cargo build --release --locked && ./target/release/no-std-check)

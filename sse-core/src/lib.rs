@@ -31,7 +31,7 @@ pub use head::{ResponseHead, STREAM_HEADERS};
 pub use history::{History, HistoryIn, MISSED_EVENTS, Resume, Slot, Stored};
 #[cfg(feature = "serde")]
 pub use json::JsonError;
-pub use parse::{MessageEvent, Output, Parser, Skipped, Text};
+pub use parse::{IdTooLong, MessageEvent, Output, Parser, Skipped, Text};
 
 #[cfg(test)]
 extern crate std;

@@ -204,6 +204,41 @@ impl defmt::Format for Skipped {
     }
 }
 
+/// [`Parser::set_last_event_id`] was given an id longer than the parser's
+/// `ID` capacity.
+///
+/// ```
+/// let mut p: sse_core::Parser<64, 8, 4> = sse_core::Parser::new();
+/// assert_eq!(p.set_last_event_id(b"12345"), Err(sse_core::IdTooLong { len: 5, capacity: 4 }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IdTooLong {
+    /// Length of the id given.
+    pub len: usize,
+    /// The parser's `ID` capacity.
+    pub capacity: usize,
+}
+
+impl fmt::Display for IdTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "last event id of {} bytes exceeds the capacity of {}", self.len, self.capacity)
+    }
+}
+
+impl core::error::Error for IdTooLong {}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for IdTooLong {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "last event id of {=usize} bytes exceeds the capacity of {=usize}",
+            self.len,
+            self.capacity
+        )
+    }
+}
+
 /// What [`Parser::parse`] found.
 ///
 /// ```
@@ -421,6 +456,33 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     #[must_use]
     pub fn last_event_id(&self) -> Text<'_> {
         Text(self.ids.get(self.committed).map_or(&[][..], Buf::as_slice))
+    }
+
+    /// Sets the stream's last event id, as a client that resumes a stream
+    /// does (the id it sends as `Last-Event-ID`): events dispatched before
+    /// the stream sets an id of its own carry it. Call it before feeding,
+    /// or after [`end_of_stream`](Self::end_of_stream).
+    ///
+    /// # Errors
+    /// [`IdTooLong`] if `id` is longer than `ID`; nothing changes then.
+    ///
+    /// ```
+    /// let mut p: sse_core::Parser<64> = sse_core::Parser::new();
+    /// p.set_last_event_id(b"41").unwrap();
+    /// p.feed(b"data: x\n\n", |out| {
+    ///     if let sse_core::Output::Event(e) = out {
+    ///         assert_eq!(e.last_event_id().as_bytes(), b"41");
+    ///     }
+    /// });
+    /// ```
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), IdTooLong> {
+        let too_long = IdTooLong { len: id.len(), capacity: ID };
+        let committed = self.ids.get_mut(self.committed).ok_or(too_long)?;
+        if id.len() > ID {
+            return Err(too_long);
+        }
+        committed.len = 0;
+        if committed.push(id) { Ok(()) } else { Err(too_long) }
     }
 
     /// The reconnection time set by the last valid `retry` field.

@@ -16,5 +16,6 @@ const print = (e) => {
 };
 source.onmessage = print;
 for (const t of types) source.addEventListener(t, print);
+source.onopen = () => console.log("open");
 source.onerror = (e) => console.error("eventsource error", e.message ?? "");
 setTimeout(() => { console.error(`timeout after ${seen} events`); process.exit(1); }, 20000);

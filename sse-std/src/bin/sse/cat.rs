@@ -109,6 +109,17 @@ pub(crate) fn run(args: Args) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut parser: Box<EventParser> = Box::default();
+    if let Some(id) = &args.last_event_id {
+        // It is sent as a header and becomes the stream's last event id.
+        if let Err(e) = sse_core::check_id(id) {
+            eprintln!("sse: --last-event-id: {e}");
+            return ExitCode::from(2);
+        }
+        if let Err(e) = parser.set_last_event_id(id.as_bytes()) {
+            eprintln!("sse: --last-event-id: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let stop = if args.source == "-" {
         from_stdin(&mut printer, &mut parser)
     } else {

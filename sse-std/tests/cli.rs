@@ -1,0 +1,520 @@
+//! The `sse` command end to end, with real processes on 127.0.0.1:
+//! `sse serve` fed over HTTP and stdin, read by `sse cat --json`, `curl -N`,
+//! the npm `eventsource` client and headless Chromium; and `sse cat`
+//! against hand-written byte streams, statuses and content types.
+//!
+//! The tests marked `#[ignore]` need Node.js packages and Chromium, which
+//! `scripts/test.sh` installs and then runs them with `--include-ignored`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../sse-core/tests/vectors/mod.rs"]
+mod vectors;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sse_core::Parser;
+
+const SSE: &str = env!("CARGO_BIN_EXE_sse");
+
+/// A running `sse serve`, killed on drop.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(SSE)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stderr.read_to_string(&mut rest);
+        });
+        Self { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs `body` to /publish; returns the status and the response body.
+    fn publish(&self, body: &str) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@-"])
+            .arg(self.url("/publish"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().unwrap().write_all(body.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("curl must be installed (scripts/test.sh installs it)");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        (status.parse().unwrap(), body.to_owned())
+    }
+
+    /// Publishes and returns the ids assigned.
+    fn publish_ok(&self, body: &str) -> Vec<String> {
+        let (status, reply) = self.publish(body);
+        assert_eq!(status, 202, "{body}: {reply}");
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        reply["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for a child with a deadline, killing it if it overruns.
+fn wait(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "process did not finish in {limit:?}; stdout: {}; stderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn spawn_cat(args: &[&str]) -> Child {
+    Command::new(SSE)
+        .arg("cat")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn ev(kind: &str, data: &str, id: &str) -> Value {
+    json!({ "type": kind, "data": data, "last_event_id": id })
+}
+
+/// Parses raw `text/event-stream` bytes with the sse-core parser.
+fn parse_all(bytes: &[u8]) -> Vec<Value> {
+    let mut parser: Box<Parser<65536, 256, 256>> = Box::default();
+    let mut out = Vec::new();
+    parser.feed(bytes, |o| {
+        if let sse_core::Output::Event(e) = o {
+            out.push(ev(&e.event_type().to_string(), &e.data().to_string(), &e.last_event_id().to_string()));
+        }
+    });
+    out
+}
+
+/// The tricky payloads every client must receive intact.
+fn tricky() -> Vec<(Value, Value)> {
+    // (publish item, expected event without its id)
+    let items = [
+        json!({"data": "line one\nline two"}),
+        json!({"data": "cr\rcrlf\r\nlf\nend", "event": "update"}),
+        json!({"data": "héllo wörld 🌍 日本語"}),
+        json!({"data": ""}),
+        json!({"data": "  two leading spaces"}),
+        json!({"data": "data: fake\nid: 99\nevent: evil\n\nretry: 1"}),
+        json!({"data": ": looks like a comment"}),
+        json!({"data": "trailing newline\n", "id": "custom-id"}),
+        json!({"data": "with retry", "retry": 2000}),
+    ];
+    items
+        .into_iter()
+        .map(|item| {
+            let data = item["data"].as_str().unwrap().replace("\r\n", "\n").replace('\r', "\n");
+            let kind = item.get("event").and_then(Value::as_str).unwrap_or("message").to_owned();
+            (item, json!({ "type": kind, "data": data }))
+        })
+        .collect()
+}
+
+/// Publishes the tricky payloads (some singly, some as an array), tries the
+/// injection attempts, and returns the events every client must see.
+fn publish_tricky(serve: &Serve) -> Vec<Value> {
+    let tricky = tricky();
+    let mut expected = Vec::new();
+    let mut push = |ids: Vec<String>, wants: &[Value]| {
+        for (id, want) in ids.iter().zip(wants) {
+            expected.push(ev(want["type"].as_str().unwrap(), want["data"].as_str().unwrap(), id));
+        }
+    };
+    let (single, batch) = tricky.split_at(4);
+    for (item, want) in single {
+        push(serve.publish_ok(&item.to_string()), std::slice::from_ref(want));
+    }
+    let array = Value::Array(batch.iter().map(|(item, _)| item.clone()).collect());
+    let wants: Vec<Value> = batch.iter().map(|(_, want)| want.clone()).collect();
+    push(serve.publish_ok(&array.to_string()), &wants);
+
+    // Injection attempts and malformed bodies: 400 naming the problem, and
+    // nothing of the request published (not even its valid items).
+    let refused = [
+        (r#"{"data":"x","event":"a\nid: 666"}"#, "event"),
+        (r#"{"data":"x","event":"a\rb"}"#, "event"),
+        (r#"{"data":"x","id":"1\r\ndata: injected"}"#, "id"),
+        (r#"{"data":"x","id":"a\u0000b"}"#, "NUL"),
+        (r#"[{"data":"valid but in a bad batch"},{"data":"x","event":"e\n"}]"#, "item 1"),
+        (r#"{"data":5}"#, "invalid type"),
+        (r#"{"data":"x","retry":"soon"}"#, "invalid type"),
+        (r#"{"event":"no data"}"#, "missing field `data`"),
+        ("not json", "invalid JSON"),
+    ];
+    for (body, named) in refused {
+        let (status, message) = serve.publish(body);
+        assert_eq!(status, 400, "{body}");
+        assert!(message.contains(named), "{body}: {message:?} should name {named:?}");
+    }
+    push(serve.publish_ok(r#"{"data":"end","event":"end"}"#), &[json!({"type": "end", "data": "end"})]);
+    expected
+}
+
+#[test]
+fn published_events_reach_sse_cat_and_curl_intact_and_injections_are_refused() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    // Clients resume after this marker, so that none misses an event
+    // however late it connects.
+    let marker = serve.publish_ok(r#"{"data":"marker","id":"start"}"#);
+    assert_eq!(marker, ["start"]);
+    let events = serve.url("/events");
+    let count = (tricky().len() + 1).to_string();
+    let cat = spawn_cat(&["--json", "--max-events", &count, "--last-event-id", "start", &events]);
+    let mut curl = Command::new("curl")
+        .args(["-N", "-s", "--max-time", "20", "-H", "Last-Event-ID: start", &events])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut curl_out = curl.stdout.take().unwrap();
+    let (raw_tx, raw_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = curl_out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if parse_all(&raw).last().is_some_and(|e| e["type"] == "end") {
+                break;
+            }
+        }
+        let _ = raw_tx.send(raw);
+    });
+
+    let expected = publish_tricky(&serve);
+
+    let out = wait(cat, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_lines(&out.stdout), expected);
+
+    let raw = raw_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let _ = curl.kill();
+    let _ = curl.wait();
+    assert_eq!(parse_all(&raw), expected, "curl saw {}", String::from_utf8_lossy(&raw));
+    // On the wire: the refused injections never appear.
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(!raw.contains("666") && !raw.contains("injected") && !raw.contains("bad batch"));
+}
+
+#[test]
+fn stdin_lines_are_published_plain_and_as_json() {
+    let mut serve = Serve::start(&["--stdin", "--keep-alive", "0"]);
+    let mut stdin = serve.child.stdin.take().unwrap();
+    writeln!(stdin, "first").unwrap();
+    stdin.flush().unwrap();
+    let events = serve.url("/events");
+    let cat = spawn_cat(&["--json", "--max-events", "3", "--last-event-id", "0", &events]);
+    for line in ["  spaced  ", "ünïcödé: data: x", "last"] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let out = wait(cat, Duration::from_secs(20));
+    assert_eq!(
+        json_lines(&out.stdout),
+        [
+            ev("message", "  spaced  ", "1"),
+            ev("message", "ünïcödé: data: x", "2"),
+            ev("message", "last", "3")
+        ]
+    );
+
+    let mut serve = Serve::start(&["--stdin", "--json", "--keep-alive", "0"]);
+    let mut stdin = serve.child.stdin.take().unwrap();
+    writeln!(stdin, r#"{{"data":"marker","id":"m"}}"#).unwrap();
+    stdin.flush().unwrap();
+    let cat = spawn_cat(&["--json", "--max-events", "2", "--last-event-id", "m", &serve.url("/events")]);
+    writeln!(stdin, r#"{{"data":"x","event":"bad\nname"}}"#).unwrap();
+    writeln!(stdin, r#"[{{"data":"a\nb","event":"e","id":"7"}},{{"data":"c"}}]"#).unwrap();
+    stdin.flush().unwrap();
+    let out = wait(cat, Duration::from_secs(20));
+    assert_eq!(json_lines(&out.stdout), [ev("e", "a\nb", "7"), ev("message", "c", "2")]);
+}
+
+#[test]
+fn sse_cat_resumes_with_last_event_id_and_reports_missed_events() {
+    let serve = Serve::start(&["--keep-alive", "0", "--history", "3"]);
+    for i in 0..5 {
+        serve.publish_ok(&format!(r#"{{"data":"e{i}"}}"#));
+    }
+    let out = wait(
+        spawn_cat(&["--json", "--max-events", "2", "--last-event-id", "2", &serve.url("/events")]),
+        Duration::from_secs(20),
+    );
+    assert_eq!(json_lines(&out.stdout), [ev("message", "e3", "3"), ev("message", "e4", "4")]);
+    // "0" is no longer in a 3-event history: the client is told.
+    let out = wait(
+        spawn_cat(&["--json", "--max-events", "1", "--last-event-id", "0", &serve.url("/events")]),
+        Duration::from_secs(20),
+    );
+    assert_eq!(json_lines(&out.stdout), [ev("missed", "", "0")]);
+}
+
+/// A server of the test's own that answers each connection with the next
+/// scripted response, written in the given pieces with pauses between
+/// them so that they reach the client as separate reads.
+fn scripted(
+    responses: Vec<(Vec<Vec<u8>>, Option<&'static str>)>,
+) -> (String, thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let mut heads = Vec::new();
+        for (pieces, _) in responses {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if stream.read(&mut byte).unwrap() == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            heads.push(String::from_utf8_lossy(&head).into_owned());
+            for piece in pieces {
+                if stream.write_all(&piece).is_err() {
+                    break;
+                }
+                stream.flush().unwrap();
+                thread::sleep(Duration::from_millis(15));
+            }
+        }
+        heads
+    });
+    (url, handle)
+}
+
+fn response(status: &str, content_type: &str, body: &[u8], chunking: &[usize]) -> Vec<Vec<u8>> {
+    let mut pieces = vec![
+        format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n")
+            .into_bytes(),
+    ];
+    let mut rest = body;
+    let mut sizes = chunking.iter().cycle();
+    while !rest.is_empty() {
+        let n = (*sizes.next().unwrap()).min(rest.len());
+        pieces.push(rest[..n].to_vec());
+        rest = &rest[n..];
+    }
+    pieces
+}
+
+#[test]
+fn sse_cat_reads_awkward_chunkings_like_a_browser() {
+    // A BOM split over three reads, a CRLF split between reads, a lone CR,
+    // a retry, comments, and an unfinished event at the end.
+    let body: &[u8] = b"\xEF\xBB\xBFdata: first\r\n\r\n: comment\r\nevent: two\rdata: a\r\ndata:  b\r\rid: 5\ndata: x\n\nretry: 10\ndata: unfinished";
+    for chunking in [&[1usize][..], &[2, 3], &[7], &[1000]] {
+        let (url, server) =
+            scripted(vec![(response("200 OK", "Text/Event-Stream; charset=UTF-8", body, chunking), None)]);
+        let out = wait(spawn_cat(&["--json", "--no-reconnect", &url]), Duration::from_secs(20));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            json_lines(&out.stdout),
+            [ev("message", "first", ""), ev("two", "a\n b", ""), ev("message", "x", "5")],
+            "chunking {chunking:?}"
+        );
+        let heads = server.join().unwrap();
+        let head = heads[0].to_ascii_lowercase();
+        assert!(
+            head.contains("accept: text/event-stream") && head.contains("cache-control: no-cache"),
+            "{head}"
+        );
+        assert!(!head.contains("last-event-id"), "{head}");
+    }
+}
+
+#[test]
+fn sse_cat_fails_the_connection_on_other_statuses_and_types() {
+    let cases = [
+        ("204 No Content", "text/event-stream", true),
+        ("500 Internal Server Error", "text/event-stream", false),
+        ("404 Not Found", "text/event-stream", false),
+        ("200 OK", "text/plain", false),
+        ("200 OK", "text/event-streams", false),
+    ];
+    for (status, kind, success) in cases {
+        let (url, server) = scripted(vec![(response(status, kind, b"data: x\n\n", &[100]), None)]);
+        // No --no-reconnect: a failed connection must not be retried.
+        let out = wait(spawn_cat(&["--json", &url]), Duration::from_secs(20));
+        assert_eq!(
+            out.status.success(),
+            success,
+            "{status} {kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        assert!(!out.stderr.is_empty(), "the reason goes to stderr");
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn sse_cat_reconnects_after_retry_with_last_event_id() {
+    let first = response("200 OK", "text/event-stream", b"retry: 50\nid: 7\ndata: a\n\n", &[100]);
+    let second = response("200 OK", "text/event-stream", b"data: b\n\n", &[100]);
+    let (url, server) = scripted(vec![(first, None), (second, None)]);
+    let started = Instant::now();
+    let out = wait(spawn_cat(&["--json", "--max-events", "2", &url]), Duration::from_secs(20));
+    assert!(out.status.success());
+    assert_eq!(json_lines(&out.stdout), [ev("message", "a", "7"), ev("message", "b", "7")]);
+    let heads = server.join().unwrap();
+    assert!(heads[1].to_ascii_lowercase().contains("last-event-id: 7"), "{}", heads[1]);
+    // It used the stream's retry (50 ms), not the 3 s default.
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn sse_cat_from_stdin_agrees_with_every_conformance_vector() {
+    for v in vectors::all() {
+        let mut child = Command::new(SSE)
+            .args(["cat", "--json", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(v.input).unwrap();
+        let out = wait(child, Duration::from_secs(20));
+        assert!(out.status.success(), "{}", v.name);
+        let want: Vec<Value> = v
+            .want
+            .iter()
+            .filter_map(|r| match r {
+                vectors::Rec::Ev(t, d, i) => Some(ev(
+                    &String::from_utf8_lossy(t),
+                    &String::from_utf8_lossy(d),
+                    &String::from_utf8_lossy(i),
+                )),
+                vectors::Rec::Retry(_) => None,
+            })
+            .collect();
+        assert_eq!(json_lines(&out.stdout), want, "{}", v.name);
+    }
+}
+
+fn browser_tools() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    assert!(dir.join("node_modules").is_dir(), "run `npm ci` in tests/browser first (scripts/test.sh does)");
+    dir
+}
+
+#[test]
+#[ignore = "needs Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn the_npm_eventsource_client_receives_the_same_events() {
+    let dir = browser_tools();
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let count = (tricky().len() + 1).to_string();
+    let mut node = Command::new("node")
+        .arg(dir.join("eventsource.mjs"))
+        .args([&serve.url("/events"), &count, "update", "end"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(node.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "open");
+    let expected = publish_tricky(&serve);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let out = wait(node, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<Value> = rest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+#[ignore = "needs Chromium and Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn the_dashboard_shows_live_events_and_a_moving_chart_in_chromium() {
+    let dir = browser_tools();
+    let serve = Serve::start(&["--demo"]);
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let child = Command::new("node")
+        .arg(dir.join("dashboard.mjs"))
+        .arg(serve.url("/"))
+        .arg(&screenshot)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait(child, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("dashboard: {shown}; screenshot: {}", screenshot.display());
+    assert_eq!(shown["state"], "open");
+    assert!(shown["events"].as_u64().unwrap() >= 5, "{shown}");
+    assert!(shown["points"].as_u64().unwrap() >= 10, "{shown}");
+    assert_eq!(shown["legend"], json!(["temperature", "humidity"]));
+    assert_eq!(shown["firstLogType"], "sensor");
+    assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "screenshot missing or empty");
+}
