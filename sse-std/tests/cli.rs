@@ -264,6 +264,39 @@ fn published_events_reach_sse_cat_and_curl_intact_and_injections_are_refused() {
 }
 
 #[test]
+fn oversized_publish_bodies_get_413_with_or_without_a_length() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let big = format!(r#"{{"data":"{}"}}"#, "x".repeat(2 << 20));
+    let (status, _) = serve.publish(&big);
+    assert_eq!(status, 413);
+    // Chunked, so the size is only known while reading.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data-binary",
+            "@-",
+        ])
+        .arg(serve.url("/publish"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            let _ = c.stdin.take().unwrap().write_all(big.as_bytes());
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "413");
+    // Nothing was published.
+    assert_eq!(serve.publish_ok(r#"{"data":"after"}"#), ["0"]);
+}
+
+#[test]
 fn stdin_lines_are_published_plain_and_as_json() {
     let mut serve = Serve::start(&["--stdin", "--keep-alive", "0"]);
     let mut stdin = serve.child.stdin.take().unwrap();
