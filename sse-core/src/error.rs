@@ -131,6 +131,9 @@ pub enum HeadError {
         /// Position in the slice of extra headers.
         index: usize,
     },
+    /// The status code is not three digits, or the reason phrase has a
+    /// character other than visible ASCII, space and tab.
+    InvalidStatus,
     /// The head needs `needed` bytes and only `available` were offered.
     /// Nothing was written.
     BufferTooSmall {
@@ -150,6 +153,7 @@ impl fmt::Display for HeadError {
             Self::InvalidHeaderValue { index } => {
                 write!(f, "extra header {index} has an invalid value")
             }
+            Self::InvalidStatus => f.write_str("invalid status code or reason phrase"),
             Self::BufferTooSmall { needed, available } => {
                 write!(f, "buffer too small: the head needs {needed} bytes, {available} available")
             }
@@ -249,6 +253,7 @@ mod defmt_impls {
                 Self::InvalidHeaderValue { index } => {
                     defmt::write!(f, "extra header {=usize} has an invalid value", index)
                 }
+                Self::InvalidStatus => defmt::write!(f, "invalid status code or reason phrase"),
                 Self::BufferTooSmall { needed, available } => defmt::write!(
                     f,
                     "buffer too small: needs {=usize}, {=usize} available",

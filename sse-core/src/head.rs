@@ -27,6 +27,10 @@ const STATUS_204: &[u8] = b"HTTP/1.1 204 No Content\r\n";
 enum Kind {
     Stream,
     NoContent,
+    /// Any other status, with only the caller's headers.
+    Status {
+        digits: [u8; 3],
+    },
 }
 
 /// An HTTP/1.1 response head, as Kestrun's `Start-KrSseResponse` sends it,
@@ -53,6 +57,7 @@ enum Kind {
 pub struct ResponseHead<'h> {
     kind: Kind,
     headers: &'h [(&'h str, &'h str)],
+    reason: &'h str,
 }
 
 impl<'h> ResponseHead<'h> {
@@ -65,7 +70,7 @@ impl<'h> ResponseHead<'h> {
     /// ```
     #[must_use]
     pub const fn stream() -> Self {
-        Self { kind: Kind::Stream, headers: &[] }
+        Self { kind: Kind::Stream, headers: &[], reason: "OK" }
     }
 
     /// The `204 No Content` head: an EventSource that receives it stops
@@ -78,7 +83,37 @@ impl<'h> ResponseHead<'h> {
     /// ```
     #[must_use]
     pub const fn no_content() -> Self {
-        Self { kind: Kind::NoContent, headers: &[] }
+        Self { kind: Kind::NoContent, headers: &[], reason: "No Content" }
+    }
+
+    /// Any other response head (a page, an error), with only the headers
+    /// given to [`with_headers`](Self::with_headers): servers without an
+    /// HTTP library (such as sse-embedded) use it for 404, 503 and pages.
+    /// The status code must be three digits (100 to 999) and the reason
+    /// phrase visible characters and spaces.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let head = sse_core::ResponseHead::status(503, "Service Unavailable")
+    ///     .with_headers(&[("Retry-After", "5")]);
+    /// let n = head.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..n], b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\r\n");
+    /// assert!(sse_core::ResponseHead::status(42, "Nope").encoded_len().is_err());
+    /// ```
+    #[must_use]
+    pub const fn status(code: u16, reason: &'h str) -> Self {
+        // Out-of-range codes are kept as 000, which `pieces` refuses.
+        let digits = if code >= 100 && code <= 999 {
+            // Each digit is below 10, so `wrapping_add` never wraps.
+            [
+                b'0'.wrapping_add((code / 100) as u8),
+                b'0'.wrapping_add((code / 10 % 10) as u8),
+                b'0'.wrapping_add((code % 10) as u8),
+            ]
+        } else {
+            [b'0'; 3]
+        };
+        Self { kind: Kind::Status { digits }, headers: &[], reason }
     }
 
     /// Adds extra headers, written after the standard ones in this order.
@@ -93,10 +128,11 @@ impl<'h> ResponseHead<'h> {
         self
     }
 
-    fn fixed(&self) -> (&'static [u8], &'static [(&'static str, &'static str)]) {
+    fn fixed(&self) -> &'static [(&'static str, &'static str)] {
         match self.kind {
-            Kind::Stream => (STATUS_200, STREAM_HEADERS),
-            Kind::NoContent => (STATUS_204, &[("Cache-Control", "no-cache")]),
+            Kind::Stream => STREAM_HEADERS,
+            Kind::NoContent => &[("Cache-Control", "no-cache")],
+            Kind::Status { .. } => &[],
         }
     }
 
@@ -110,9 +146,24 @@ impl<'h> ResponseHead<'h> {
                 return Err(HeadError::InvalidHeaderValue { index });
             }
         }
-        let (status, fixed) = self.fixed();
-        put(status);
-        for (name, value) in fixed.iter().chain(self.headers) {
+        match &self.kind {
+            Kind::Stream => put(STATUS_200),
+            Kind::NoContent => put(STATUS_204),
+            Kind::Status { digits } => {
+                if digits.first() == Some(&b'0') {
+                    return Err(HeadError::InvalidStatus);
+                }
+                if !self.reason.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
+                    return Err(HeadError::InvalidStatus);
+                }
+                put(b"HTTP/1.1 ");
+                put(digits);
+                put(b" ");
+                put(self.reason.as_bytes());
+                put(CRLF);
+            }
+        }
+        for (name, value) in self.fixed().iter().chain(self.headers) {
             put(name.as_bytes());
             put(b": ");
             put(value.as_bytes());
@@ -226,5 +277,19 @@ mod tests {
             head.encode(&mut buf[..len - 1]),
             Err(HeadError::BufferTooSmall { needed: len, available: len - 1 })
         );
+    }
+
+    #[test]
+    fn status_heads_validate_code_and_reason() {
+        let mut buf = [0u8; 128];
+        let n = ResponseHead::status(404, "Not Found")
+            .with_headers(&[("Content-Length", "0"), ("Connection", "close")])
+            .encode(&mut buf)
+            .unwrap();
+        assert_eq!(&buf[..n], b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        for (code, reason) in [(99, "x"), (1000, "x"), (0, "x"), (200, "O\r\nK"), (200, "caf\u{e9}")] {
+            assert_eq!(ResponseHead::status(code, reason).encoded_len(), Err(HeadError::InvalidStatus));
+        }
+        assert_eq!(ResponseHead::status(999, "").encoded_len(), Ok(b"HTTP/1.1 999 \r\n\r\n".len()));
     }
 }
