@@ -1,0 +1,24 @@
+//! Logging shim: `defmt` or `log`, never both, nothing when neither.
+
+#[cfg(all(feature = "defmt", feature = "log"))]
+compile_error!("sse-embedded: enable at most one of the features `defmt` and `log`");
+
+macro_rules! log_debug {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::debug!($($arg)*);
+        #[cfg(feature = "log")]
+        log::debug!($($arg)*);
+    }};
+}
+
+macro_rules! log_warn {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::warn!($($arg)*);
+        #[cfg(feature = "log")]
+        log::warn!($($arg)*);
+    }};
+}
+
+pub(crate) use {log_debug, log_warn};

@@ -1,0 +1,360 @@
+//! The smoltcp server in-process, over smoltcp's `Loopback` device: client
+//! sockets in the same interface talk to it, byte for byte, on a simulated
+//! clock.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::{Loopback, Medium};
+use smoltcp::socket::tcp;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
+use sse_core::{Event, History, MISSED_EVENTS};
+use sse_embedded::{Config, Page, Server, SlowClient, Timing};
+
+const SLOTS: usize = 3;
+const PAGES: &[Page<'static>] =
+    &[Page { path: "/", content_type: "text/html; charset=utf-8", body: b"<h1>dashboard</h1>" }];
+
+type TestServer = Server<'static, [sse_core::Slot; 8], [u8; 2048], SLOTS, 512>;
+
+struct Net {
+    iface: Interface,
+    device: Loopback,
+    sockets: SocketSet<'static>,
+    server: TestServer,
+    now: Instant,
+    next_port: u16,
+}
+
+const HEAD: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n";
+
+impl Net {
+    fn new(config: Config<'static>, timing: Timing, server_tx: usize) -> Self {
+        let mut device = Loopback::new(Medium::Ethernet);
+        let iface_config = IfaceConfig::new(EthernetAddress([0x02, 0, 0, 0, 0, 1]).into());
+        let mut iface = Interface::new(iface_config, &mut device, Instant::ZERO);
+        iface.update_ip_addrs(|addrs| addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8)).unwrap());
+        let mut sockets = SocketSet::new(Vec::new());
+        let handles: [SocketHandle; SLOTS] = core::array::from_fn(|_| {
+            sockets.add(tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0u8; 1024]),
+                tcp::SocketBuffer::new(vec![0u8; server_tx]),
+            ))
+        });
+        let server = Server::new(config, timing, handles, History::<8, 2048>::new());
+        Self { iface, device, sockets, server, now: Instant::ZERO, next_port: 40000 }
+    }
+
+    fn default() -> Self {
+        Self::new(Config { pages: PAGES, ..Config::new() }, Timing::default(), 4096)
+    }
+
+    /// Runs the network for `ms` simulated milliseconds.
+    fn run(&mut self, ms: u64) {
+        for _ in 0..ms {
+            self.iface.poll(self.now, &mut self.device, &mut self.sockets);
+            self.server.poll(self.now, &mut self.sockets);
+            self.iface.poll(self.now, &mut self.device, &mut self.sockets);
+            self.now += Duration::from_millis(1);
+        }
+    }
+
+    /// A client socket connected to the server, with this RX buffer size.
+    fn connect(&mut self, rx: usize) -> SocketHandle {
+        let mut socket =
+            tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; rx]), tcp::SocketBuffer::new(vec![0u8; 4096]));
+        let port = self.next_port;
+        self.next_port = if port == 60000 { 40000 } else { port + 1 };
+        socket.connect(self.iface.context(), (IpAddress::v4(127, 0, 0, 1), 80), port).unwrap();
+        let handle = self.sockets.add(socket);
+        self.run(30);
+        assert_eq!(self.client(handle).state(), tcp::State::Established);
+        handle
+    }
+
+    fn client(&mut self, handle: SocketHandle) -> &mut tcp::Socket<'static> {
+        self.sockets.get_mut::<tcp::Socket<'static>>(handle)
+    }
+
+    fn send(&mut self, handle: SocketHandle, bytes: &[u8]) {
+        assert_eq!(self.client(handle).send_slice(bytes).unwrap(), bytes.len());
+        self.run(30);
+    }
+
+    fn request(&mut self, request: &[u8]) -> SocketHandle {
+        let handle = self.connect(65536);
+        self.send(handle, request);
+        handle
+    }
+
+    fn read(&mut self, handle: SocketHandle) -> Vec<u8> {
+        let mut out = Vec::new();
+        let socket = self.client(handle);
+        while socket.can_recv() {
+            socket
+                .recv(|data| {
+                    out.extend_from_slice(data);
+                    (data.len(), ())
+                })
+                .unwrap();
+        }
+        out
+    }
+
+    fn drop_client(&mut self, handle: SocketHandle) {
+        self.client(handle).abort();
+        self.run(5);
+        self.sockets.remove(handle);
+    }
+}
+
+fn get(path: &str, headers: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: device\r\n{headers}\r\n").into_bytes()
+}
+
+#[test]
+fn stream_head_then_broadcast_events_byte_for_byte() {
+    let mut net = Net::default();
+    let client = net.request(&get("/events", "Accept: text/event-stream\r\n"));
+    assert_eq!(net.read(client), HEAD);
+    net.server.broadcast(&Event::new().with_event("sensor").unwrap().with_data("{\"t\":21}\r\nx")).unwrap();
+    net.server.broadcast(&Event::new().with_id("custom").unwrap().with_data("")).unwrap();
+    net.run(30);
+    assert_eq!(
+        net.read(client),
+        b"event: sensor\nid: 0\ndata: {\"t\":21}\ndata: x\n\nid: custom\ndata: \n\n"
+    );
+    assert_eq!(net.server.stats().streams, 1);
+}
+
+#[test]
+fn broadcast_reaches_every_stream_and_503_when_full() {
+    let mut net = Net::default();
+    // Two streams (one slot stays free to answer pages and 503).
+    let a = net.request(&get("/events", ""));
+    let b = net.request(&get("/events", ""));
+    let c = net.request(&get("/events", ""));
+    assert_eq!(net.read(a), HEAD);
+    assert_eq!(net.read(b), HEAD);
+    assert_eq!(
+        net.read(c),
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\n\
+          Cache-Control: no-cache\r\nConnection: close\r\nRetry-After: 5\r\n\r\nService Unavailable\n"
+    );
+    net.server.broadcast(&Event::new().with_data("all")).unwrap();
+    net.run(30);
+    assert_eq!(net.read(a), b"id: 0\ndata: all\n\n");
+    assert_eq!(net.read(b), b"id: 0\ndata: all\n\n");
+    // The refused client closes; its slot serves the page while both
+    // streams stay open.
+    net.client(c).close();
+    net.run(30);
+    let page = net.request(&get("/", ""));
+    let response = net.read(page);
+    assert!(
+        response.starts_with(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 18\r\n"
+        )
+    );
+    assert!(response.ends_with(b"\r\n\r\n<h1>dashboard</h1>"));
+    assert_eq!(net.server.stats().busy, 1);
+}
+
+#[test]
+fn error_statuses_for_bad_requests() {
+    let mut net = Net::default();
+    let cases: &[(&[u8], &[u8])] = &[
+        (b"GET /nope HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 Not Found\r\n"),
+        (b"POST /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b"HTTP/1.1 405 Method Not Allowed\r\n"),
+        (b"DELETE / HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 Method Not Allowed\r\n"),
+        (b"GET /events HTTP/1.1\r\nBad Header\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n"),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n"),
+    ];
+    for (request, status) in cases {
+        let client = net.request(request);
+        let response = net.read(client);
+        assert!(response.starts_with(status), "{:?}", String::from_utf8_lossy(&response));
+        if status.starts_with(b"HTTP/1.1 405") {
+            assert!(response.windows(14).any(|w| w == b"\r\nAllow: GET\r\n"));
+        }
+        // The server closes after answering.
+        net.run(50);
+        assert!(!net.client(client).may_recv(), "connection left open");
+        net.drop_client(client);
+    }
+    // A head larger than the slot's 512-byte buffer.
+    let big = get("/events", &format!("X-Big: {}\r\n", "x".repeat(600)));
+    let client = net.connect(65536);
+    net.send(client, &big[..400]);
+    net.send(client, &big[400..]);
+    net.run(30);
+    assert!(net.read(client).starts_with(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+    // HEAD of a page: head only.
+    let client = net.request(b"HEAD / HTTP/1.1\r\n\r\n");
+    let response = net.read(client);
+    assert!(
+        response.ends_with(b"Content-Length: 18\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n")
+    );
+}
+
+#[test]
+fn a_request_that_never_completes_is_dropped_and_the_slot_reused() {
+    let mut net = Net::default();
+    let slow = net.connect(4096);
+    net.send(slow, b"GET /events HTTP/1.1\r\nHost: x\r\n");
+    net.run(4_000);
+    assert!(net.client(slow).is_active(), "dropped before the timeout");
+    net.run(1_500);
+    assert!(!net.client(slow).is_active(), "still open after the timeout");
+    assert_eq!(net.server.stats().timeouts, 1);
+    let client = net.request(&get("/events", ""));
+    assert_eq!(net.read(client), HEAD);
+}
+
+#[test]
+fn last_event_id_replays_or_signals_missed() {
+    let mut net = Net::default();
+    for i in 0..12 {
+        net.server.broadcast(&Event::new().with_data(&format!("e{i}"))).unwrap();
+    }
+    // The history keeps 8: ids 4 to 11.
+    let client = net.request(&get("/events", "Last-Event-ID: 9\r\n"));
+    net.run(30);
+    let got = net.read(client);
+    assert_eq!(&got[HEAD.len()..], b"id: 10\ndata: e10\n\nid: 11\ndata: e11\n\n");
+    net.drop_client(client);
+
+    let client = net.request(&get("/events", "Last-Event-ID: 2\r\n"));
+    net.run(30);
+    let got = net.read(client);
+    assert_eq!(&got[HEAD.len()..], MISSED_EVENTS);
+    net.drop_client(client);
+
+    let client = net.request(&get("/events", "Last-Event-ID: 11\r\n"));
+    net.run(30);
+    assert_eq!(net.read(client), HEAD);
+}
+
+#[test]
+fn keep_alive_after_the_idle_period_reset_by_traffic() {
+    let mut net = Net::default();
+    let client = net.request(&get("/events", ""));
+    assert_eq!(net.read(client), HEAD);
+    net.run(14_000);
+    assert!(net.read(client).is_empty());
+    net.run(1_100);
+    assert_eq!(net.read(client), b":\n\n");
+    // An event at ~15.5 s pushes the next keep-alive to ~30.5 s.
+    net.run(400);
+    net.server.broadcast(&Event::new().with_data("x")).unwrap();
+    net.run(10);
+    assert_eq!(net.read(client), b"id: 0\ndata: x\n\n");
+    net.run(14_900);
+    assert!(net.read(client).is_empty());
+    net.run(200);
+    assert_eq!(net.read(client), b":\n\n");
+}
+
+#[test]
+fn retry_and_cors_on_connect() {
+    let config = Config { retry_ms: Some(2500), cors_origin: Some("*"), ..Config::new() };
+    let mut net = Net::new(config, Timing::default(), 4096);
+    let client = net.request(&get("/events", ""));
+    let got = net.read(client);
+    assert!(got.ends_with(b"X-Accel-Buffering: no\r\nAccess-Control-Allow-Origin: *\r\n\r\nretry: 2500\n\n"));
+}
+
+#[test]
+fn send_to_reaches_one_client_only() {
+    let mut net = Net::default();
+    let a = net.request(&get("/events", ""));
+    let b = net.request(&get("/events", ""));
+    net.read(a);
+    net.read(b);
+    let first = net.server.streams().next().unwrap();
+    net.server.send_to(&mut net.sockets, first, &Event::new().with_data("just one")).unwrap();
+    net.run(30);
+    let (got_a, got_b) = (net.read(a), net.read(b));
+    assert_eq!([got_a.is_empty(), got_b.is_empty()].iter().filter(|e| !**e).count(), 1);
+    assert!(got_a == b"data: just one\n\n" || got_b == b"data: just one\n\n");
+}
+
+fn stalled_and_fast(policy: SlowClient) -> (Net, SocketHandle, SocketHandle, Vec<u8>) {
+    let timing = Timing { slow_client: policy, ..Timing::default() };
+    let mut net = Net::new(Config::new(), timing, 1024);
+    // The stalled client has a small RX window and never reads.
+    let stalled = net.connect(256);
+    net.send(stalled, &get("/events", ""));
+    let fast = net.request(&get("/events", ""));
+    net.run(30);
+    let mut fast_got = net.read(fast);
+    assert_eq!(fast_got, HEAD);
+    fast_got.clear();
+    for i in 0..40 {
+        let data = format!("event number {i:02} with some padding to fill buffers");
+        net.server.broadcast(&Event::new().with_data(&data)).unwrap();
+        net.run(20);
+        fast_got.extend(net.read(fast));
+    }
+    (net, stalled, fast, fast_got)
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_hold_back_the_others() {
+    let (mut net, stalled, _fast, fast_got) = stalled_and_fast(SlowClient::CatchUp);
+    // The fast client got all 40 events, in order.
+    let text = String::from_utf8(fast_got).unwrap();
+    for i in 0..40 {
+        assert!(text.contains(&format!("id: {i}\ndata: event number {i:02}")), "missing {i}");
+    }
+    assert!(!text.contains("missed"));
+    let stats = net.server.stats();
+    assert!(stats.lagged >= 1 && stats.missed_events > 0, "{stats:?}");
+    // When it reads again it is told, then gets the newest events.
+    let mut got = Vec::new();
+    for _ in 0..50 {
+        got.extend(net.read(stalled));
+        net.run(20);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains("event: missed\ndata: \n\n"), "{text}");
+    assert!(text.ends_with("id: 39\ndata: event number 39 with some padding to fill buffers\n\n"), "{text}");
+}
+
+#[test]
+fn the_close_policy_closes_a_client_that_stops_reading() {
+    let (mut net, stalled, _fast, _) = stalled_and_fast(SlowClient::Close);
+    net.run(100);
+    assert_eq!(net.server.stats().slow_closed, 1);
+    assert!(!net.client(stalled).is_active());
+    assert_eq!(net.server.stats().streams, 1);
+}
+
+#[test]
+fn thousands_of_connect_close_cycles_reuse_the_slots() {
+    let mut net = Net::default();
+    for i in 0..2_000 {
+        let client = net.request(&get(if i % 2 == 0 { "/" } else { "/events" }, ""));
+        let got = net.read(client);
+        assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"), "cycle {i}");
+        net.client(client).close();
+        net.run(10);
+        net.drop_client(client);
+    }
+    net.run(100);
+    assert_eq!(net.server.stats().streams, 0);
+    assert_eq!(net.server.stats().responses, 1_000);
+    assert_eq!(net.server.stats().streams_opened, 1_000);
+    // Every slot still works.
+    let a = net.request(&get("/events", ""));
+    let b = net.request(&get("/events", ""));
+    assert_eq!((net.read(a), net.read(b)), (HEAD.to_vec(), HEAD.to_vec()));
+}
