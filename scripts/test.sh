@@ -16,6 +16,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
 command -v curl >/dev/null || missing+=(curl)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v ip >/dev/null || missing+=(iproute2)
 if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -31,6 +32,9 @@ step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p sse-core --all-targets --features "$CORE_FEATURES" --locked -- -D warnings
 cargo clippy -p sse-core --features defmt --locked -- -D warnings
+cargo clippy -p sse-embedded --all-targets --features async,log --locked -- -D warnings
+cargo clippy -p sse-embedded --no-default-features --locked -- -D warnings
+cargo clippy -p sse-embedded --no-default-features --features async,defmt --locked -- -D warnings
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
@@ -39,6 +43,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --lock
 step "tests"
 cargo test --workspace --locked
 cargo test -p sse-core --features "$CORE_FEATURES" --locked
+cargo test -p sse-embedded --features async --locked
 
 step "end to end with third-party peers: npm eventsource, headless Chromium"
 cargo test -p sse-std --test cli --locked -- --ignored --nocapture

@@ -13,11 +13,16 @@
     )
 )]
 
+#[cfg(feature = "async")]
+mod conn;
+#[cfg(feature = "smoltcp")]
 mod log;
 mod route;
 #[cfg(feature = "smoltcp")]
 mod server;
 
-pub use route::{Config, Page};
+#[cfg(feature = "async")]
+pub use conn::{ConnError, Next, Served, StreamSource, frames_after, resume_point, serve_connection};
+pub use route::{Config, Page, publish};
 #[cfg(feature = "smoltcp")]
 pub use server::{ClientId, SendError, Server, SlowClient, Stats, Timing};

@@ -6,6 +6,10 @@
 //! total (no panics on any bytes), and a response head that does not fit
 //! the caller's buffer is reported, never truncated.
 
+// Without a server (no `smoltcp`, no `async`) only `Config` and `Page`
+// are used.
+#![cfg_attr(not(any(feature = "smoltcp", feature = "async")), allow(dead_code))]
+
 use core::fmt::Write as _;
 
 use sse_core::{Event, HistoryIn, MISSED_EVENTS, ResponseHead, Resume, Slot};
@@ -83,6 +87,8 @@ pub(crate) enum Status {
     NotFound,
     MethodNotAllowed,
     HeadTooLarge,
+    /// Only the smoltcp server has slots to run out of.
+    #[cfg_attr(not(feature = "smoltcp"), allow(dead_code))]
     Busy,
 }
 
@@ -276,12 +282,20 @@ pub(crate) fn write_stream_start(
     Ok(len)
 }
 
-/// Pushes `event` into the history, giving it the sequence number as its
-/// id when it has none. Returns the sequence number.
-pub(crate) fn push_event<I, B>(
-    history: &mut HistoryIn<I, B>,
-    event: &Event<'_>,
-) -> Result<u64, sse_core::HistoryError>
+/// Pushes `event` into `history` (which is also the broadcast queue),
+/// giving it its sequence number as id when it has none, exactly as
+/// `Server::broadcast` does; returns the sequence number. Use it to
+/// publish for `serve_connection` streams.
+///
+/// # Errors
+/// As [`sse_core::History::push`].
+///
+/// ```
+/// let mut history: sse_core::History<4, 256> = sse_core::History::new();
+/// let seq = sse_embedded::publish(&mut history, &sse_core::Event::new().with_data("x")).unwrap();
+/// assert_eq!(history.get(seq).unwrap().frame, b"id: 0\ndata: x\n\n");
+/// ```
+pub fn publish<I, B>(history: &mut HistoryIn<I, B>, event: &Event<'_>) -> Result<u64, sse_core::HistoryError>
 where
     I: AsRef<[Slot]> + AsMut<[Slot]>,
     B: AsRef<[u8]> + AsMut<[u8]>,

@@ -301,7 +301,7 @@ where
     /// # }
     /// ```
     pub fn broadcast(&mut self, event: &Event<'_>) -> Result<u64, HistoryError> {
-        route::push_event(&mut self.history, event)
+        route::publish(&mut self.history, event)
     }
 
     /// Sends `event` to one streaming client only, now, through the

@@ -358,3 +358,13 @@ fn thousands_of_connect_close_cycles_reuse_the_slots() {
     let b = net.request(&get("/events", ""));
     assert_eq!((net.read(a), net.read(b)), (HEAD.to_vec(), HEAD.to_vec()));
 }
+
+#[test]
+fn ram_per_slot_is_the_head_buffer_plus_a_small_state() {
+    type One = Server<'static, [sse_core::Slot; 8], [u8; 2048], 1, 512>;
+    type Two = Server<'static, [sse_core::Slot; 8], [u8; 2048], 2, 512>;
+    let per_slot = core::mem::size_of::<Two>() - core::mem::size_of::<One>();
+    println!("RAM per slot with HEAD = 512: {per_slot} bytes (+ the socket's RX and TX buffers)");
+    // The README promises HEAD + at most 64 bytes of state.
+    assert!(per_slot <= 512 + 64, "{per_slot}");
+}

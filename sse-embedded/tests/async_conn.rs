@@ -1,0 +1,129 @@
+//! The async variant over an in-memory duplex pipe: the request arrives a
+//! few bytes at a time, the response is collected, events come from a
+//! shared history.
+
+#![cfg(feature = "async")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use sse_core::{Event, History, MISSED_EVENTS};
+use sse_embedded::{Config, Next, Page, Served, StreamSource, frames_after, resume_point, serve_connection};
+
+/// The server's end of a pipe: reads the client's bytes `chunk` at a time,
+/// collects what the server writes.
+struct Pipe<'a> {
+    input: &'a [u8],
+    chunk: usize,
+    output: Vec<u8>,
+}
+
+impl embedded_io_async::ErrorType for Pipe<'_> {
+    type Error = Infallible;
+}
+
+impl embedded_io_async::Read for Pipe<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+        let n = self.chunk.min(buf.len()).min(self.input.len());
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input = &self.input[n..];
+        Ok(n)
+    }
+}
+
+impl embedded_io_async::Write for Pipe<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+        // Take at most 5 bytes per call, to exercise partial writes.
+        let n = buf.len().min(5);
+        self.output.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    async fn flush(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// Events from a shared history; after `idle` polls with nothing new it
+/// sends one keep-alive, then ends the stream.
+struct Source<'h> {
+    history: &'h RefCell<History<8, 1024>>,
+    keep_alive_sent: bool,
+}
+
+impl StreamSource for Source<'_> {
+    fn start(&mut self, last_event_id: Option<&[u8]>) -> (u64, bool) {
+        resume_point(&*self.history.borrow(), last_event_id)
+    }
+
+    async fn next(&mut self, next_seq: u64, buf: &mut [u8]) -> Next {
+        if let Some(next) = frames_after(&*self.history.borrow(), next_seq, buf) {
+            return next;
+        }
+        if std::mem::replace(&mut self.keep_alive_sent, true) { Next::End } else { Next::KeepAlive }
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+const PAGES: &[Page<'static>] = &[Page { path: "/", content_type: "text/html", body: b"<p>hi</p>" }];
+
+fn serve(request: &[u8], history: &RefCell<History<8, 1024>>) -> (Served, Vec<u8>) {
+    let config = Config { pages: PAGES, ..Config::new() };
+    let mut pipe = Pipe { input: request, chunk: 3, output: Vec::new() };
+    let mut source = Source { history, keep_alive_sent: false };
+    let mut buf = [0u8; 512];
+    let served = block_on(serve_connection(&mut pipe, &config, &mut buf, &mut source)).unwrap();
+    (served, pipe.output)
+}
+
+const HEAD: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n";
+
+#[test]
+fn a_stream_with_replay_then_keep_alive() {
+    let history = RefCell::new(History::new());
+    for i in 0..12 {
+        history.borrow_mut().push(&Event::new().with_id(&i.to_string()).unwrap().with_data("x")).unwrap();
+    }
+    let (served, out) = serve(b"GET /events HTTP/1.1\r\nLast-Event-ID: 9\r\n\r\n", &history);
+    assert_eq!(served, Served::Stream);
+    assert_eq!(out, [HEAD, b"id: 10\ndata: x\n\nid: 11\ndata: x\n\n:\n\n"].concat());
+
+    let (_, out) = serve(b"GET /events HTTP/1.1\r\nLast-Event-ID: 1\r\n\r\n", &history);
+    assert_eq!(out, [HEAD, MISSED_EVENTS, b":\n\n"].concat());
+
+    let (_, out) = serve(b"GET /events HTTP/1.1\r\n\r\n", &history);
+    assert_eq!(out, [HEAD, b":\n\n"].concat());
+}
+
+#[test]
+fn pages_and_errors_use_the_same_routing() {
+    let history = RefCell::new(History::new());
+    let (served, out) = serve(b"GET / HTTP/1.1\r\n\r\n", &history);
+    assert_eq!(served, Served::Page);
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9\r\n"));
+    assert!(out.ends_with(b"\r\n\r\n<p>hi</p>"));
+    for (request, code) in [
+        (&b"GET /x HTTP/1.1\r\n\r\n"[..], 404),
+        (b"PUT /events HTTP/1.1\r\n\r\n", 405),
+        (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400),
+    ] {
+        let (served, out) = serve(request, &history);
+        assert_eq!(served, Served::Status(code));
+        assert!(out.starts_with(format!("HTTP/1.1 {code} ").as_bytes()));
+    }
+    let huge = format!("GET /events HTTP/1.1\r\nX: {}\r\n\r\n", "y".repeat(600));
+    assert_eq!(serve(huge.as_bytes(), &history).0, Served::Status(431));
+    assert_eq!(serve(b"GET /ev", &history).0, Served::Closed);
+}
