@@ -39,6 +39,7 @@ cargo clippy -p sse-embedded --no-default-features --features async,defmt --lock
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features async --locked
 
 step "tests"
 cargo test --workspace --locked
