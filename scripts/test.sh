@@ -49,6 +49,13 @@ cargo test -p sse-embedded --features async --locked
 step "end to end with third-party peers: npm eventsource, headless Chromium"
 cargo test -p sse-std --test cli --locked -- --ignored --nocapture
 
+step "fuzz: every target for 20 s (needs the nightly toolchain)"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    bash scripts/fuzz.sh 20
+else
+    echo "no nightly toolchain: fuzzing skipped"
+fi
+
 step "no_std: a #![no_std] #![no_main] binary links sse-core and runs"
 (cd no-std-check && cargo build --release --locked && ./target/release/no-std-check)
 echo "no-std-check: ok"

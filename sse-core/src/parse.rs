@@ -666,13 +666,34 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     }
 
     /// Takes bytes of the current line (no CR or LF among them).
-    fn content(&mut self, mut bytes: &[u8]) -> Option<Found> {
+    fn content(&mut self, bytes: &[u8]) -> Option<Found> {
         if bytes.is_empty() {
             return None;
         }
-        self.line_len = self.line_len.saturating_add(bytes.len());
-        if self.line_len >= self.max_line_len && self.state != State::Skip {
-            return self.skip(Skipped::LineTooLong);
+        if self.state == State::Skip {
+            self.line_len = self.line_len.saturating_add(bytes.len());
+            return None;
+        }
+        // The line may take this many more bytes (its end needs one too).
+        // Whatever limit is hit first, in byte order, is the one reported,
+        // so the result does not depend on how the input was chunked.
+        let room = self.max_line_len.saturating_sub(1).saturating_sub(self.line_len);
+        let (allowed, over) = bytes.split_at(room.min(bytes.len()));
+        self.line_len = self.line_len.saturating_add(allowed.len());
+        if let Some(found) = self.fields(allowed) {
+            return Some(found);
+        }
+        if over.is_empty() {
+            return None;
+        }
+        self.line_len = self.line_len.saturating_add(over.len());
+        self.skip(Skipped::LineTooLong)
+    }
+
+    /// Takes bytes of the current line that are within its length limit.
+    fn fields(&mut self, mut bytes: &[u8]) -> Option<Found> {
+        if bytes.is_empty() {
+            return None;
         }
         loop {
             match self.state {
@@ -970,7 +991,8 @@ mod tests {
         for chunk in long.chunks(1500) {
             seen.extend(outputs(&mut p, chunk));
         }
-        assert_eq!(seen, ["skip LineTooLong", "message|after|"]);
+        // The data buffer fills (at byte 1030) before the line limit (1039).
+        assert_eq!(seen, ["skip DataTooLong", "message|after|"]);
         let per_byte_long = p.examined as f64 / long.len() as f64;
 
         // 100 000 small events.
@@ -1005,5 +1027,30 @@ mod tests {
         assert!(matches!(out, Some(Output::Event(_))));
         assert_eq!(p.parse(&input[used + used2..]), (4, None));
         assert_eq!(p.parse(b""), (0, None));
+    }
+
+    /// Found by `fuzz/parse_chunked`: an `id` value and the line limit
+    /// overflowing in the same chunk were reported in a different order
+    /// than when the bytes came one at a time.
+    #[test]
+    fn the_first_limit_hit_in_byte_order_is_reported_whatever_the_chunking() {
+        let input = b"id:retr\x00y:\x00\x08retry: [\x00\x00\x00999999999999G99[99999999999\x00\x00\x00\x00";
+        let run = |chunks: &mut dyn Iterator<Item = &[u8]>| {
+            let mut p: Parser<64, 8, 8> = Parser::new().with_max_line_len(48);
+            let mut out = std::vec::Vec::new();
+            for chunk in chunks {
+                out.extend(outputs(&mut p, chunk));
+            }
+            out
+        };
+        let whole = run(&mut core::iter::once(&input[..]));
+        assert_eq!(whole, ["skip IdTooLong"]);
+        assert_eq!(run(&mut input.chunks(1)), whole);
+        for n in 2..input.len() {
+            assert_eq!(run(&mut input.chunks(n)), whole, "chunks of {n}");
+        }
+        // A line limit hit before the id is full is a line limit.
+        let mut p: Parser<64, 8, 8> = Parser::new().with_max_line_len(6);
+        assert_eq!(outputs(&mut p, b"id: 123456\n\n"), ["skip LineTooLong"]);
     }
 }
