@@ -57,5 +57,8 @@ else
 fi
 
 step "no_std: a #![no_std] #![no_main] binary links sse-core and runs"
-(cd no-std-check && cargo build --release --locked && ./target/release/no-std-check)
+(cd no-std-check && cargo build --release --locked --bin no-std-check && ./target/release/no-std-check)
 echo "no-std-check: ok"
+
+step "panic freedom: the panic handler calls an undefined symbol; the link fails if a panicking path survives"
+(cd no-std-check && cargo build --release --locked --bin panic_never && ./target/release/panic_never)

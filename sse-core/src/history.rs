@@ -374,9 +374,13 @@ where
         let Some(slot) = self.store.as_mut().get_mut(start..start.saturating_add(entry_len)) else {
             return Err(too_large);
         };
-        let (id_slot, frame_slot) = slot.split_at_mut(entry_len.saturating_sub(frame_len));
-        if let Some(id) = id {
-            id_slot.copy_from_slice(id);
+        let id = id.unwrap_or_default();
+        let Some((id_slot, frame_slot)) = slot.split_at_mut_checked(id.len()) else {
+            return Err(too_large);
+        };
+        let n = id_slot.len().min(id.len());
+        if let (Some(dst), Some(src)) = (id_slot.get_mut(..n), id.get(..n)) {
+            dst.copy_from_slice(src);
         }
         match event.write_unchecked(frame_slot) {
             Ok(n) if n == frame_len => {}
@@ -384,7 +388,7 @@ where
             // here; the slot is not recorded, so the history stays valid.
             _ => return Err(HistoryError::Format),
         }
-        let entry = Entry { start, id_len: id.map(<[u8]>::len), frame_len };
+        let entry = Entry { start, id_len: event.id().map(str::len), frame_len };
         if !self.push_back(entry) {
             return Err(too_large);
         }

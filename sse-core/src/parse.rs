@@ -304,7 +304,10 @@ impl<const N: usize> Buf<N> {
 
     /// Appends all of `more`, or nothing and `false`.
     fn push(&mut self, more: &[u8]) -> bool {
-        let end = self.len.saturating_add(more.len());
+        // `checked_add`, not `saturating_add`: the slot is then exactly
+        // `more.len()` long, which lets the compiler drop the length check
+        // of `copy_from_slice` (the panic-never link check relies on it).
+        let Some(end) = self.len.checked_add(more.len()) else { return false };
         match self.bytes.get_mut(self.len..end) {
             Some(dst) => {
                 dst.copy_from_slice(more);
@@ -678,7 +681,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
         // Whatever limit is hit first, in byte order, is the one reported,
         // so the result does not depend on how the input was chunked.
         let room = self.max_line_len.saturating_sub(1).saturating_sub(self.line_len);
-        let (allowed, over) = bytes.split_at(room.min(bytes.len()));
+        let (allowed, over) = bytes.split_at_checked(room).unwrap_or((bytes, &[]));
         self.line_len = self.line_len.saturating_add(allowed.len());
         if let Some(found) = self.fields(allowed) {
             return Some(found);
