@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the firmware and runs it on QEMU's mps2-an385 (Cortex-M3, LAN9118
+# Ethernet), in the foreground until killed. The firmware's port 80 is
+# forwarded to 127.0.0.1:PORT only (QEMU user-mode networking, restricted:
+# the guest reaches nothing else).
+#
+#   scripts/qemu-dashboard.sh 8081   # then open http://127.0.0.1:8081/
+set -euo pipefail
+port="${1:?usage: scripts/qemu-dashboard.sh PORT}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/arm-toolchain.sh"
+(cd "$root/sse-embedded/firmware" && arm_cargo build --release --locked >&2)
+exec qemu-system-arm \
+    -machine mps2-an385 -cpu cortex-m3 \
+    -nographic -monitor none -serial null \
+    -semihosting-config enable=on,target=native \
+    -kernel "$root/sse-embedded/firmware/target/thumbv7m-none-eabi/release/sse-firmware" \
+    -nic "user,model=lan9118,restrict=on,net=192.168.70.0/24,host=192.168.70.1,hostfwd=tcp:127.0.0.1:${port}-192.168.70.2:80"

@@ -1,0 +1,219 @@
+//! A polling driver for the SMSC LAN9118 Ethernet controller (as emulated
+//! by QEMU on the mps2-an385 board), implementing smoltcp's `phy::Device`.
+//!
+//! Invariant: every register access goes through [`Lan9118::read`] and
+//! [`Lan9118::write`], the only `unsafe` code: volatile 32-bit accesses
+//! inside the chip's 256-byte register window. Frames move word by word
+//! through the chip's FIFOs; no DMA, no interrupts.
+
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use smoltcp::wire::EthernetAddress;
+
+/// Register offsets (LAN9118 datasheet, section 5).
+mod reg {
+    pub const RX_DATA_FIFO: usize = 0x00;
+    pub const TX_DATA_FIFO: usize = 0x20;
+    pub const RX_STATUS_FIFO: usize = 0x40;
+    pub const ID_REV: usize = 0x50;
+    pub const RX_CFG: usize = 0x6c;
+    pub const TX_CFG: usize = 0x70;
+    pub const HW_CFG: usize = 0x74;
+    pub const RX_FIFO_INF: usize = 0x7c;
+    pub const TX_FIFO_INF: usize = 0x80;
+    pub const FREE_RUN: usize = 0x9c;
+    pub const MAC_CSR_CMD: usize = 0xa4;
+    pub const MAC_CSR_DATA: usize = 0xa8;
+}
+
+/// Indirect MAC registers, reached through `MAC_CSR_CMD`.
+mod mac {
+    pub const CR: u32 = 1;
+    pub const ADDRH: u32 = 2;
+    pub const ADDRL: u32 = 3;
+    pub const CR_RXEN: u32 = 1 << 2;
+    pub const CR_TXEN: u32 = 1 << 3;
+    pub const CSR_BUSY: u32 = 1 << 31;
+    pub const CSR_READ: u32 = 1 << 30;
+}
+
+/// Largest Ethernet frame handled (without the FCS).
+pub const MTU: usize = 1514;
+
+/// The `ID_REV` value of a LAN9118.
+pub const ID_LAN9118: u32 = 0x0118_0001;
+
+/// Why the chip could not be brought up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// `ID_REV` did not read as a LAN9118.
+    NotFound(u32),
+}
+
+/// The chip's register window.
+pub struct Regs {
+    base: usize,
+}
+
+impl Regs {
+    fn read(&self, offset: usize) -> u32 {
+        // SAFETY: `base` is the chip's register window (fixed by the board)
+        // and `offset` one of the `reg` constants, all inside it and 4-byte
+        // aligned; MMIO must be read volatile.
+        #[allow(unsafe_code)]
+        unsafe {
+            core::ptr::read_volatile((self.base + offset) as *const u32)
+        }
+    }
+
+    fn write(&mut self, offset: usize, value: u32) {
+        // SAFETY: as in `read`.
+        #[allow(unsafe_code)]
+        unsafe {
+            core::ptr::write_volatile((self.base + offset) as *mut u32, value)
+        }
+    }
+
+    fn mac_wait(&self) {
+        while self.read(reg::MAC_CSR_CMD) & mac::CSR_BUSY != 0 {}
+    }
+
+    fn mac_write(&mut self, register: u32, value: u32) {
+        self.mac_wait();
+        self.write(reg::MAC_CSR_DATA, value);
+        self.write(reg::MAC_CSR_CMD, mac::CSR_BUSY | register);
+        self.mac_wait();
+    }
+
+    fn mac_read(&mut self, register: u32) -> u32 {
+        self.mac_wait();
+        self.write(reg::MAC_CSR_CMD, mac::CSR_BUSY | mac::CSR_READ | register);
+        self.mac_wait();
+        self.read(reg::MAC_CSR_DATA)
+    }
+
+    /// Moves one received frame, if any, into `rx`; returns its length
+    /// without the FCS. Bad or oversized frames are read out and dropped.
+    fn receive(&mut self, rx: &mut [u8; MTU + 4]) -> Option<usize> {
+        while (self.read(reg::RX_FIFO_INF) >> 16) & 0xff != 0 {
+            let status = self.read(reg::RX_STATUS_FIFO);
+            // The length includes the 4-byte FCS; the data is padded to words.
+            let length = ((status >> 16) & 0x3fff) as usize;
+            let error = status & (1 << 15) != 0;
+            let keep = !error && (18..=MTU + 4).contains(&length);
+            for i in 0..length.div_ceil(4) {
+                let word = self.read(reg::RX_DATA_FIFO).to_le_bytes();
+                if keep && let Some(dst) = rx.get_mut(i * 4..i * 4 + 4) {
+                    dst.copy_from_slice(&word);
+                }
+            }
+            if keep {
+                return Some(length - 4);
+            }
+        }
+        None
+    }
+
+    /// Sends `frame` (at most `MTU` bytes) as one frame.
+    fn transmit(&mut self, frame: &[u8]) {
+        let len = frame.len().min(MTU);
+        // Wait for room: the frame and its two command words.
+        while (self.read(reg::TX_FIFO_INF) & 0xffff) < (len + 8) as u32 {}
+        let command_a = (1 << 13) | (1 << 12) | len as u32; // first and last segment
+        let command_b = len as u32;
+        self.write(reg::TX_DATA_FIFO, command_a);
+        self.write(reg::TX_DATA_FIFO, command_b);
+        for chunk in frame[..len].chunks(4) {
+            let mut word = [0u8; 4];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write(reg::TX_DATA_FIFO, u32::from_le_bytes(word));
+        }
+    }
+}
+
+/// The controller: its registers and one frame buffer each way.
+pub struct Lan9118 {
+    regs: Regs,
+    rx: [u8; MTU + 4],
+    tx: [u8; MTU],
+}
+
+impl Lan9118 {
+    /// Resets the chip at `base` and enables its receiver and transmitter.
+    /// The receiver is enabled first: QEMU drops frames while it is off.
+    pub fn new(base: usize) -> Result<Self, Error> {
+        let mut regs = Regs { base };
+        let id = regs.read(reg::ID_REV);
+        if id != ID_LAN9118 {
+            return Err(Error::NotFound(id));
+        }
+        regs.write(reg::HW_CFG, 1); // soft reset
+        while regs.read(reg::HW_CFG) & 1 != 0 {}
+        regs.write(reg::RX_CFG, 0); // no offset, no end padding
+        regs.mac_write(mac::CR, mac::CR_RXEN);
+        regs.mac_write(mac::CR, mac::CR_RXEN | mac::CR_TXEN);
+        regs.write(reg::TX_CFG, 1 << 1); // TX_ON
+        Ok(Self { regs, rx: [0; MTU + 4], tx: [0; MTU] })
+    }
+
+    /// The station address the chip was given (by QEMU's `-nic`).
+    pub fn mac_address(&mut self) -> EthernetAddress {
+        let low = self.regs.mac_read(mac::ADDRL).to_le_bytes();
+        let high = self.regs.mac_read(mac::ADDRH).to_le_bytes();
+        EthernetAddress([low[0], low[1], low[2], low[3], high[0], high[1]])
+    }
+
+    /// The free-running 25 MHz counter (wraps every 171.8 s).
+    pub fn free_run(&self) -> u32 {
+        self.regs.read(reg::FREE_RUN)
+    }
+}
+
+/// A received frame, lent to smoltcp.
+pub struct RxToken<'a>(&'a [u8]);
+
+/// Room for one frame to send.
+pub struct TxToken<'a> {
+    regs: &'a mut Regs,
+    buf: &'a mut [u8; MTU],
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.0)
+    }
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let frame = &mut self.buf[..len.min(MTU)];
+        let result = f(frame);
+        self.regs.transmit(frame);
+        result
+    }
+}
+
+impl Device for Lan9118 {
+    type RxToken<'a> = RxToken<'a>;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        // Disjoint fields: the received frame and the transmitter are lent
+        // at the same time.
+        let Self { regs, rx, tx } = self;
+        let len = regs.receive(rx)?;
+        Some((RxToken(&rx[..len]), TxToken { regs, buf: tx }))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken { regs: &mut self.regs, buf: &mut self.tx })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = MTU;
+        caps.max_burst_size = Some(1);
+        caps
+    }
+}

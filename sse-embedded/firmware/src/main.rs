@@ -1,0 +1,105 @@
+//! Firmware for QEMU's `mps2-an385` board (Cortex-M3 with an SMSC LAN9118
+//! Ethernet controller): sse-embedded serves a live dashboard at `/` and a
+//! stream of simulated sensor readings at `/events` from 192.168.70.2.
+//! All memory is static (`cortex_m::singleton!`); there is no heap.
+//!
+//! Run it with `scripts/qemu-dashboard.sh PORT` from the repository root.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+mod clock;
+mod lan9118;
+mod sensor;
+
+use cortex_m::singleton;
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::socket::tcp;
+use smoltcp::time::Duration;
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+use sse_core::{Event, History, Slot};
+use sse_embedded::{Config, Page, Server, Timing};
+
+/// The LAN9118's register window on the mps2-an385.
+const LAN9118_BASE: usize = 0x4020_0000;
+/// The firmware's address in QEMU's user-mode network.
+const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
+const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
+
+/// The same self-contained dashboard `sse serve` shows: connection state,
+/// a live log, and a live chart of the numeric fields of JSON events.
+const DASHBOARD: &[u8] = include_bytes!("../../../sse-std/src/bin/sse/dashboard.html");
+const PAGES: &[Page<'static>] = &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
+
+const SLOTS: usize = 4;
+/// Browsers send request heads of 600 to 900 bytes; 2 KiB leaves room.
+const HEAD: usize = 2048;
+const RX: usize = 1024;
+const TX: usize = 4096;
+
+type Dashboard = Server<'static, [Slot; 32], [u8; 4096], SLOTS, HEAD>;
+
+#[entry]
+fn main() -> ! {
+    let mut device = match lan9118::Lan9118::new(LAN9118_BASE) {
+        Ok(device) => device,
+        Err(e) => {
+            hprintln!("sse firmware: no LAN9118: {:?}", e);
+            debug::exit(debug::EXIT_FAILURE);
+            loop {}
+        }
+    };
+    let clock = clock::Clock::new();
+    let mac = device.mac_address();
+    let start = clock.now(&device);
+    let mut iface = Interface::new(IfaceConfig::new(HardwareAddress::Ethernet(mac)), &mut device, start);
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(IP), 24));
+    });
+    let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
+
+    let storage = singleton!(: [SocketStorage<'static>; SLOTS] = [SocketStorage::EMPTY; SLOTS]).unwrap();
+    let buffers = singleton!(: [([u8; RX], [u8; TX]); SLOTS] = [([0; RX], [0; TX]); SLOTS]).unwrap();
+    let mut sockets = SocketSet::new(&mut storage[..]);
+    let mut handles: [Option<SocketHandle>; SLOTS] = [None; SLOTS];
+    for (handle, (rx, tx)) in handles.iter_mut().zip(buffers.iter_mut()) {
+        let socket = tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..]));
+        *handle = Some(sockets.add(socket));
+    }
+    let handles = handles.map(|h| h.unwrap());
+
+    let config = Config { pages: PAGES, retry_ms: Some(2000), ..Config::new() };
+    let timing = Timing { keep_alive: Some(Duration::from_secs(10)), ..Timing::default() };
+    let server: &'static mut Dashboard =
+        singleton!(: Dashboard = Server::new(config, timing, handles, History::new())).unwrap();
+
+    hprintln!("sse firmware: serving http://{}/ (MAC {})", IP, mac);
+
+    let mut sensor = sensor::Sensor::new();
+    let mut next_reading = clock.now(&device);
+    loop {
+        let now = clock.now(&device);
+        if now >= next_reading {
+            let (temperature, humidity) = sensor.next();
+            let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
+            if let Ok(event) = Event::new().with_event("sensor") {
+                let _ = server.broadcast(&event.with_data_fmt(&data));
+            }
+            next_reading = now + Duration::from_millis(250);
+        }
+        iface.poll(now, &mut device, &mut sockets);
+        server.poll(now, &mut sockets);
+        iface.poll(now, &mut device, &mut sockets);
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    hprintln!("sse firmware: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
+
