@@ -49,6 +49,21 @@ cargo test -p sse-embedded --features async --locked
 step "end to end with third-party peers: npm eventsource, headless Chromium"
 cargo test -p sse-std --test cli --locked -- --ignored --nocapture
 
+step "cross: sse-core and sse-embedded for Cortex-M0 (thumbv6m) and Cortex-M4F (thumbv7em), Debian's toolchain"
+source scripts/arm-toolchain.sh
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    arm_cargo build --release --locked --target "$target" -Zbuild-std=core --target-dir target/cross \
+        -p sse-core -p sse-embedded --no-default-features
+    arm_cargo build --release --locked --target "$target" -Zbuild-std=core --target-dir target/cross \
+        -p sse-core --features embedded-io,embedded-io-async,serde
+    arm_cargo build --release --locked --target "$target" -Zbuild-std=core --target-dir target/cross \
+        -p sse-embedded --features async
+done
+
+step "firmware: footprint, then end to end under QEMU (curl, sse cat, headless Chromium)"
+bash scripts/footprint.sh
+cargo test -p sse-embedded --test qemu --locked -- --ignored --nocapture
+
 step "fuzz: every target for 20 s (needs the nightly toolchain)"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     bash scripts/fuzz.sh 20
