@@ -1,8 +1,9 @@
 //! Encoding events into bytes: one-shot, exact length, and resumable.
 //!
-//! Invariant: every sink is fed by the same piece generator ([`step`]), so
-//! `encoded_len()`, the slice, `heapless::Vec`, `embedded-io` sinks and the
-//! resumable [`Encoder`] produce identical bytes. Nothing here panics on any
+//! Invariant: the writer sinks and the resumable [`Encoder`] are fed by one
+//! piece generator ([`step`]); the slice and `heapless::Vec` sinks take the
+//! direct path of `direct.rs` for borrowed text, and the property tests hold
+//! the two to identical bytes. Nothing here panics on any
 //! input; an encoder whose buffer is at least `encoded_len()` bytes always
 //! succeeds (given a `Display` that formats the same text each time).
 //!
@@ -402,41 +403,14 @@ impl Event<'_> {
     /// ```
     #[must_use]
     pub fn encoded_len(&self) -> usize {
+        if let Some(len) = crate::direct::len(self) {
+            return len;
+        }
         let mut counter = Counter(0);
         // A counter never halts with `Full`; a failing `Display` stops the
         // count where it failed, as documented.
         let _ = emit(self, &mut counter);
         counter.0
-    }
-
-    /// An upper bound of the encoded length found without scanning the
-    /// text, or `None` for `Display` data.
-    fn max_encoded_len(&self) -> Option<usize> {
-        // A multi-line field of n bytes has at most n + 1 lines, each with a
-        // prefix and an LF: (prefix + 1) * (n + 1) + n.
-        fn multi(prefix: &[u8], n: usize) -> usize {
-            prefix.len().saturating_add(1).saturating_mul(n.saturating_add(1)).saturating_add(n)
-        }
-        fn single(prefix: &[u8], n: usize) -> usize {
-            prefix.len().saturating_add(1).saturating_add(n)
-        }
-        let data = match self.data() {
-            None => 0,
-            Some(Data::Text(t)) => multi(DATA, t.len()),
-            Some(Data::Display(_)) => return None,
-        };
-        Some(
-            [
-                self.comment().map_or(0, |c| multi(COMMENT, c.len())),
-                self.event().map_or(0, |e| single(EVENT, e.len())),
-                self.id().map_or(0, |i| single(ID, i.len())),
-                self.retry().map_or(0, |_| single(RETRY, 20)),
-                data,
-                LF.len(),
-            ]
-            .into_iter()
-            .fold(0, usize::saturating_add),
-        )
     }
 
     /// Encodes the event into `buf` and returns the number of bytes written.
@@ -461,13 +435,10 @@ impl Event<'_> {
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let available = buf.len();
         let too_small = |needed| EncodeError::BufferTooSmall { needed, available };
-        // Check before writing unless the cheap bound already shows the
-        // frame fits, so that a failure leaves `buf` untouched.
-        if self.max_encoded_len().is_none_or(|max| max > available) {
-            let needed = self.encoded_len();
-            if needed > available {
-                return Err(too_small(needed));
-            }
+        // Measure before writing, so that a failure leaves `buf` untouched.
+        let needed = self.encoded_len();
+        if needed > available {
+            return Err(too_small(needed));
         }
         match self.write_unchecked(buf) {
             Ok(n) => Ok(n),
@@ -479,6 +450,9 @@ impl Event<'_> {
 
     /// The exact encoded length, or `None` if `Display` data fails.
     pub(crate) fn checked_encoded_len(&self) -> Option<usize> {
+        if let Some(len) = crate::direct::len(self) {
+            return Some(len);
+        }
         let mut counter = Counter(0);
         emit(self, &mut counter).ok().map(|()| counter.0)
     }
@@ -486,6 +460,9 @@ impl Event<'_> {
     /// Writes the frame into `buf` without measuring first; on `Err` an
     /// unspecified prefix of `buf` was overwritten.
     pub(crate) fn write_unchecked(&self, buf: &mut [u8]) -> Result<usize, Halt> {
+        if !matches!(self.data(), Some(Data::Display(_))) {
+            return crate::direct::write(self, buf).ok_or(Halt::Full);
+        }
         let mut window = Window { skip: 0, out: buf, len: 0 };
         emit(self, &mut window).map(|()| window.len)
     }
@@ -507,7 +484,7 @@ impl Event<'_> {
     ) -> Result<usize, EncodeError> {
         let old = vec.len();
         let free = N.saturating_sub(old);
-        let needed = self.max_encoded_len().filter(|&max| max <= free).unwrap_or_else(|| self.encoded_len());
+        let needed = self.encoded_len();
         if needed > free {
             return Err(EncodeError::BufferTooSmall { needed, available: free });
         }
@@ -718,7 +695,6 @@ impl<'a> Encoder<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::string::String;
     use std::vec::Vec;
     use std::{format, vec};
 
@@ -920,16 +896,5 @@ mod tests {
     fn keep_alive_is_a_comment_and_retry_only_frame_dispatches_nothing() {
         assert_eq!(KEEP_ALIVE, b":\n\n");
         assert_eq!(encode(&Event::new().with_retry(1000)), b"retry: 1000\n\n");
-    }
-
-    #[test]
-    fn max_encoded_len_is_an_upper_bound() {
-        let data: String = "a\r\n\n\r".repeat(20);
-        for ev in [
-            Event::new().with_data(&data).with_comment(&data),
-            Event::new().with_retry(u64::MAX).with_id("123").unwrap(),
-        ] {
-            assert!(ev.max_encoded_len().unwrap() >= ev.encoded_len());
-        }
     }
 }

@@ -13,6 +13,7 @@
     )
 )]
 
+mod direct;
 mod encode;
 mod error;
 mod event;

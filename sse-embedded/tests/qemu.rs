@@ -97,7 +97,10 @@ fn the_firmware_serves_a_live_dashboard_from_qemu() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
 
     // curl sees the stream on the wire.
-    let out = Command::new("curl").args(["-s", "-N", "--max-time", "2", &format!("{base}/events")]).output().unwrap();
+    let out = Command::new("curl")
+        .args(["-s", "-N", "--max-time", "2", &format!("{base}/events")])
+        .output()
+        .unwrap();
     let raw = String::from_utf8_lossy(&out.stdout);
     assert!(raw.starts_with("retry: 2000\n\n") && raw.contains("event: sensor\nid: "), "{raw}");
 
@@ -109,7 +112,8 @@ fn the_firmware_serves_a_live_dashboard_from_qemu() {
     // Reconnecting with Last-Event-ID resumes right after it, without gaps,
     // even though events went on meanwhile.
     std::thread::sleep(Duration::from_secs(1));
-    let resumed = ids(&cat(&sse, &["--json", "--max-events", "6", "--last-event-id", &first[1].to_string(), &events]));
+    let resumed =
+        ids(&cat(&sse, &["--json", "--max-events", "6", "--last-event-id", &first[1].to_string(), &events]));
     let want: Vec<u64> = (first[1] + 1..first[1] + 7).collect();
     assert_eq!(resumed, want);
 

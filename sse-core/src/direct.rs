@@ -1,0 +1,151 @@
+//! The direct path for events whose text is all borrowed (no `Display`
+//! data): the exact length by arithmetic over the line breaks that
+//! `memchr2` finds, and a single pass that writes the frame.
+//!
+//! Invariant: it produces exactly the bytes of the piece generator in
+//! `encode.rs` (which the resumable encoder and the writer sinks use); the
+//! property tests compare the two on arbitrary events. Nothing here panics:
+//! every write goes through a checked range.
+
+use memchr::memchr2_iter;
+
+use crate::event::{Data, Event};
+
+const COMMENT: &[u8] = b": ";
+const EVENT: &[u8] = b"event: ";
+const ID: &[u8] = b"id: ";
+const RETRY: &[u8] = b"retry: ";
+const DATA: &[u8] = b"data: ";
+const LF: &[u8] = b"\n";
+
+/// Calls `line(start, end)` for every line of `text` (CR LF, LF and a lone
+/// CR each end one; the last line may be empty).
+fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) -> Option<()> {
+    let mut start = 0usize;
+    // Position of an LF that completes a CR LF, if the last break was CR.
+    let mut crlf_at = usize::MAX;
+    for i in memchr2_iter(b'\r', b'\n', text) {
+        let byte = text.get(i).copied();
+        if i == crlf_at && byte == Some(b'\n') {
+            start = i.checked_add(1)?;
+            continue;
+        }
+        line(start, i)?;
+        start = i.checked_add(1)?;
+        crlf_at = if byte == Some(b'\r') { start } else { usize::MAX };
+    }
+    line(start, text.len())
+}
+
+/// Length of a multi-line field: each line is prefix, content and LF.
+fn multi_len(prefix: &[u8], text: &[u8]) -> Option<usize> {
+    let per_line = prefix.len().checked_add(1)?;
+    let mut total = 0usize;
+    for_each_line(text, |start, end| {
+        total = total.checked_add(end.checked_sub(start)?)?.checked_add(per_line)?;
+        Some(())
+    })?;
+    Some(total)
+}
+
+fn single_len(prefix: &[u8], value_len: usize) -> Option<usize> {
+    prefix.len().checked_add(value_len)?.checked_add(1)
+}
+
+fn digits(mut n: u64) -> ([u8; 20], usize) {
+    let mut buf = [0u8; 20];
+    let mut start = buf.len();
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0'.wrapping_add((n % 10) as u8);
+        start = start.saturating_sub(1);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    (buf, start)
+}
+
+/// The exact encoded length, or `None` for `Display` data (or a length
+/// beyond `usize`).
+pub(crate) fn len(event: &Event<'_>) -> Option<usize> {
+    let data = match event.data() {
+        Some(Data::Display(_)) => return None,
+        Some(Data::Text(text)) => multi_len(DATA, text.as_bytes())?,
+        None => 0,
+    };
+    let mut total = data.checked_add(LF.len())?;
+    if let Some(comment) = event.comment() {
+        total = total.checked_add(multi_len(COMMENT, comment.as_bytes())?)?;
+    }
+    if let Some(name) = event.event() {
+        total = total.checked_add(single_len(EVENT, name.len())?)?;
+    }
+    if let Some(id) = event.id() {
+        total = total.checked_add(single_len(ID, id.len())?)?;
+    }
+    if let Some(ms) = event.retry() {
+        let (_, start) = digits(ms);
+        total = total.checked_add(single_len(RETRY, 20usize.saturating_sub(start))?)?;
+    }
+    Some(total)
+}
+
+/// A cursor over the output buffer.
+struct Out<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl Out<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.pos.checked_add(bytes.len())?;
+        self.buf.get_mut(self.pos..end)?.copy_from_slice(bytes);
+        self.pos = end;
+        Some(())
+    }
+
+    fn multi(&mut self, prefix: &[u8], text: &[u8]) -> Option<()> {
+        for_each_line(text, |start, end| {
+            self.put(prefix)?;
+            self.put(text.get(start..end)?)?;
+            self.put(LF)
+        })
+    }
+
+    fn single(&mut self, prefix: &[u8], value: &[u8]) -> Option<()> {
+        self.put(prefix)?;
+        self.put(value)?;
+        self.put(LF)
+    }
+}
+
+/// Writes the frame into `buf` and returns its length; `None` for
+/// `Display` data or when `buf` is too small (then an unspecified prefix
+/// of `buf` was written: callers check [`len`] first).
+pub(crate) fn write(event: &Event<'_>, buf: &mut [u8]) -> Option<usize> {
+    let text = match event.data() {
+        Some(Data::Display(_)) => return None,
+        Some(Data::Text(text)) => Some(text),
+        None => None,
+    };
+    let mut out = Out { buf, pos: 0 };
+    if let Some(comment) = event.comment() {
+        out.multi(COMMENT, comment.as_bytes())?;
+    }
+    if let Some(name) = event.event() {
+        out.single(EVENT, name.as_bytes())?;
+    }
+    if let Some(id) = event.id() {
+        out.single(ID, id.as_bytes())?;
+    }
+    if let Some(ms) = event.retry() {
+        let (digits, start) = digits(ms);
+        out.single(RETRY, digits.get(start..)?)?;
+    }
+    if let Some(text) = text {
+        out.multi(DATA, text.as_bytes())?;
+    }
+    out.put(LF)?;
+    Some(out.pos)
+}

@@ -1,0 +1,148 @@
+//! Encode and parse throughput, each next to its peers in the same run:
+//! axum's `sse::Event` and a bare `memcpy` for encoding; the
+//! `eventsource-stream` crate and a bare `memchr2` scan for parsing.
+//! `scripts/bench.sh` turns the results into ratios.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures::StreamExt as _;
+use sse_core::{Event, Output, Parser};
+
+const SMALL: &str = r#"{"sensor":"kitchen","t":21.5,"rh":45,"ok":true}"#;
+
+fn medium() -> String {
+    let mut s = String::from("{\"readings\":[");
+    let mut i = 0;
+    while s.len() < 1000 {
+        s.push_str(&format!("{{\"id\":{i},\"t\":{}.5}},", 20 + i % 7));
+        i += 1;
+    }
+    s.pop();
+    s.push_str("]}");
+    s
+}
+
+fn large() -> String {
+    let line = "x".repeat(63);
+    let mut s = String::with_capacity(1 << 16);
+    while s.len() + 64 <= 1 << 16 {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s
+}
+
+fn encode(c: &mut Criterion) {
+    let payloads = [("small", SMALL.to_owned()), ("medium", medium()), ("large", large())];
+    for (size, data) in &payloads {
+        let event = Event::new().with_event("update").unwrap().with_id("12345").unwrap().with_data(data);
+        let len = event.encoded_len();
+        let mut out = vec![0u8; len];
+        let source = {
+            let mut v = vec![0u8; len];
+            event.encode(&mut v).unwrap();
+            v
+        };
+        let mut group = c.benchmark_group(format!("encode_{size}"));
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_function(BenchmarkId::new("sse-core", len), |b| {
+            b.iter(|| black_box(&event).encode(black_box(&mut out)).unwrap())
+        });
+        // axum serialises while the event is built (into its own BytesMut);
+        // building it is its whole per-event encoding cost.
+        group.bench_function(BenchmarkId::new("axum", len), |b| {
+            b.iter(|| {
+                black_box(
+                    axum::response::sse::Event::default()
+                        .event(black_box("update"))
+                        .id(black_box("12345"))
+                        .data(black_box(data.as_str())),
+                )
+            })
+        });
+        group.bench_function(BenchmarkId::new("memcpy", len), |b| {
+            b.iter(|| black_box(&mut out).copy_from_slice(black_box(&source)))
+        });
+        group.finish();
+    }
+}
+
+fn stream(kind: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    if kind == "small" {
+        for i in 0..10_000 {
+            let id = i.to_string();
+            let event = Event::new().with_event("update").unwrap().with_id(&id).unwrap().with_data(SMALL);
+            let start = out.len();
+            out.resize(start + event.encoded_len(), 0);
+            event.encode(&mut out[start..]).unwrap();
+        }
+    } else {
+        let data = large();
+        for i in 0..16 {
+            let id = i.to_string();
+            let event = Event::new().with_id(&id).unwrap().with_data(&data);
+            let start = out.len();
+            out.resize(start + event.encoded_len(), 0);
+            event.encode(&mut out[start..]).unwrap();
+        }
+    }
+    out
+}
+
+fn parse(c: &mut Criterion) {
+    for (kind, expected) in [("small", 10_000usize), ("large", 16)] {
+        let bytes = stream(kind);
+        let chunks: Vec<Bytes> = bytes.chunks(4096).map(Bytes::copy_from_slice).collect();
+        let mut group = c.benchmark_group(format!("parse_{kind}"));
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        let mut parser: Box<Parser<{ 1 << 17 }, 64, 64>> = Box::default();
+        group.bench_function(BenchmarkId::new("sse-core", bytes.len()), |b| {
+            b.iter(|| {
+                let mut events = 0usize;
+                for chunk in &chunks {
+                    parser.feed(black_box(chunk), |o| events += usize::from(matches!(o, Output::Event(_))));
+                }
+                parser.end_of_stream();
+                assert_eq!(events, expected);
+                events
+            })
+        });
+        group.bench_function(BenchmarkId::new("eventsource-stream", bytes.len()), |b| {
+            use eventsource_stream::Eventsource as _;
+            b.iter(|| {
+                let input = futures::stream::iter(chunks.iter().cloned().map(Ok::<_, Infallible>));
+                let events = futures::executor::block_on(
+                    input.eventsource().filter(|e| futures::future::ready(e.is_ok())).count(),
+                );
+                assert_eq!(events, expected);
+                events
+            })
+        });
+        group.bench_function(BenchmarkId::new("memchr2", bytes.len()), |b| {
+            b.iter(|| memchr::memchr2_iter(b'\r', b'\n', black_box(&bytes)).count())
+        });
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(20)
+}
+
+criterion_group! { name = benches; config = config(); targets = encode, parse }
+criterion_main!(benches);
