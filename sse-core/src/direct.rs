@@ -11,16 +11,27 @@ use memchr::memchr2_iter;
 
 use crate::event::{Data, Event};
 
-const COMMENT: &[u8] = b": ";
-const EVENT: &[u8] = b"event: ";
-const ID: &[u8] = b"id: ";
-const RETRY: &[u8] = b"retry: ";
-const DATA: &[u8] = b"data: ";
-const LF: &[u8] = b"\n";
+// Fixed-size prefixes, so that copying them compiles to plain stores.
+const COMMENT: &[u8; 2] = b": ";
+const EVENT: &[u8; 7] = b"event: ";
+const ID: &[u8; 4] = b"id: ";
+const RETRY: &[u8; 7] = b"retry: ";
+const DATA: &[u8; 6] = b"data: ";
+const LF: &[u8; 1] = b"\n";
 
 /// Calls `line(start, end)` for every line of `text` (CR LF, LF and a lone
 /// CR each end one; the last line may be empty).
 fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) -> Option<()> {
+    // Without CR (the common case), LF alone ends lines: a one-byte search
+    // is faster than a two-byte one.
+    if memchr::memchr(b'\r', text).is_none() {
+        let mut start = 0usize;
+        for i in memchr::memchr_iter(b'\n', text) {
+            line(start, i)?;
+            start = i.checked_add(1)?;
+        }
+        return line(start, text.len());
+    }
     let mut start = 0usize;
     // Position of an LF that completes a CR LF, if the last break was CR.
     let mut crlf_at = usize::MAX;
@@ -105,18 +116,27 @@ impl Out<'_> {
         Some(())
     }
 
-    fn multi(&mut self, prefix: &[u8], text: &[u8]) -> Option<()> {
+    /// `put` for a fixed-size piece: the copy has a constant length.
+    fn put_fixed<const N: usize>(&mut self, bytes: &[u8; N]) -> Option<()> {
+        let end = self.pos.checked_add(N)?;
+        let dst: &mut [u8; N] = self.buf.get_mut(self.pos..end)?.try_into().ok()?;
+        *dst = *bytes;
+        self.pos = end;
+        Some(())
+    }
+
+    fn multi<const P: usize>(&mut self, prefix: &[u8; P], text: &[u8]) -> Option<()> {
         for_each_line(text, |start, end| {
-            self.put(prefix)?;
+            self.put_fixed(prefix)?;
             self.put(text.get(start..end)?)?;
-            self.put(LF)
+            self.put_fixed(LF)
         })
     }
 
-    fn single(&mut self, prefix: &[u8], value: &[u8]) -> Option<()> {
-        self.put(prefix)?;
+    fn single<const P: usize>(&mut self, prefix: &[u8; P], value: &[u8]) -> Option<()> {
+        self.put_fixed(prefix)?;
         self.put(value)?;
-        self.put(LF)
+        self.put_fixed(LF)
     }
 }
 
@@ -146,6 +166,6 @@ pub(crate) fn write(event: &Event<'_>, buf: &mut [u8]) -> Option<usize> {
     if let Some(text) = text {
         out.multi(DATA, text.as_bytes())?;
     }
-    out.put(LF)?;
+    out.put_fixed(LF)?;
     Some(out.pos)
 }
