@@ -836,7 +836,9 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     fn end_of_line(&mut self) -> Option<Found> {
         let empty = self.line_len == 0;
         let state = self.state;
-        let whole_line_field = self.field();
+        // Only a line without a colon is a field name as a whole.
+        let whole_line_field =
+            if matches!(state, State::Bom(_) | State::Name) && !empty { self.field() } else { Field::Unknown };
         self.reset_line();
         match state {
             // An empty line ends the skip; nothing of the block applies.

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the encode and parse benchmarks (criterion), each next to its peers
+# in the same run, and prints a table of ratios to each named peer.
+# These machines are shared and noisy: read ratios, not absolute times.
+#
+#   scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo bench -p sse-tests --bench codec --locked -- --noplot >&2
+python3 - <<'PY'
+import json, os
+
+def mean_ns(group, name):
+    base = os.path.join("target", "criterion", group, name)
+    runs = [d for d in os.listdir(base) if d != "report"]
+    with open(os.path.join(base, runs[0], "new", "estimates.json")) as f:
+        return json.load(f)["mean"]["point_estimate"]
+
+def bench_bytes(group, name):
+    base = os.path.join("target", "criterion", group, name)
+    run = [d for d in os.listdir(base) if d != "report"][0]
+    with open(os.path.join(base, run, "new", "benchmark.json")) as f:
+        return json.load(f)["throughput"]["Bytes"]
+
+rows = []
+for size, goal in [("small", "≥ 5× axum"), ("medium", ""), ("large", "within 2× of memcpy")]:
+    g = f"encode_{size}"
+    ours, axum, memcpy = (mean_ns(g, n) for n in ("sse-core", "axum", "memcpy"))
+    n = bench_bytes(g, "sse-core")
+    rows.append((f"encode {size} ({n} B/event)", f"{1e9/ours/1e6:.2f} M events/s, {n/ours:.2f} GB/s",
+                 f"{axum/ours:.2f}× axum::response::sse::Event", f"{ours/memcpy:.1f}× the memcpy time", goal))
+for kind, goal in [("small", "≥ 10× fastest peer"), ("large", "≥ 5× peer, within 2× of memchr2")]:
+    g = f"parse_{kind}"
+    ours, peer, scan = (mean_ns(g, n) for n in ("sse-core", "eventsource-stream", "memchr2"))
+    n = bench_bytes(g, "sse-core")
+    rows.append((f"parse {kind} ({n} B stream)", f"{n/ours*1e3:.0f} MB/s",
+                 f"{peer/ours:.2f}× eventsource-stream", f"{ours/scan:.1f}× the memchr2 scan time", goal))
+
+print("| benchmark | sse-core | vs peer | vs physical limit | goal |")
+print("| --- | --- | --- | --- | --- |")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+PY

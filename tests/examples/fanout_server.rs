@@ -1,0 +1,132 @@
+//! A server for the fan-out benchmark (`benches/fanout.rs`): either
+//! sse-std's hub and HTTP server (`ours`) or a minimal axum SSE server fed
+//! by `tokio::sync::broadcast` (`axum`), on 127.0.0.1. It prints its port,
+//! waits until `CLIENTS` streams are open, reports its RSS, publishes for
+//! `SECONDS` (at `RATE` events/s, or as fast as it can with `max`), then
+//! exits. Every event's data carries its publish time, for latency.
+//!
+//!     fanout_server (ours|axum) CLIENTS (RATE|max) SECONDS
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, missing_docs)]
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt as _;
+
+fn now_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Publishes for `seconds`, at `rate` per second (`None`: flat out).
+async fn publish(rate: Option<u64>, seconds: u64, mut send: impl FnMut(String)) -> u64 {
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut ticker = rate.map(|r| tokio::time::interval(Duration::from_nanos(1_000_000_000 / r.max(1))));
+    let mut sent = 0u64;
+    while Instant::now() < end {
+        match ticker.as_mut() {
+            Some(t) => {
+                t.tick().await;
+            }
+            None => {
+                if sent % 64 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        send(format!("{{\"t\":{},\"n\":{sent}}}", now_ns()));
+        sent += 1;
+    }
+    sent
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let which = args[1].clone();
+    let clients: usize = args[2].parse().unwrap();
+    let rate = if args[3] == "max" { None } else { Some(args[3].parse().unwrap()) };
+    let seconds: u64 = args[4].parse().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("port {}", listener.local_addr().unwrap().port());
+    let baseline = rss_kib();
+
+    let (count, sent) = if which == "ours" {
+        let hub = sse_std::Hub::new(sse_std::HubConfig { keep_alive: None, ..Default::default() });
+        let server = sse_std::Server::new(
+            hub.clone(),
+            sse_std::ServerConfig { shutdown_grace: Duration::from_millis(200), ..Default::default() },
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(listener, async {
+            let _ = stopped.await;
+        }));
+        while hub.client_count() < clients {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let count = hub.client_count();
+        println!("rss_kib {baseline} {}", rss_kib());
+        let sent = publish(rate, seconds, |data| {
+            let _ = hub.publish(&sse_core::Event::new().with_data(&data));
+        })
+        .await;
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        (count, sent)
+    } else {
+        let (tx, _) = tokio::sync::broadcast::channel::<String>(256);
+        let open = Arc::new(AtomicUsize::new(0));
+        let state = (tx.clone(), Arc::clone(&open));
+        let app = axum::Router::new()
+            .route(
+                "/events",
+                axum::routing::get(
+                    |axum::extract::State((tx, open)): axum::extract::State<(
+                        tokio::sync::broadcast::Sender<String>,
+                        Arc<AtomicUsize>,
+                    )>| async move {
+                        open.fetch_add(1, Ordering::SeqCst);
+                        let guard = Guard(open);
+                        let stream = tokio_stream::wrappers::BroadcastStream::new(tx.subscribe())
+                            .filter_map(|m| futures::future::ready(m.ok()))
+                            .map(move |data| {
+                                let _ = &guard;
+                                Ok::<_, Infallible>(axum::response::sse::Event::default().data(data))
+                            });
+                        axum::response::sse::Sse::new(stream)
+                    },
+                ),
+            )
+            .with_state(state);
+        let server = tokio::spawn(axum::serve(listener, app).into_future());
+        while open.load(Ordering::SeqCst) < clients {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let count = open.load(Ordering::SeqCst);
+        println!("rss_kib {baseline} {}", rss_kib());
+        let sent = publish(rate, seconds, |data| {
+            let _ = tx.send(data);
+        })
+        .await;
+        drop(tx);
+        server.abort();
+        (count, sent)
+    };
+    println!("done clients {count} sent {sent}");
+}
+
+struct Guard(Arc<AtomicUsize>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
