@@ -6,6 +6,10 @@
 #   scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "## $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(rustc --version)"
+echo
+echo "### Encode and parse"
+echo
 cargo bench -p sse-tests --bench codec --locked -- --noplot >&2
 python3 - <<'PY'
 import json, os
@@ -41,3 +45,16 @@ print("| --- | --- | --- | --- | --- |")
 for r in rows:
     print("| " + " | ".join(r) + " |")
 PY
+
+echo
+echo "### Fan-out on 127.0.0.1"
+echo
+# 10 000 clients and 10 000 server connections: raise the fd limit.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+cargo build --release --locked -p sse-tests --example fanout_server >&2
+cargo bench -p sse-tests --bench fanout --locked 2>/dev/null | grep '^|\|^$'
+
+echo
+echo "### Embedded footprint"
+echo
+bash scripts/footprint.sh 2>/dev/null

@@ -837,8 +837,11 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
         let empty = self.line_len == 0;
         let state = self.state;
         // Only a line without a colon is a field name as a whole.
-        let whole_line_field =
-            if matches!(state, State::Bom(_) | State::Name) && !empty { self.field() } else { Field::Unknown };
+        let whole_line_field = if matches!(state, State::Bom(_) | State::Name) && !empty {
+            self.field()
+        } else {
+            Field::Unknown
+        };
         self.reset_line();
         match state {
             // An empty line ends the skip; nothing of the block applies.

@@ -6,7 +6,13 @@
 //! per client, and the ratios. Run by `scripts/bench.sh` (which raises the
 //! fd limit and builds `examples/fanout_server.rs`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
@@ -54,14 +60,13 @@ async fn client(port: u16, sample_every: u64) -> (u64, Vec<u64>) {
         parser.feed(&data, |o| {
             if let Output::Event(e) = o {
                 events += 1;
-                if events % sample_every == 0 {
-                    let d = e.data().as_bytes();
-                    // {"t":<ns>,"n":<seq>}
-                    if let Some(t) = d.get(5..).and_then(|r| r.split(|&b| b == b',').next()) {
-                        if let Some(sent) = std::str::from_utf8(t).ok().and_then(|t| t.parse::<u128>().ok()) {
-                            samples.push((now.saturating_sub(sent) / 1000) as u64);
-                        }
-                    }
+                // {"t":<ns>,"n":<seq>}
+                let d = e.data().as_bytes();
+                if events.is_multiple_of(sample_every)
+                    && let Some(t) = d.get(5..).and_then(|r| r.split(|&b| b == b',').next())
+                    && let Some(sent) = std::str::from_utf8(t).ok().and_then(|t| t.parse::<u128>().ok())
+                {
+                    samples.push((now.saturating_sub(sent) / 1000) as u64);
                 }
             }
         });
@@ -78,7 +83,12 @@ fn server_path() -> std::path::PathBuf {
 
 fn run(server: &str, clients: usize, rate: Option<u64>, seconds: u64) -> Outcome {
     let mut child = Command::new(server_path())
-        .args([server, &clients.to_string(), &rate.map_or("max".into(), |r| r.to_string()), &seconds.to_string()])
+        .args([
+            server,
+            &clients.to_string(),
+            &rate.map_or("max".into(), |r| r.to_string()),
+            &seconds.to_string(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -111,7 +121,13 @@ fn run(server: &str, clients: usize, rate: Option<u64>, seconds: u64) -> Outcome
     let results = runtime.block_on(async {
         let mut all = Vec::new();
         for t in tasks {
-            all.push(tokio::time::timeout(Duration::from_secs(30), t).await.ok().and_then(Result::ok).unwrap_or_default());
+            all.push(
+                tokio::time::timeout(Duration::from_secs(30), t)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default(),
+            );
         }
         all
     });
@@ -119,7 +135,9 @@ fn run(server: &str, clients: usize, rate: Option<u64>, seconds: u64) -> Outcome
     let delivered: u64 = results.iter().map(|r| r.0).sum();
     let mut samples: Vec<u64> = results.into_iter().flat_map(|r| r.1).collect();
     samples.sort_unstable();
-    let pct = |p: f64| samples.get(((samples.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |p: f64| {
+        samples.get(((samples.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0
+    };
     Outcome {
         delivered_per_s: delivered as f64 / publish_time,
         p50_ms: pct(0.5),
@@ -131,7 +149,9 @@ fn run(server: &str, clients: usize, rate: Option<u64>, seconds: u64) -> Outcome
 
 fn main() {
     // `cargo bench` passes flags such as --bench; this harness takes none.
-    println!("| clients | publisher | server | sent | delivered events/s | latency p50 | latency p99 | server RSS per client |");
+    println!(
+        "| clients | publisher | server | sent | delivered events/s | latency p50 | latency p99 | server RSS per client |"
+    );
     println!("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     let mut ratios = Vec::new();
     for clients in [1_000usize, 10_000] {
@@ -154,7 +174,9 @@ fn main() {
         }
     }
     println!();
-    println!("| clients | publisher | delivered events/s, sse-std ÷ axum (goal ≥ 2×) | p99 latency, axum ÷ sse-std | memory per client, sse-std ÷ axum (goal ≤ 0.5×) |");
+    println!(
+        "| clients | publisher | delivered events/s, sse-std ÷ axum (goal ≥ 2×) | p99 latency, axum ÷ sse-std | memory per client, sse-std ÷ axum (goal ≤ 0.5×) |"
+    );
     println!("| ---: | --- | ---: | ---: | ---: |");
     for r in ratios {
         println!("{r}");

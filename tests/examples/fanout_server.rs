@@ -37,7 +37,7 @@ async fn publish(rate: Option<u64>, seconds: u64, mut send: impl FnMut(String)) 
                 t.tick().await;
             }
             None => {
-                if sent % 64 == 0 {
+                if sent.is_multiple_of(64) {
                     tokio::task::yield_now().await;
                 }
             }
