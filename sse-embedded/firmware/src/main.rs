@@ -44,18 +44,20 @@ type Dashboard = Server<'static, [Slot; 32], [u8; 4096], SLOTS, HEAD>;
 
 #[entry]
 fn main() -> ! {
-    let mut device = match lan9118::Lan9118::new(LAN9118_BASE) {
-        Ok(device) => device,
+    let chip = match lan9118::Lan9118::new(LAN9118_BASE) {
+        Ok(chip) => chip,
         Err(e) => {
             hprintln!("sse firmware: no LAN9118: {:?}", e);
             debug::exit(debug::EXIT_FAILURE);
             loop {}
         }
     };
+    // The driver's frame buffers are static too.
+    let device: &'static mut lan9118::Lan9118 = singleton!(: lan9118::Lan9118 = chip).unwrap();
     let clock = clock::Clock::new();
     let mac = device.mac_address();
-    let start = clock.now(&device);
-    let mut iface = Interface::new(IfaceConfig::new(HardwareAddress::Ethernet(mac)), &mut device, start);
+    let start = clock.now(device);
+    let mut iface = Interface::new(IfaceConfig::new(HardwareAddress::Ethernet(mac)), device, start);
     iface.update_ip_addrs(|addrs| {
         let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(IP), 24));
     });
@@ -79,9 +81,9 @@ fn main() -> ! {
     hprintln!("sse firmware: serving http://{}/ (MAC {})", IP, mac);
 
     let mut sensor = sensor::Sensor::new();
-    let mut next_reading = clock.now(&device);
+    let mut next_reading = clock.now(device);
     loop {
-        let now = clock.now(&device);
+        let now = clock.now(device);
         if now >= next_reading {
             let (temperature, humidity) = sensor.next();
             let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
@@ -90,9 +92,9 @@ fn main() -> ! {
             }
             next_reading = now + Duration::from_millis(250);
         }
-        iface.poll(now, &mut device, &mut sockets);
+        iface.poll(now, device, &mut sockets);
         server.poll(now, &mut sockets);
-        iface.poll(now, &mut device, &mut sockets);
+        iface.poll(now, device, &mut sockets);
     }
 }
 
