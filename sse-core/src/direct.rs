@@ -9,6 +9,7 @@
 
 use memchr::memchr2_iter;
 
+use crate::encode::Digits;
 use crate::event::{Data, Event};
 
 // Fixed-size prefixes, so that copying them compiles to plain stores.
@@ -63,20 +64,6 @@ fn single_len(prefix: &[u8], value_len: usize) -> Option<usize> {
     prefix.len().checked_add(value_len)?.checked_add(1)
 }
 
-fn digits(mut n: u64) -> ([u8; 20], usize) {
-    let mut buf = [0u8; 20];
-    let mut start = buf.len();
-    for slot in buf.iter_mut().rev() {
-        *slot = b'0'.wrapping_add((n % 10) as u8);
-        start = start.saturating_sub(1);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    (buf, start)
-}
-
 /// The exact encoded length, or `None` for `Display` data (or a length
 /// beyond `usize`).
 pub(crate) fn len(event: &Event<'_>) -> Option<usize> {
@@ -96,8 +83,7 @@ pub(crate) fn len(event: &Event<'_>) -> Option<usize> {
         total = total.checked_add(single_len(ID, id.len())?)?;
     }
     if let Some(ms) = event.retry() {
-        let (_, start) = digits(ms);
-        total = total.checked_add(single_len(RETRY, 20usize.saturating_sub(start))?)?;
+        total = total.checked_add(single_len(RETRY, Digits::new(ms).as_bytes().len())?)?;
     }
     Some(total)
 }
@@ -160,8 +146,7 @@ pub(crate) fn write(event: &Event<'_>, buf: &mut [u8]) -> Option<usize> {
         out.single(ID, id.as_bytes())?;
     }
     if let Some(ms) = event.retry() {
-        let (digits, start) = digits(ms);
-        out.single(RETRY, digits.get(start..)?)?;
+        out.single(RETRY, Digits::new(ms).as_bytes())?;
     }
     if let Some(text) = text {
         out.multi(DATA, text.as_bytes())?;

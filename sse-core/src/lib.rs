@@ -24,6 +24,7 @@ mod io;
 #[cfg(feature = "serde")]
 mod json;
 mod parse;
+mod text;
 
 pub use encode::{Encoder, KEEP_ALIVE, Status};
 pub use error::{EncodeError, FieldError, HeadError, HistoryError, WriteError};
@@ -32,7 +33,8 @@ pub use head::{ResponseHead, STREAM_HEADERS};
 pub use history::{History, HistoryIn, MISSED_EVENTS, Resume, Slot, Stored};
 #[cfg(feature = "serde")]
 pub use json::JsonError;
-pub use parse::{IdTooLong, MessageEvent, Output, Parser, Skipped, Text};
+pub use parse::{IdTooLong, MessageEvent, Output, Parser, Skipped};
+pub use text::Text;
 
 #[cfg(test)]
 extern crate std;
