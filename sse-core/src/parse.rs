@@ -87,6 +87,18 @@ impl<const N: usize> Buf<N> {
         }
     }
 
+    /// Appends one byte, or nothing and `false`.
+    fn push_byte(&mut self, byte: u8) -> bool {
+        match self.bytes.get_mut(self.len) {
+            Some(slot) => {
+                *slot = byte;
+                self.len = self.len.saturating_add(1);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
     }
@@ -574,7 +586,8 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
                 }
             }
             Field::Id => {
-                self.id_has_nul |= memchr(0, bytes).is_some();
+                // Ids are short: a plain search beats `memchr`'s call here.
+                self.id_has_nul |= bytes.contains(&0);
                 let fits = self.ids.get_mut(self.scratch).is_some_and(|scratch| scratch.push(bytes));
                 if !fits {
                     return self.skip(Skipped::IdTooLong);
@@ -637,7 +650,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     fn finish_field(&mut self, field: Field) -> Option<Found> {
         match field {
             Field::Data => {
-                if !self.data.push(b"\n") {
+                if !self.data.push_byte(b'\n') {
                     return self.skip(Skipped::DataTooLong);
                 }
                 None
