@@ -5,14 +5,6 @@
 //! cargo run -p sse-core --example stream
 //! ```
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use std::io::Write as _;
 
 use sse_core::{Event, FieldError, KEEP_ALIVE, ResponseHead};

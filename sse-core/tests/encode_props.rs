@@ -2,14 +2,6 @@
 //! windowing give the same bytes, no caller text can start a foreign line,
 //! and the data survives (CR and CRLF arrive as LF).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use proptest::prelude::*;
 use sse_core::{Event, Status};
 

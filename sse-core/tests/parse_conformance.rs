@@ -2,14 +2,6 @@
 //! time, and split in two at every point; plus chunking-equivalence and
 //! encoder round-trip properties.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 mod strategies;
 mod vectors;
 

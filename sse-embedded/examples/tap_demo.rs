@@ -12,9 +12,6 @@
 //! ip netns exec sse-demo curl -N http://192.168.69.1/events
 //! ```
 
-// A host example: smoltcp's time arithmetic cannot overflow within a run.
-#![allow(clippy::arithmetic_side_effects)]
-
 use std::os::unix::io::AsRawFd;
 use std::time::Instant as StdInstant;
 

@@ -2,6 +2,13 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 #![cfg_attr(
     test,
     allow(

@@ -3,7 +3,6 @@
 //! shared history.
 
 #![cfg(feature = "async")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::cell::RefCell;
 use std::convert::Infallible;

@@ -6,8 +6,6 @@
 //! the Node.js packages of `tests/browser`, which `scripts/test.sh`
 //! installs before running it with `--ignored`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};

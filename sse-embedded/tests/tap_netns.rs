@@ -3,8 +3,6 @@
 //! creates and deletes: `curl` and `sse cat` reach it from inside that
 //! namespace only. Needs root; skipped, with a message, otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

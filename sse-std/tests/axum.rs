@@ -1,8 +1,6 @@
 //! The axum example, served for real on 127.0.0.1: a hub subscriber is an
 //! axum response body as it is.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 #[allow(dead_code, unreachable_pub, missing_docs)]
 #[path = "../examples/axum.rs"]
 mod example;

@@ -6,14 +6,6 @@
 //! The tests marked `#[ignore]` need Node.js packages and Chromium, which
 //! `scripts/test.sh` installs and then runs them with `--include-ignored`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../sse-core/tests/vectors/mod.rs"]
 mod vectors;

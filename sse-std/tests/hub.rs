@@ -1,14 +1,6 @@
 //! The hub in-process: fan-out, replay, stale ids, slow consumers,
 //! keep-alive on tokio's paused clock, shutdown.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -3,14 +3,6 @@
 //! newcomers), a stalled reader next to a fast one, and connect/disconnect
 //! cycles without growth.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,14 +3,6 @@
 //! `eventsource-stream` crate and a bare `memchr2` scan for parsing.
 //! `scripts/bench.sh` turns the results into ratios.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    missing_docs
-)]
-
 use std::convert::Infallible;
 use std::hint::black_box;
 

@@ -6,14 +6,6 @@
 //! per client, and the ratios. Run by `scripts/bench.sh` (which raises the
 //! fd limit and builds `examples/fanout_server.rs`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    missing_docs
-)]
-
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;

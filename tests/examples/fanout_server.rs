@@ -7,8 +7,6 @@
 //!
 //!     fanout_server (ours|axum) CLIENTS (RATE|max) SECONDS
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, missing_docs)]
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,14 +4,6 @@
 //! thread between `start` and `stop`; everything the test needs (events,
 //! buffers, expected bytes) is prepared outside that span.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fmt;

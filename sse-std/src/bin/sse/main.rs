@@ -1,6 +1,14 @@
 //! The `sse` command: `sse serve` runs a hub with a live dashboard and a
 //! publish endpoint; `sse cat` is a spec-conformant client.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
