@@ -52,6 +52,12 @@ fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) 
 /// Length of a multi-line field: each line is prefix, content and LF.
 fn multi_len(prefix: &[u8], text: &[u8]) -> Option<usize> {
     let per_line = prefix.len().checked_add(1)?;
+    // Without CR, every LF is a one-byte break: counting them is enough.
+    if memchr::memchr(b'\r', text).is_none() {
+        let breaks = memchr::memchr_iter(b'\n', text).count();
+        let lines = breaks.checked_add(1)?;
+        return text.len().checked_sub(breaks)?.checked_add(lines.checked_mul(per_line)?);
+    }
     let mut total = 0usize;
     for_each_line(text, |start, end| {
         total = total.checked_add(end.checked_sub(start)?)?.checked_add(per_line)?;
