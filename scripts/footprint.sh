@@ -28,5 +28,5 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
     printf '| %s | %d B | %d B | %d B | %d B | %d B |\n' "$target" $((text + data)) $((data + bss)) "$core" "$emb" "$smol"
 done
 echo
-echo "Firmware: 4 slots (2 KiB request buffer, 1 KiB RX, 4 KiB TX each), History<32, 4096>, the 7 KiB dashboard page; opt-level \"s\", fat LTO."
+echo "Firmware: 4 slots (2 KiB request buffer, 1 KiB RX, 4 KiB TX each), History<32, 4096>, the LAN9118 driver's two frame buffers, the 7 KiB dashboard page; everything static; opt-level \"s\", fat LTO."
 echo "Crate columns count the functions and constants whose symbols name the crate (generic code instantiated by the firmware included; code inlined into other crates' functions not)."
