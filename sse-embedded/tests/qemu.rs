@@ -66,6 +66,8 @@ fn the_firmware_serves_a_live_dashboard_from_qemu() {
     let mut child = Command::new("bash")
         .arg(root().join("scripts/qemu-dashboard.sh"))
         .arg(port.to_string())
+        // QEMU must not touch the terminal of whoever runs the tests.
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .process_group(0)
         .spawn()
