@@ -19,6 +19,7 @@
     )
 )]
 
+mod direct;
 mod hub;
 #[cfg(feature = "json")]
 mod publish;

@@ -1,7 +1,10 @@
-//! The HTTP layer: an event-stream endpoint serving a [`Hub`], on hyper 1.
+//! The HTTP layer: an event-stream endpoint serving a [`Hub`], on hyper 1,
+//! with a fast path for connections that open with a stream request
+//! (`direct.rs`).
 //!
-//! Invariant: nothing of HTTP/1.1 is written by hand here (hyper parses
-//! requests and frames responses), and every request is bounded: its head
+//! Invariant: no request is parsed by hand (hyper, or httparse on the fast
+//! path) and every response head comes from hyper or sse-core. Every
+//! request is bounded: its head
 //! by size (431, from hyper) and time (the connection is dropped:
 //! slowloris), its body by size (413) and time (408), and the number of
 //! open streams by the hub's `max_clients` (503 with `Retry-After`). During
@@ -23,10 +26,11 @@ use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
 
+use crate::direct::{self, First, Rewound};
 use crate::hub::{Hub, SubscribeError, Subscriber};
 
 /// The response body type of the server and its handlers.
@@ -240,6 +244,9 @@ impl Server {
     pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let shared = Arc::new(self.shared);
         let graceful = GracefulShutdown::new();
+        // Every connection task holds a sender: all have ended when `recv`
+        // returns `None`.
+        let (open, mut all_closed) = mpsc::channel::<()>(1);
         let grace = shared.config.shutdown_grace;
         let mut shutdown = pin!(shutdown);
         let mut shutting_down = false;
@@ -251,7 +258,7 @@ impl Server {
                     Ok((stream, peer)) => {
                         tracing::trace!(%peer, "connection");
                         let _ = stream.set_nodelay(true);
-                        serve(&shared, stream, &graceful);
+                        serve(&shared, stream, &graceful, &open);
                     }
                     Err(e) => {
                         // Out of file descriptors, for example: back off.
@@ -269,24 +276,76 @@ impl Server {
             }
         }
         drop(listener);
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        drop(open);
+        let closed = async {
+            graceful.shutdown().await;
+            while all_closed.recv().await.is_some() {}
+        };
+        if tokio::time::timeout(grace, closed).await.is_err() {
             tracing::warn!("connections still open after the grace period");
         }
         Ok(())
     }
 }
 
-/// Serves one connection, watched by `graceful`.
-fn serve(shared: &Arc<Shared>, stream: tokio::net::TcpStream, graceful: &GracefulShutdown) {
-    let config = &shared.config;
+/// Serves one connection: a first request for the event stream directly
+/// (see `direct.rs`), anything else with hyper, watched by `graceful`.
+/// `open` is held while the connection lives.
+fn serve(shared: &Arc<Shared>, stream: TcpStream, graceful: &GracefulShutdown, open: &mpsc::Sender<()>) {
     let shared = Arc::clone(shared);
-    // Notified when the hub disconnects this connection's subscriber for
-    // being too slow: the connection is then dropped even if it is blocked
-    // writing to a client that stopped reading.
-    let too_slow = Arc::new(Notify::new());
+    let watcher = graceful.watcher();
+    let open = open.clone();
+    tokio::spawn(async move {
+        let _open = open;
+        let config = &shared.config;
+        let mut head = Vec::new();
+        let first =
+            tokio::time::timeout(config.header_timeout, read_first_head(&stream, &mut head, config)).await;
+        // Notified when the hub disconnects this connection's subscriber for
+        // being too slow: the connection is then dropped even if it is
+        // blocked writing to a client that stopped reading.
+        let too_slow = Arc::new(Notify::new());
+        match first {
+            // Slowloris: the head never completed.
+            Err(_) => tracing::debug!("request head too slow; connection dropped"),
+            Ok(None) => {}
+            Ok(Some(First::Stream { last_event_id })) => {
+                drop(head);
+                direct::serve(stream, &shared.hub, config, last_event_id.as_deref(), too_slow).await;
+            }
+            Ok(Some(_)) => with_hyper(shared, Rewound::new(head, stream), watcher, too_slow).await,
+        }
+    });
+}
+
+/// Reads until the first request head can be classified; `None` if the
+/// client closes first. Past `max_head_bytes` it is hyper's (431).
+async fn read_first_head(stream: &TcpStream, head: &mut Vec<u8>, config: &ServerConfig) -> Option<First> {
+    loop {
+        match direct::classify(head, &config.events_path) {
+            First::Partial if head.len() < config.max_head_bytes => {}
+            First::Partial => return Some(First::Other),
+            decided => return Some(decided),
+        }
+        stream.readable().await.ok()?;
+        let start = head.len();
+        head.resize(start.saturating_add(1024).min(config.max_head_bytes.max(start.saturating_add(1))), 0);
+        match stream.try_read(head.get_mut(start..).unwrap_or_default()) {
+            Ok(0) => return None,
+            Ok(n) => head.truncate(start.saturating_add(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => head.truncate(start),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Serves the rest of a connection with hyper.
+async fn with_hyper(shared: Arc<Shared>, stream: Rewound, watcher: Watcher, too_slow: Arc<Notify>) {
+    let config = &shared.config;
     let signal = Arc::clone(&too_slow);
+    let handler = Arc::clone(&shared);
     let service = service_fn(move |req| {
-        let shared = Arc::clone(&shared);
+        let shared = Arc::clone(&handler);
         let signal = Arc::clone(&signal);
         async move { Ok::<_, Infallible>(shared.respond(req, signal).await) }
     });
@@ -295,17 +354,15 @@ fn serve(shared: &Arc<Shared>, stream: tokio::net::TcpStream, graceful: &Gracefu
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .max_buf_size(config.max_head_bytes.max(8192));
-    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-    tokio::spawn(async move {
-        tokio::select! {
-            result = connection => {
-                if let Err(e) = result {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
+    let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::select! {
+        result = connection => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
             }
-            () = too_slow.notified() => tracing::debug!("closed a connection too slow to keep up"),
         }
-    });
+        () = too_slow.notified() => tracing::debug!("closed a connection too slow to keep up"),
+    }
 }
 
 impl Shared {

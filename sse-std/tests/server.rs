@@ -273,3 +273,66 @@ async fn thousands_of_connect_disconnect_cycles_leave_no_clients_or_memory_behin
     println!("RSS grew by {grown} KiB over 3000 connect/disconnect cycles");
     assert!(grown < 8 * 1024, "RSS grew by {grown} KiB");
 }
+
+/// Reads from `stream` until `pattern` has been seen; returns everything read.
+async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !seen.windows(pattern.len()).any(|w| w == pattern) {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "ended before {:?}: {:?}",
+                String::from_utf8_lossy(pattern),
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("pattern not seen within 10 s");
+    seen
+}
+
+#[tokio::test]
+async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_the_end() {
+    let mut server =
+        start(quiet(), ServerConfig { cors_origin: Some("*".into()), ..Default::default() }).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // The head arrives a byte at a time.
+    for byte in b"GET /events?topic=x HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \r\n\r\n" {
+        stream.write_all(&[*byte]).await.unwrap();
+    }
+    let head = read_until(&mut stream, b"\r\n\r\n").await;
+    assert_eq!(
+        head,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+          X-Accel-Buffering: no\r\nAccess-Control-Allow-Origin: *\r\n\r\n"
+    );
+    for i in 0..40 {
+        server.hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();
+    }
+    // The body is the frames themselves, no chunk framing; it ends with
+    // the connection when the server shuts down.
+    server.shutdown();
+    let mut body = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut body)).await.unwrap().unwrap();
+    let expected: String = (0..40).map(|i| format!("id: {i}\ndata: e{i}\n\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&body), expected);
+}
+
+#[tokio::test]
+async fn a_stream_request_after_another_request_on_the_same_connection_is_served_by_hyper() {
+    let server = start(quiet(), ServerConfig::default()).await;
+    server.hub.publish(&Event::new().with_data("first")).unwrap();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let response = read_until(&mut stream, b"not found\n").await;
+    assert!(response.starts_with(b"HTTP/1.1 404 Not Found\r\n"), "{}", String::from_utf8_lossy(&response));
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: nope\r\n\r\n").await.unwrap();
+    let response = read_until(&mut stream, b"event: missed").await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+}
