@@ -1,9 +1,9 @@
 //! The fast path for event streams: a connection whose first request is a
 //! plain `GET` of the events path is served without hyper, so that an open
-//! stream costs a socket, a hub subscriber and a small batch of frame
-//! handles, and each wake-up writes every queued frame in one vectored
-//! write (hyper's HTTP/1 connection keeps an 8 KiB read buffer per
-//! connection and writes one chunk per frame).
+//! stream costs a socket and a hub subscriber (plus, while frames are being
+//! written, a batch of frame handles), and each wake-up writes every queued
+//! frame in one vectored write (hyper's HTTP/1 connection keeps an 8 KiB
+//! read buffer per connection and writes one chunk per frame).
 //!
 //! Invariant: the request head is parsed by httparse, never by hand, and
 //! only a complete, well-formed `GET <events path>` without a body is taken
@@ -29,9 +29,10 @@ use tokio::sync::Notify;
 use crate::hub::{Hub, SubscribeError, Subscriber};
 use crate::server::ServerConfig;
 
-/// Frames written by one vectored write at most (also the capacity of the
-/// per-connection batch: 16 handles of 32 bytes).
-const MAX_BATCH: usize = 16;
+/// Frames written by one vectored write at most. The batch of frame
+/// handles (32 bytes each) is allocated when frames arrive and freed once
+/// they are written, so an idle stream holds none.
+const MAX_BATCH: usize = 64;
 
 /// Headers accepted in the first request head.
 const MAX_HEADERS: usize = 64;
@@ -157,8 +158,8 @@ pub(crate) async fn serve(
     if write_head(&mut stream, ResponseHead::stream(), &[], config, b"").await.is_err() {
         return;
     }
-    let mut batch: Vec<Bytes> = Vec::with_capacity(MAX_BATCH);
     loop {
+        let mut batch = Vec::new();
         let more = tokio::select! {
             biased;
             () = too_slow.notified() => break,
@@ -233,7 +234,12 @@ async fn write_head(
 fn poll_batch(subscriber: &mut Subscriber, cx: &mut Context<'_>, batch: &mut Vec<Bytes>) -> Poll<bool> {
     while batch.len() < MAX_BATCH {
         match Pin::new(&mut *subscriber).poll_next(cx) {
-            Poll::Ready(Some(frame)) => batch.push(frame),
+            Poll::Ready(Some(frame)) => {
+                if batch.capacity() == 0 {
+                    batch.reserve_exact(MAX_BATCH);
+                }
+                batch.push(frame);
+            }
             Poll::Ready(None) => return Poll::Ready(false),
             Poll::Pending => break,
         }
