@@ -1,6 +1,7 @@
 //! The direct path for events whose text is all borrowed (no `Display`
-//! data): the exact length by arithmetic over the line breaks that
-//! `memchr2` finds, and a single pass that writes the frame.
+//! data): a [`Plan`] (the exact length by arithmetic over the line breaks
+//! that `memchr` finds, and whether each text has a CR), then a single pass
+//! that writes the frame.
 //!
 //! Invariant: it produces exactly the bytes of the piece generator in
 //! `encode.rs` (which the resumable encoder and the writer sinks use); the
@@ -21,19 +22,17 @@ const DATA: &[u8; 6] = b"data: ";
 const LF: &[u8; 1] = b"\n";
 
 /// Calls `line(start, end)` for every line of `text` (CR LF, LF and a lone
-/// CR each end one; the last line may be empty).
-fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) -> Option<()> {
-    // Without CR (the common case), LF alone ends lines: a one-byte search
-    // is faster than a two-byte one.
-    if memchr::memchr(b'\r', text).is_none() {
-        let mut start = 0usize;
+/// CR each end one; the last line may be empty). `lf_only` says that `text`
+/// has no CR, so that LF alone ends lines.
+fn for_each_line(text: &[u8], lf_only: bool, mut line: impl FnMut(usize, usize) -> Option<()>) -> Option<()> {
+    let mut start = 0usize;
+    if lf_only {
         for i in memchr::memchr_iter(b'\n', text) {
             line(start, i)?;
             start = i.checked_add(1)?;
         }
         return line(start, text.len());
     }
-    let mut start = 0usize;
     // Position of an LF that completes a CR LF, if the last break was CR.
     let mut crlf_at = usize::MAX;
     for i in memchr2_iter(b'\r', b'\n', text) {
@@ -49,49 +48,72 @@ fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) 
     line(start, text.len())
 }
 
-/// Length of a multi-line field: each line is prefix, content and LF.
-fn multi_len(prefix: &[u8], text: &[u8]) -> Option<usize> {
+/// A multi-line field measured: its length, and whether it has no CR.
+#[derive(Clone, Copy, Debug)]
+struct Multi {
+    len: usize,
+    lf_only: bool,
+}
+
+/// Measures a multi-line field: each line is prefix, content and LF.
+fn multi(prefix: &[u8], text: &[u8]) -> Option<Multi> {
     let per_line = prefix.len().checked_add(1)?;
-    // Without CR, every LF is a one-byte break: counting them is enough.
+    // Without CR (the common case), every LF is a one-byte break: counting
+    // them is enough.
     if memchr::memchr(b'\r', text).is_none() {
         let breaks = memchr::memchr_iter(b'\n', text).count();
         let lines = breaks.checked_add(1)?;
-        return text.len().checked_sub(breaks)?.checked_add(lines.checked_mul(per_line)?);
+        let len = text.len().checked_sub(breaks)?.checked_add(lines.checked_mul(per_line)?)?;
+        return Some(Multi { len, lf_only: true });
     }
-    let mut total = 0usize;
-    for_each_line(text, |start, end| {
-        total = total.checked_add(end.checked_sub(start)?)?.checked_add(per_line)?;
+    let mut len = 0usize;
+    for_each_line(text, false, |start, end| {
+        len = len.checked_add(end.checked_sub(start)?)?.checked_add(per_line)?;
         Some(())
     })?;
-    Some(total)
+    Some(Multi { len, lf_only: false })
 }
 
 fn single_len(prefix: &[u8], value_len: usize) -> Option<usize> {
     prefix.len().checked_add(value_len)?.checked_add(1)
 }
 
-/// The exact encoded length, or `None` for `Display` data (or a length
-/// beyond `usize`).
-pub(crate) fn len(event: &Event<'_>) -> Option<usize> {
+/// An event with borrowed text, measured: the exact frame length, and what
+/// writing it needs to know about the text (found while measuring, so the
+/// write does not search again).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    /// The exact frame length.
+    pub(crate) len: usize,
+    data_lf_only: bool,
+    comment_lf_only: bool,
+}
+
+/// Measures an event, or `None` for `Display` data (or a length beyond
+/// `usize`).
+pub(crate) fn plan(event: &Event<'_>) -> Option<Plan> {
     let data = match event.data() {
         Some(Data::Display(_)) => return None,
-        Some(Data::Text(text)) => multi_len(DATA, text.as_bytes())?,
-        None => 0,
+        Some(Data::Text(text)) => multi(DATA, text.as_bytes())?,
+        None => Multi { len: 0, lf_only: true },
     };
-    let mut total = data.checked_add(LF.len())?;
+    let mut len = data.len.checked_add(LF.len())?;
+    let mut comment_lf_only = true;
     if let Some(comment) = event.comment() {
-        total = total.checked_add(multi_len(COMMENT, comment.as_bytes())?)?;
+        let comment = multi(COMMENT, comment.as_bytes())?;
+        len = len.checked_add(comment.len)?;
+        comment_lf_only = comment.lf_only;
     }
     if let Some(name) = event.event() {
-        total = total.checked_add(single_len(EVENT, name.len())?)?;
+        len = len.checked_add(single_len(EVENT, name.len())?)?;
     }
     if let Some(id) = event.id() {
-        total = total.checked_add(single_len(ID, id.len())?)?;
+        len = len.checked_add(single_len(ID, id.len())?)?;
     }
     if let Some(ms) = event.retry() {
-        total = total.checked_add(single_len(RETRY, Digits::new(ms).as_bytes().len())?)?;
+        len = len.checked_add(single_len(RETRY, Digits::new(ms).as_bytes().len())?)?;
     }
-    Some(total)
+    Some(Plan { len, data_lf_only: data.lf_only, comment_lf_only })
 }
 
 /// A cursor over the output buffer.
@@ -117,8 +139,8 @@ impl Out<'_> {
         Some(())
     }
 
-    fn multi<const P: usize>(&mut self, prefix: &[u8; P], text: &[u8]) -> Option<()> {
-        for_each_line(text, |start, end| {
+    fn multi<const P: usize>(&mut self, prefix: &[u8; P], text: &[u8], lf_only: bool) -> Option<()> {
+        for_each_line(text, lf_only, |start, end| {
             self.put_fixed(prefix)?;
             self.put(text.get(start..end)?)?;
             self.put_fixed(LF)
@@ -132,10 +154,11 @@ impl Out<'_> {
     }
 }
 
-/// Writes the frame into `buf` and returns its length; `None` for
-/// `Display` data or when `buf` is too small (then an unspecified prefix
-/// of `buf` was written: callers check [`len`] first).
-pub(crate) fn write(event: &Event<'_>, buf: &mut [u8]) -> Option<usize> {
+/// Writes the frame measured by `plan` into `buf` and returns its length;
+/// `None` for `Display` data or when `buf` is too small (then an
+/// unspecified prefix of `buf` was written: callers check `plan.len`
+/// first).
+pub(crate) fn write(event: &Event<'_>, plan: &Plan, buf: &mut [u8]) -> Option<usize> {
     let text = match event.data() {
         Some(Data::Display(_)) => return None,
         Some(Data::Text(text)) => Some(text),
@@ -143,7 +166,7 @@ pub(crate) fn write(event: &Event<'_>, buf: &mut [u8]) -> Option<usize> {
     };
     let mut out = Out { buf, pos: 0 };
     if let Some(comment) = event.comment() {
-        out.multi(COMMENT, comment.as_bytes())?;
+        out.multi(COMMENT, comment.as_bytes(), plan.comment_lf_only)?;
     }
     if let Some(name) = event.event() {
         out.single(EVENT, name.as_bytes())?;
@@ -155,7 +178,7 @@ pub(crate) fn write(event: &Event<'_>, buf: &mut [u8]) -> Option<usize> {
         out.single(RETRY, Digits::new(ms).as_bytes())?;
     }
     if let Some(text) = text {
-        out.multi(DATA, text.as_bytes())?;
+        out.multi(DATA, text.as_bytes(), plan.data_lf_only)?;
     }
     out.put_fixed(LF)?;
     Some(out.pos)

@@ -250,6 +250,14 @@ pub(crate) enum Halt {
     Format,
 }
 
+/// An event measured before writing: the exact frame length, and for
+/// borrowed text the direct path's plan.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Measured {
+    pub(crate) len: usize,
+    plan: Option<crate::direct::Plan>,
+}
+
 /// Where pieces go.
 pub(crate) trait Sink {
     /// Takes all of `bytes`, or as many as fit and then `Err(Halt::Full)`.
@@ -403,8 +411,8 @@ impl Event<'_> {
     /// ```
     #[must_use]
     pub fn encoded_len(&self) -> usize {
-        if let Some(len) = crate::direct::len(self) {
-            return len;
+        if let Some(plan) = crate::direct::plan(self) {
+            return plan.len;
         }
         let mut counter = Counter(0);
         // A counter never halts with `Full`; a failing `Display` stops the
@@ -436,11 +444,13 @@ impl Event<'_> {
         let available = buf.len();
         let too_small = |needed| EncodeError::BufferTooSmall { needed, available };
         // Measure before writing, so that a failure leaves `buf` untouched.
-        let needed = self.encoded_len();
-        if needed > available {
-            return Err(too_small(needed));
+        let Some(measured) = self.measure() else {
+            return Err(EncodeError::Format);
+        };
+        if measured.len > available {
+            return Err(too_small(measured.len));
         }
-        match self.write_unchecked(buf) {
+        match self.write_measured(&measured, buf) {
             Ok(n) => Ok(n),
             Err(Halt::Format) => Err(EncodeError::Format),
             // Only a `Display` that grew between two formattings gets here.
@@ -448,20 +458,21 @@ impl Event<'_> {
         }
     }
 
-    /// The exact encoded length, or `None` if `Display` data fails.
-    pub(crate) fn checked_encoded_len(&self) -> Option<usize> {
-        if let Some(len) = crate::direct::len(self) {
-            return Some(len);
+    /// Measures the event: `None` if `Display` data fails.
+    pub(crate) fn measure(&self) -> Option<Measured> {
+        if let Some(plan) = crate::direct::plan(self) {
+            return Some(Measured { len: plan.len, plan: Some(plan) });
         }
         let mut counter = Counter(0);
-        emit(self, &mut counter).ok().map(|()| counter.0)
+        emit(self, &mut counter).ok().map(|()| Measured { len: counter.0, plan: None })
     }
 
-    /// Writes the frame into `buf` without measuring first; on `Err` an
-    /// unspecified prefix of `buf` was overwritten.
-    pub(crate) fn write_unchecked(&self, buf: &mut [u8]) -> Result<usize, Halt> {
-        if !matches!(self.data(), Some(Data::Display(_))) {
-            return crate::direct::write(self, buf).ok_or(Halt::Full);
+    /// Writes the frame that `measured` (from [`measure`](Self::measure) on
+    /// this event) describes into `buf`; on `Err` an unspecified prefix of
+    /// `buf` was overwritten.
+    pub(crate) fn write_measured(&self, measured: &Measured, buf: &mut [u8]) -> Result<usize, Halt> {
+        if let Some(plan) = &measured.plan {
+            return crate::direct::write(self, plan, buf).ok_or(Halt::Full);
         }
         let mut window = Window { skip: 0, out: buf, len: 0 };
         emit(self, &mut window).map(|()| window.len)
@@ -484,18 +495,28 @@ impl Event<'_> {
     ) -> Result<usize, EncodeError> {
         let old = vec.len();
         let free = N.saturating_sub(old);
-        let needed = self.encoded_len();
+        let measured = self.measure().ok_or(EncodeError::Format)?;
+        let needed = measured.len;
         if needed > free {
             return Err(EncodeError::BufferTooSmall { needed, available: free });
         }
         // `resize` cannot fail: `old + needed <= N`.
         let _ = vec.resize(old.saturating_add(needed), 0);
-        let result = self.encode(vec.get_mut(old..).unwrap_or(&mut []));
+        let result = self.write_measured(&measured, vec.get_mut(old..).unwrap_or(&mut []));
         match result {
-            Ok(n) => vec.truncate(old.saturating_add(n)),
-            Err(_) => vec.truncate(old),
+            Ok(n) => {
+                vec.truncate(old.saturating_add(n));
+                Ok(n)
+            }
+            Err(halt) => {
+                vec.truncate(old);
+                Err(match halt {
+                    Halt::Format => EncodeError::Format,
+                    // Only a `Display` that grew between two formattings.
+                    Halt::Full => EncodeError::BufferTooSmall { needed: self.encoded_len(), available: free },
+                })
+            }
         }
-        result
     }
 
     /// A resumable encoder for this event: it writes the frame into any

@@ -345,7 +345,8 @@ where
     /// assert_eq!((h.len(), h.oldest_seq()), (2, 1));
     /// ```
     pub fn push(&mut self, event: &Event<'_>) -> Result<u64, HistoryError> {
-        let frame_len = event.checked_encoded_len().ok_or(HistoryError::Format)?;
+        let measured = event.measure().ok_or(HistoryError::Format)?;
+        let frame_len = measured.len;
         let id = event.id().map(str::as_bytes);
         let entry_len = id.map_or(0, <[u8]>::len).saturating_add(frame_len);
         let seq = self.next_seq;
@@ -382,7 +383,7 @@ where
         if let (Some(dst), Some(src)) = (id_slot.get_mut(..n), id.get(..n)) {
             dst.copy_from_slice(src);
         }
-        match event.write_unchecked(frame_slot) {
+        match event.write_measured(&measured, frame_slot) {
             Ok(n) if n == frame_len => {}
             // Only a `Display` that changed between two formattings fails
             // here; the slot is not recorded, so the history stays valid.
