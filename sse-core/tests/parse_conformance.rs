@@ -192,4 +192,47 @@ proptest! {
         prop_assert_eq!(p.retry(), q.retry());
         prop_assert_eq!(p.skipped(), q.skipped());
     }
+
+    /// Lines made of real field names, values near every limit and every
+    /// line end: fed whole (whole lines take the parser's one-step path)
+    /// they give the same outputs as fed byte by byte (where every line is
+    /// read piece by piece).
+    #[test]
+    fn whole_lines_and_byte_by_byte_agree_near_every_limit(
+        lines in prop::collection::vec(
+            (
+                prop_oneof![
+                    Just("data"), Just("id"), Just("event"), Just("retry"), Just("dat"), Just("datax"),
+                    Just("evento"), Just(""), Just("x"),
+                ],
+                prop_oneof![Just(""), Just(":"), Just(": "), Just(":  "), Just("::")],
+                prop_oneof![
+                    Just(String::new()),
+                    "[a-c0-9\u{0} ]{1,12}",
+                    "[a-z]{6,10}",
+                ],
+                prop_oneof![Just("\n"), Just("\r"), Just("\r\n"), Just("\n\n"), Just("\r\n\r\n")],
+            ),
+            0..40,
+        ),
+        max_line in 4usize..24,
+    ) {
+        let mut bytes = Vec::new();
+        for (name, colon, value, end) in &lines {
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.extend_from_slice(colon.as_bytes());
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(end.as_bytes());
+        }
+        type Tight = Parser<12, 6, 6>;
+        let run = |chunk: usize| {
+            let mut p = Tight::new().with_max_line_len(max_line);
+            let mut out = Vec::new();
+            for piece in bytes.chunks(chunk) {
+                p.feed(piece, |o| out.push(format!("{o:?}")));
+            }
+            (out, p.last_event_id().as_bytes().to_vec(), p.retry(), p.skipped())
+        };
+        prop_assert_eq!(run(bytes.len().max(1)), run(1));
+    }
 }
