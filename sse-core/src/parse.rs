@@ -7,6 +7,11 @@
 //! the parser value itself: it never grows. The events produced are the
 //! same for any split of the same bytes into chunks. Nothing panics.
 //!
+//! Two paths, one behaviour: a whole line inside one chunk, far from every
+//! limit, is taken in one step (`whole_line`); the byte-driven state
+//! machine takes everything else (lines split across chunks, the BOM,
+//! limits). The property tests feed the same bytes whole and byte by byte.
+//!
 //! Memory: `DATA + EVENT + 3 * ID` bytes of buffers plus about 80 bytes of
 //! state. The three id buffers are the stream's last event id (committed at
 //! each blank line), the id buffer of the block being read, and the value
