@@ -1,14 +1,12 @@
 //! A polling driver for the SMSC LAN9118 Ethernet controller (as emulated
-//! by QEMU on the mps2-an385 board), implementing smoltcp's `phy::Device`.
+//! by QEMU on the mps2-an385 board), free of any network stack's types:
+//! `phy.rs` lends it to smoltcp (and the picoserve peer in
+//! `sse-embedded/picoserve-peer` to embassy-net).
 //!
-//! Invariant: every register access goes through [`Lan9118::read`] and
-//! [`Lan9118::write`], the only `unsafe` code: volatile 32-bit accesses
+//! Invariant: every register access goes through [`Regs::read`] and
+//! [`Regs::write`], the only `unsafe` code: volatile 32-bit accesses
 //! inside the chip's 256-byte register window. Frames move word by word
 //! through the chip's FIFOs; no DMA, no interrupts.
-
-use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::time::Instant;
-use smoltcp::wire::EthernetAddress;
 
 /// Register offsets (LAN9118 datasheet, section 5).
 mod reg {
@@ -56,6 +54,11 @@ pub struct Regs {
 }
 
 impl Regs {
+    /// The free-running 25 MHz counter (wraps every 171.8 s).
+    pub fn free_run(&self) -> u32 {
+        self.read(reg::FREE_RUN)
+    }
+
     fn read(&self, offset: usize) -> u32 {
         // SAFETY: `base` is the chip's register window (fixed by the board)
         // and `offset` one of the `reg` constants, all inside it and 4-byte
@@ -94,7 +97,7 @@ impl Regs {
 
     /// Moves one received frame, if any, into `rx`; returns its length
     /// without the FCS. Bad or oversized frames are read out and dropped.
-    fn receive(&mut self, rx: &mut [u8; MTU + 4]) -> Option<usize> {
+    pub fn receive(&mut self, rx: &mut [u8; MTU + 4]) -> Option<usize> {
         while (self.read(reg::RX_FIFO_INF) >> 16) & 0xff != 0 {
             let status = self.read(reg::RX_STATUS_FIFO);
             // The length includes the 4-byte FCS; the data is padded to words.
@@ -115,7 +118,7 @@ impl Regs {
     }
 
     /// Sends `frame` (at most `MTU` bytes) as one frame.
-    fn transmit(&mut self, frame: &[u8]) {
+    pub fn transmit(&mut self, frame: &[u8]) {
         let len = frame.len().min(MTU);
         // Wait for room: the frame and its two command words.
         while (self.read(reg::TX_FIFO_INF) & 0xffff) < (len + 8) as u32 {}
@@ -133,9 +136,9 @@ impl Regs {
 
 /// The controller: its registers and one frame buffer each way.
 pub struct Lan9118 {
-    regs: Regs,
-    rx: [u8; MTU + 4],
-    tx: [u8; MTU],
+    pub regs: Regs,
+    pub rx: [u8; MTU + 4],
+    pub tx: [u8; MTU],
 }
 
 impl Lan9118 {
@@ -157,63 +160,29 @@ impl Lan9118 {
     }
 
     /// The station address the chip was given (by QEMU's `-nic`).
-    pub fn mac_address(&mut self) -> EthernetAddress {
+    pub fn mac_address(&mut self) -> [u8; 6] {
         let low = self.regs.mac_read(mac::ADDRL).to_le_bytes();
         let high = self.regs.mac_read(mac::ADDRH).to_le_bytes();
-        EthernetAddress([low[0], low[1], low[2], low[3], high[0], high[1]])
+        [low[0], low[1], low[2], low[3], high[0], high[1]]
     }
 
-    /// The free-running 25 MHz counter (wraps every 171.8 s).
-    pub fn free_run(&self) -> u32 {
-        self.regs.read(reg::FREE_RUN)
-    }
-}
-
-/// A received frame, lent to smoltcp.
-pub struct RxToken<'a>(&'a [u8]);
-
-/// Room for one frame to send.
-pub struct TxToken<'a> {
-    regs: &'a mut Regs,
-    buf: &'a mut [u8; MTU],
-}
-
-impl phy::RxToken for RxToken<'_> {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(self.0)
+    /// A handle that reads only the free-running counter, for a clock that
+    /// lives apart from the driver.
+    pub fn counter(&self) -> FreeRun {
+        FreeRun { base: self.regs.base }
     }
 }
 
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let frame = &mut self.buf[..len.min(MTU)];
-        let result = f(frame);
-        self.regs.transmit(frame);
-        result
-    }
+/// Read access to the free-running counter of a chip found by
+/// [`Lan9118::new`].
+#[derive(Clone, Copy)]
+pub struct FreeRun {
+    base: usize,
 }
 
-impl Device for Lan9118 {
-    type RxToken<'a> = RxToken<'a>;
-    type TxToken<'a> = TxToken<'a>;
-
-    fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        // Disjoint fields: the received frame and the transmitter are lent
-        // at the same time.
-        let Self { regs, rx, tx } = self;
-        let len = regs.receive(rx)?;
-        Some((RxToken(&rx[..len]), TxToken { regs, buf: tx }))
-    }
-
-    fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { regs: &mut self.regs, buf: &mut self.tx })
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(1);
-        caps
+impl FreeRun {
+    /// The counter's value (25 MHz, wraps every 171.8 s).
+    pub fn ticks(&self) -> u32 {
+        Regs { base: self.base }.free_run()
     }
 }

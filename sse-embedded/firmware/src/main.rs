@@ -11,6 +11,7 @@
 
 mod clock;
 mod lan9118;
+mod phy;
 mod sensor;
 
 use cortex_m::singleton;
@@ -32,7 +33,8 @@ const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
 /// The same self-contained dashboard `sse serve` shows: connection state,
 /// a live log, and a live chart of the numeric fields of JSON events.
 const DASHBOARD: &[u8] = include_bytes!("../../../sse-std/src/bin/sse/dashboard.html");
-const PAGES: &[Page<'static>] = &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
+const PAGES: &[Page<'static>] =
+    &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
 
 const SLOTS: usize = 4;
 /// Browsers send request heads of 600 to 900 bytes; 2 KiB leaves room.
@@ -54,9 +56,10 @@ fn main() -> ! {
     };
     // The driver's frame buffers are static too.
     let device: &'static mut lan9118::Lan9118 = singleton!(: lan9118::Lan9118 = chip).unwrap();
-    let clock = clock::Clock::new();
-    let mac = device.mac_address();
-    let start = clock.now(device);
+    let clock = clock::Clock::new(device.counter());
+    let time = || smoltcp::time::Instant::from_micros(clock.micros() as i64);
+    let mac = smoltcp::wire::EthernetAddress(device.mac_address());
+    let start = time();
     let mut iface = Interface::new(IfaceConfig::new(HardwareAddress::Ethernet(mac)), device, start);
     iface.update_ip_addrs(|addrs| {
         let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(IP), 24));
@@ -68,7 +71,8 @@ fn main() -> ! {
     let mut sockets = SocketSet::new(&mut storage[..]);
     let mut handles: [Option<SocketHandle>; SLOTS] = [None; SLOTS];
     for (handle, (rx, tx)) in handles.iter_mut().zip(buffers.iter_mut()) {
-        let socket = tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..]));
+        let socket =
+            tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..]));
         *handle = Some(sockets.add(socket));
     }
     let handles = handles.map(|h| h.unwrap());
@@ -81,9 +85,9 @@ fn main() -> ! {
     hprintln!("sse firmware: serving http://{}/ (MAC {})", IP, mac);
 
     let mut sensor = sensor::Sensor::new();
-    let mut next_reading = clock.now(device);
+    let mut next_reading = time();
     loop {
-        let now = clock.now(device);
+        let now = time();
         if now >= next_reading {
             let (temperature, humidity) = sensor.next();
             let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
@@ -104,4 +108,3 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     debug::exit(debug::EXIT_FAILURE);
     loop {}
 }
-
