@@ -1,32 +1,79 @@
 #!/usr/bin/env bash
-# Measures the firmware's flash and static RAM, and the part of it that
-# sse-core, sse-embedded and smoltcp take, on thumbv7m-none-eabi (the
-# QEMU board) and thumbv7em-none-eabihf (Cortex-M4F). Prints Markdown.
+# Measures the firmware (sse-embedded on smoltcp) and its peer (picoserve's
+# SSE support on embassy-net, sse-embedded/picoserve-peer: same board,
+# driver, page, stream and per-connection buffers) on thumbv7m-none-eabi
+# (the QEMU board) and thumbv7em-none-eabihf (Cortex-M4F): flash, static
+# RAM, the RAM one more connection costs (a build with the `one-more-slot`
+# feature, minus the default build), and the code of the server crates and
+# of the network stack. Prints Markdown.
 #
 #   scripts/footprint.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/arm-toolchain.sh"
-cd "$root/sse-embedded/firmware"
 
-echo "| target | flash (text + data) | static RAM (data + bss) | sse-core code | sse-embedded code | smoltcp code |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
-    arm_cargo build --release --locked --target "$target" >&2
-    elf="target/$target/release/sse-firmware"
-    read -r text data bss _ < <(llvm-size "$elf" | tail -1)
-    # Code and read-only data by crate, from the symbol table (demangled).
-    sizes=$(llvm-nm --print-size --size-sort --radix=d -C "$elf" | awk '
+# Per-connection TCP buffers of both builds (1 KiB receive, 4 KiB send).
+TCP_BUFFERS=5120
+
+# Prints "flash ram" of the ELF $1.
+sizes() {
+    local text data bss
+    read -r text data bss _ < <(llvm-size "$1" | tail -1)
+    echo "$((text + data)) $((data + bss))"
+}
+
+# Prints the code and read-only data of the ELF $1 that belongs to the
+# crates matching the awk regex $2: symbols whose demangled path starts with
+# the crate (`<smoltcp::iface::Interface>::poll::<...>` is smoltcp's, whatever
+# its generic arguments name).
+code_of() {
+    llvm-nm --print-size --size-sort --radix=d -C "$1" | awk -v pattern="^($2)$" '
         $3 ~ /^[TtRr]$/ {
             name = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", name)
-            if (name ~ /sse_core::/) core += $2
-            else if (name ~ /sse_embedded::/) emb += $2
-            else if (name ~ /smoltcp::/) smol += $2
+            sub(/^[<&*]+/, "", name); sub(/^(const|mut|dyn) /, "", name)
+            crate = name; sub(/::.*/, "", crate)
+            if (crate ~ pattern) total += $2
         }
-        END { printf "%d %d %d", core, emb, smol }')
-    read -r core emb smol <<<"$sizes"
-    printf '| %s | %d B | %d B | %d B | %d B | %d B |\n' "$target" $((text + data)) $((data + bss)) "$core" "$emb" "$smol"
+        END { printf "%d", total }'
+}
+
+echo "| server | target | flash (text + data) | static RAM (data + bss) | RAM per connection | of it, besides the TCP buffers |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+crates=()
+for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
+    for build in firmware picoserve-peer; do
+        dir="$root/sse-embedded/$build"
+        case "$build" in
+            firmware)
+                bin=sse-firmware
+                label="sse-embedded + sse-core on smoltcp 0.14"
+                ;;
+            picoserve-peer)
+                bin=picoserve-peer
+                label="picoserve 0.20 on embassy-net 0.9 (smoltcp 0.13)"
+                ;;
+        esac
+        (cd "$dir" && arm_cargo build --release --locked --target "$target" --features one-more-slot >&2)
+        read -r _ ram_plus_one < <(sizes "$dir/target/$target/release/$bin")
+        (cd "$dir" && arm_cargo build --release --locked --target "$target" >&2)
+        elf="$dir/target/$target/release/$bin"
+        read -r flash ram < <(sizes "$elf")
+        per_connection=$((ram_plus_one - ram))
+        printf '| %s | %s | %d B | %d B | %d B | %d B |\n' "$label" "$target" "$flash" "$ram" \
+            "$per_connection" "$((per_connection - TCP_BUFFERS))"
+        if [ "$build" = firmware ]; then
+            crates+=("$(printf '| %s | %d B | %d B | %d B |' "$target" "$(code_of "$elf" sse_core)" \
+                "$(code_of "$elf" sse_embedded)" "$(code_of "$elf" smoltcp)")")
+        fi
+    done
 done
 echo
-echo "Firmware: 4 slots (2 KiB request buffer, 1 KiB RX, 4 KiB TX each), History<32, 4096>, the LAN9118 driver's two frame buffers, the 7 KiB dashboard page; everything static; opt-level \"s\", fat LTO."
-echo "Crate columns count the functions and constants whose symbols name the crate (generic code instantiated by the firmware included; code inlined into other crates' functions not)."
+echo "Both builds: 4 connections, each with a 2 KiB request buffer, 1 KiB of TCP receive and 4 KiB of TCP send buffer; the LAN9118 driver's two frame buffers; the 7 KiB dashboard page; a \`sensor\` event with JSON data 4 times a second; everything static; opt-level \"s\", fat LTO, Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2). The firmware also keeps a replay history (History<32, 4096>, 4.6 KiB) that the peer does not have. RAM per connection is the static RAM a fifth connection adds."
+echo
+echo "The firmware's code by crate:"
+echo
+echo "| target | sse-core | sse-embedded | smoltcp |"
+echo "| --- | ---: | ---: | ---: |"
+printf '%s\n' "${crates[@]}"
+echo
+echo "Functions and constants whose symbol paths start with the crate (generic code instantiated for the firmware included; code inlined into other crates' functions not)."

@@ -36,7 +36,9 @@ const DASHBOARD: &[u8] = include_bytes!("../../../sse-std/src/bin/sse/dashboard.
 const PAGES: &[Page<'static>] =
     &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
 
-const SLOTS: usize = 4;
+/// Connections served at once. `scripts/footprint.sh` builds one more with
+/// the `one-more-slot` feature: the difference is the RAM of a connection.
+const SLOTS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
 /// Browsers send request heads of 600 to 900 bytes; 2 KiB leaves room.
 const HEAD: usize = 2048;
 const RX: usize = 1024;
@@ -55,7 +57,7 @@ fn main() -> ! {
         }
     };
     // The driver's frame buffers are static too.
-    let device: &'static mut lan9118::Lan9118 = singleton!(: lan9118::Lan9118 = chip).unwrap();
+    let device: &'static mut lan9118::Lan9118 = singleton!(CHIP: lan9118::Lan9118 = chip).unwrap();
     let clock = clock::Clock::new(device.counter());
     let time = || smoltcp::time::Instant::from_micros(clock.micros() as i64);
     let mac = smoltcp::wire::EthernetAddress(device.mac_address());
@@ -66,8 +68,10 @@ fn main() -> ! {
     });
     let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
 
-    let storage = singleton!(: [SocketStorage<'static>; SLOTS] = [SocketStorage::EMPTY; SLOTS]).unwrap();
-    let buffers = singleton!(: [([u8; RX], [u8; TX]); SLOTS] = [([0; RX], [0; TX]); SLOTS]).unwrap();
+    let storage =
+        singleton!(SOCKETS: [SocketStorage<'static>; SLOTS] = [SocketStorage::EMPTY; SLOTS]).unwrap();
+    let buffers =
+        singleton!(TCP_BUFFERS: [([u8; RX], [u8; TX]); SLOTS] = [([0; RX], [0; TX]); SLOTS]).unwrap();
     let mut sockets = SocketSet::new(&mut storage[..]);
     let mut handles: [Option<SocketHandle>; SLOTS] = [None; SLOTS];
     for (handle, (rx, tx)) in handles.iter_mut().zip(buffers.iter_mut()) {
@@ -80,7 +84,7 @@ fn main() -> ! {
     let config = Config { pages: PAGES, retry_ms: Some(2000), ..Config::new() };
     let timing = Timing { keep_alive: Some(Duration::from_secs(10)), ..Timing::default() };
     let server: &'static mut Dashboard =
-        singleton!(: Dashboard = Server::new(config, timing, handles, History::new())).unwrap();
+        singleton!(SERVER: Dashboard = Server::new(config, timing, handles, History::new())).unwrap();
 
     hprintln!("sse firmware: serving http://{}/ (MAC {})", IP, mac);
 

@@ -1,0 +1,268 @@
+//! The benchmark peer of `sse-firmware`: the same board (QEMU's
+//! mps2-an385), the same LAN9118 driver, clock and simulated sensor, the
+//! same dashboard page and the same stream (a `sensor` event with JSON data
+//! four times a second, keep-alive after 10 s of silence), served by
+//! picoserve's SSE support on embassy-net instead of sse-embedded on
+//! smoltcp. The per-connection budget matches the firmware's: 4 connections,
+//! each with a 2 KiB request buffer, 1 KiB of TCP receive and 4 KiB of TCP
+//! send buffer.
+//!
+//! It exists to be measured (`scripts/footprint.sh`): flash, static RAM,
+//! and RAM per connection (one web task's future, buffers included). Like
+//! the firmware it runs under `qemu-system-arm -M mps2-an385`, at
+//! 192.168.70.2.
+//!
+//! Invariant: the only `unsafe` is the time driver's exported symbols
+//! (`embassy_time_driver::time_driver_impl!`) and the register accesses of
+//! the shared LAN9118 driver.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+// picoserve's response futures nest deeply (its own examples raise it too).
+#![recursion_limit = "256"]
+
+#[path = "../../firmware/src/clock.rs"]
+mod clock;
+#[path = "../../firmware/src/lan9118.rs"]
+mod lan9118;
+#[path = "../../firmware/src/sensor.rs"]
+mod sensor;
+
+use core::cell::RefCell;
+use core::task::Context;
+
+use cortex_m_semihosting::{debug, hprintln};
+use embassy_executor::Spawner;
+use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
+use embassy_net_driver::{Capabilities, HardwareAddress, LinkState};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::watch::{DynReceiver, Watch};
+use embassy_time::{Duration, Timer};
+use picoserve::response::sse::{EventSource, EventWriter};
+use picoserve::response::{EventStream, File};
+use picoserve::routing::{PathRouter, get, get_service};
+use picoserve::{Config, Router};
+use static_cell::StaticCell;
+
+use lan9118::{Lan9118, MTU, Regs};
+
+/// The LAN9118's register window on the mps2-an385.
+const LAN9118_BASE: usize = 0x4020_0000;
+const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
+const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
+
+/// The page `sse-firmware` and `sse serve` show.
+const DASHBOARD: &str = include_str!("../../../sse-std/src/bin/sse/dashboard.html");
+
+/// Connections served at once, and each one's buffers, as in the firmware
+/// (and, as there, one more with the `one-more-slot` feature).
+const CONNECTIONS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
+const HEAD: usize = 2048;
+const RX: usize = 1024;
+const TX: usize = 4096;
+
+/// The latest reading, watched by every open stream.
+static READING: Watch<CriticalSectionRawMutex, (f32, f32), CONNECTIONS> = Watch::new();
+
+/// embassy-time's clock: microseconds from the LAN9118's counter. Timers
+/// wake their task at once and are polled again (the board has no timer
+/// interrupt wired up here), so the executor spins, like the firmware's
+/// main loop.
+#[allow(unsafe_code)]
+mod time {
+    use super::{Context, RefCell};
+    use crate::clock::Clock;
+
+    pub struct Time(pub critical_section::Mutex<RefCell<Option<Clock>>>);
+
+    impl embassy_time_driver::Driver for Time {
+        fn now(&self) -> u64 {
+            critical_section::with(|cs| self.0.borrow_ref(cs).as_ref().map_or(0, Clock::micros))
+        }
+
+        fn schedule_wake(&self, _at: u64, waker: &core::task::Waker) {
+            waker.wake_by_ref();
+        }
+    }
+
+    embassy_time_driver::time_driver_impl!(static TIME: Time = Time(critical_section::Mutex::new(RefCell::new(None))));
+
+    pub fn start(clock: Clock) {
+        critical_section::with(|cs| *TIME.0.borrow_ref_mut(cs) = Some(clock));
+    }
+
+    /// Keeps a spinning executor from sleeping in `wfe` with work pending.
+    pub fn poll_again(cx: &mut Context<'_>) {
+        cx.waker().wake_by_ref();
+    }
+}
+
+/// The LAN9118 lent to embassy-net.
+struct Ethernet {
+    chip: &'static mut Lan9118,
+    mac: [u8; 6],
+}
+
+struct Rx<'a>(&'a mut [u8]);
+
+struct Tx<'a> {
+    regs: &'a mut Regs,
+    buf: &'a mut [u8; MTU],
+}
+
+impl embassy_net_driver::RxToken for Rx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, f: F) -> R {
+        f(self.0)
+    }
+}
+
+impl embassy_net_driver::TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let frame = &mut self.buf[..len.min(MTU)];
+        let result = f(frame);
+        self.regs.transmit(frame);
+        result
+    }
+}
+
+impl embassy_net_driver::Driver for Ethernet {
+    type RxToken<'a> = Rx<'a>;
+    type TxToken<'a> = Tx<'a>;
+
+    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_>)> {
+        let Lan9118 { regs, rx, tx } = &mut *self.chip;
+        match regs.receive(rx) {
+            Some(len) => Some((Rx(&mut rx[..len]), Tx { regs, buf: tx })),
+            None => {
+                // No receive interrupt: look again on the next poll.
+                time::poll_again(cx);
+                None
+            }
+        }
+    }
+
+    fn transmit(&mut self, _cx: &mut Context<'_>) -> Option<Tx<'_>> {
+        Some(Tx { regs: &mut self.chip.regs, buf: &mut self.chip.tx })
+    }
+
+    fn link_state(&mut self, _cx: &mut Context<'_>) -> LinkState {
+        LinkState::Up
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        caps.max_transmission_unit = MTU;
+        caps.max_burst_size = Some(1);
+        caps
+    }
+
+    fn hardware_address(&self) -> HardwareAddress {
+        HardwareAddress::Ethernet(self.mac)
+    }
+}
+
+/// One open stream: a `sensor` event per reading, a keep-alive comment
+/// after 10 s without one.
+struct Readings(DynReceiver<'static, (f32, f32)>);
+
+impl EventSource for Readings {
+    async fn write_events<W: picoserve::io::Write>(
+        mut self,
+        mut writer: EventWriter<'_, W>,
+    ) -> Result<(), W::Error> {
+        loop {
+            match embassy_time::with_timeout(Duration::from_secs(10), self.0.changed()).await {
+                Ok((temperature, humidity)) => {
+                    let data =
+                        format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
+                    writer.write_event("sensor", data).await?;
+                }
+                Err(embassy_time::TimeoutError) => writer.write_keepalive().await?,
+            }
+        }
+    }
+}
+
+fn app() -> Router<impl PathRouter> {
+    Router::new().route("/", get_service(File::html(DASHBOARD))).route(
+        "/events",
+        get(|| async {
+            READING
+                .dyn_receiver()
+                .map(|receiver| EventStream(Readings(receiver)))
+                .ok_or((picoserve::response::StatusCode::SERVICE_UNAVAILABLE, "too many clients"))
+        }),
+    )
+}
+
+/// picoserve's default timeouts, connections kept alive (as in its SSE
+/// example).
+static CONFIG: Config = Config::const_default().keep_connection_alive();
+
+#[embassy_executor::task(pool_size = CONNECTIONS)]
+async fn web_task(id: usize, stack: Stack<'static>) -> ! {
+    let app = app();
+    let mut rx = [0u8; RX];
+    let mut tx = [0u8; TX];
+    let mut head = [0u8; HEAD];
+    loop {
+        let _ = picoserve::Server::new(&app, &CONFIG, &mut head)
+            .listen_and_serve(id, stack, 80, &mut rx, &mut tx)
+            .await;
+    }
+}
+
+#[embassy_executor::task]
+async fn net_task(mut runner: embassy_net::Runner<'static, Ethernet>) -> ! {
+    runner.run().await
+}
+
+#[embassy_executor::task]
+async fn sensor_task() -> ! {
+    let sender = READING.sender();
+    let mut sensor = sensor::Sensor::new();
+    loop {
+        sender.send(sensor.next());
+        Timer::after_millis(250).await;
+    }
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    let chip = match Lan9118::new(LAN9118_BASE) {
+        Ok(chip) => chip,
+        Err(e) => {
+            hprintln!("picoserve peer: no LAN9118: {:?}", e);
+            debug::exit(debug::EXIT_FAILURE);
+            return;
+        }
+    };
+    static CHIP: StaticCell<Lan9118> = StaticCell::new();
+    let chip = CHIP.init(chip);
+    time::start(clock::Clock::new(chip.counter()));
+    let mac = chip.mac_address();
+
+    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(IP, 24),
+        gateway: Some(GATEWAY),
+        dns_servers: Default::default(),
+    });
+    static RESOURCES: StaticCell<StackResources<CONNECTIONS>> = StaticCell::new();
+    let (stack, runner) =
+        embassy_net::new(Ethernet { chip, mac }, config, RESOURCES.init(StackResources::new()), 0x5eed);
+
+    hprintln!("picoserve peer: serving http://{}/", IP);
+    spawner.must_spawn(net_task(runner));
+    spawner.must_spawn(sensor_task());
+    for id in 0..CONNECTIONS {
+        spawner.must_spawn(web_task(id, stack));
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    hprintln!("picoserve peer: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
