@@ -124,4 +124,36 @@ proptest! {
             Err(_) => prop_assert!(s.contains(['\r', '\n', '\0'])),
         }
     }
+
+    /// Text without CR takes the block-copying writer: lines of every
+    /// length around its 16-byte blocks, empty lines and runs of LF, in a
+    /// buffer of exactly the frame's size, give the frame that the
+    /// resumable encoder (one byte at a time) and a plain split on LF give.
+    #[test]
+    fn lf_only_text_of_every_line_length(
+        lines in prop::collection::vec(
+            prop_oneof![0usize..3, 13usize..20, 29usize..36, 0usize..70],
+            0..12,
+        ),
+        fill in prop::char::range('a', 'z'),
+        comment in any::<bool>(),
+    ) {
+        let text = lines.iter().map(|&n| fill.to_string().repeat(n)).collect::<Vec<_>>().join("\n");
+        let ev = if comment { Event::new().with_comment(&text) } else { Event::new().with_data(&text) };
+        let got = one_shot(&ev);
+        let prefix = if comment { ": " } else { "data: " };
+        let want: String = text.split('\n').map(|line| format!("{prefix}{line}\n")).collect::<String>() + "\n";
+        prop_assert_eq!(String::from_utf8_lossy(&got), want);
+        let mut enc = ev.encoder();
+        let mut one_by_one = Vec::new();
+        loop {
+            let mut byte = [0u8; 1];
+            let status = enc.encode(&mut byte).unwrap();
+            one_by_one.extend_from_slice(&byte[..status.written()]);
+            if let Status::Complete(_) = status {
+                break;
+            }
+        }
+        prop_assert_eq!(one_by_one, got);
+    }
 }
