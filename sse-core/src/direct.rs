@@ -59,9 +59,16 @@ struct Multi {
 fn multi(prefix: &[u8], text: &[u8]) -> Option<Multi> {
     let per_line = prefix.len().checked_add(1)?;
     // Without CR (the common case), every LF is a one-byte break: counting
-    // them is enough.
+    // them is enough. `memchr`'s count is made for long text; short text
+    // (under 64 bytes) is counted in a loop the compiler vectorises
+    // (callgrind: 570 instead of 664 instructions for a 79-byte event).
     if memchr::memchr(b'\r', text).is_none() {
-        let breaks = memchr::memchr_iter(b'\n', text).count();
+        let breaks = if text.len() < 64 {
+            // At most 63: a byte counter cannot wrap.
+            usize::from(text.iter().fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\n'))))
+        } else {
+            memchr::memchr_iter(b'\n', text).count()
+        };
         let lines = breaks.checked_add(1)?;
         let len = text.len().checked_sub(breaks)?.checked_add(lines.checked_mul(per_line)?)?;
         return Some(Multi { len, lf_only: true });
