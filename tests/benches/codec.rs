@@ -10,30 +10,7 @@ use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt as _;
 use sse_core::{Event, Output, Parser};
-
-const SMALL: &str = r#"{"sensor":"kitchen","t":21.5,"rh":45,"ok":true}"#;
-
-fn medium() -> String {
-    let mut s = String::from("{\"readings\":[");
-    let mut i = 0;
-    while s.len() < 1000 {
-        s.push_str(&format!("{{\"id\":{i},\"t\":{}.5}},", 20 + i % 7));
-        i += 1;
-    }
-    s.pop();
-    s.push_str("]}");
-    s
-}
-
-fn large() -> String {
-    let line = "x".repeat(63);
-    let mut s = String::with_capacity(1 << 16);
-    while s.len() + 64 <= 1 << 16 {
-        s.push_str(&line);
-        s.push('\n');
-    }
-    s
-}
+use sse_tests::payloads::{SMALL, large, medium, stream};
 
 fn encode(c: &mut Criterion) {
     let payloads = [("small", SMALL.to_owned()), ("medium", medium()), ("large", large())];
@@ -99,29 +76,6 @@ fn encode_cold(c: &mut Criterion, event: &Event<'_>, frame: &[u8]) {
         b.iter(|| arena[next(&mut at)].copy_from_slice(black_box(frame)))
     });
     group.finish();
-}
-
-fn stream(kind: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    if kind == "small" {
-        for i in 0..10_000 {
-            let id = i.to_string();
-            let event = Event::new().with_event("update").unwrap().with_id(&id).unwrap().with_data(SMALL);
-            let start = out.len();
-            out.resize(start + event.encoded_len(), 0);
-            event.encode(&mut out[start..]).unwrap();
-        }
-    } else {
-        let data = large();
-        for i in 0..16 {
-            let id = i.to_string();
-            let event = Event::new().with_id(&id).unwrap().with_data(&data);
-            let start = out.len();
-            out.resize(start + event.encoded_len(), 0);
-            event.encode(&mut out[start..]).unwrap();
-        }
-    }
-    out
 }
 
 fn parse(c: &mut Criterion) {

@@ -7,19 +7,7 @@
 use std::hint::black_box;
 
 use sse_core::{Event, Output, Parser};
-
-const SMALL: &str = r#"{"sensor":"kitchen","t":21.5,"rh":45,"ok":true}"#;
-
-/// 64 KiB of 63-byte lines, as in the benchmark.
-fn large() -> String {
-    let line = "x".repeat(63);
-    let mut s = String::with_capacity(1 << 16);
-    while s.len() + 64 <= 1 << 16 {
-        s.push_str(&line);
-        s.push('\n');
-    }
-    s
-}
+use sse_tests::payloads::{SMALL, large, stream};
 
 /// The function callgrind collects in (`--toggle-collect=*encode_once*`).
 #[inline(never)]
@@ -38,18 +26,6 @@ fn parse_once(parser: &mut Parser<{ 1 << 17 }, 64, 64>, stream: &[u8]) -> usize 
     events
 }
 
-fn stream(data: &str, events: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in 0..events {
-        let id = i.to_string();
-        let event = Event::new().with_event("update").unwrap().with_id(&id).unwrap().with_data(data);
-        let start = out.len();
-        out.resize(start + event.encoded_len(), 0);
-        event.encode(&mut out[start..]).unwrap();
-    }
-    out
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).map_or("encode-large", String::as_str);
@@ -63,7 +39,7 @@ fn main() {
             total += encode_once(black_box(&event), black_box(&mut out));
         }
     } else {
-        let bytes = stream(&data, if which.ends_with("small") { 10_000 } else { 16 });
+        let bytes = stream(if which.ends_with("small") { "small" } else { "large" });
         let mut parser: Box<Parser<{ 1 << 17 }, 64, 64>> = Box::default();
         for _ in 0..rounds {
             total += parse_once(&mut parser, black_box(&bytes));
