@@ -484,6 +484,8 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             (Field::Data, value)
         } else if let Some(value) = line.strip_prefix(b"id:") {
             (Field::Id, value)
+        } else if let Some(value) = line.strip_prefix(b"event:") {
+            (Field::Event, value)
         } else {
             match self.find_colon(line) {
                 // A comment.
