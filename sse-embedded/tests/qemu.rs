@@ -25,9 +25,9 @@ fn built(relative: &str) -> PathBuf {
 }
 
 /// QEMU running the firmware (`qemu-dashboard.sh` execs it, so the child
-/// is QEMU itself), killed on drop. Not with `kill -TERM -PGID`: procps-ng
-/// 4.0.2's `kill` signals every process of the user for that form, which
-/// took down the shell running the tests.
+/// is QEMU itself), killed on drop. Not with `kill -TERM -PGID`: with
+/// procps-ng 4.0.2's `kill` that form reached far beyond the group here
+/// and took down the shell running the tests.
 struct Qemu(Child);
 
 impl Drop for Qemu {
