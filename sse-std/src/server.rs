@@ -180,6 +180,12 @@ struct Shared {
 /// hub (honouring `Last-Event-ID`); other paths go to the [`Handler`], if
 /// any, or get 404.
 ///
+/// A connection that opens with the stream request (as an `EventSource`'s
+/// does) is served without hyper: the body is the frames themselves until
+/// the connection ends (no chunk framing), written a batch at a time, and
+/// the connection costs no HTTP read buffer. Any other first request, and
+/// every later request on that connection, goes through hyper.
+///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
 /// let hub = sse_std::Hub::new(Default::default());
