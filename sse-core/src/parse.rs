@@ -469,7 +469,6 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
         (input.len(), None)
     }
 
-    /// Enters the skip state for `why`, forgetting the block.
     /// Takes a whole non-empty line that ends in this chunk, if it needs
     /// neither a dispatch, nor a `retry` result, nor any limit check to fail:
     /// the same effect as the general path (`content`, then `end_of_line`),
@@ -501,48 +500,26 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
             Some((b' ', after)) => after,
             _ => value,
         };
-        #[cfg(test)]
-        {
-            self.examined += value.len();
-        }
-        match field {
-            Field::Data => {
-                let Some(end) = self.data.len.checked_add(value.len()) else { return false };
-                if end >= DATA {
-                    return false;
-                }
-                self.data.push(value) && self.data.push_byte(b'\n')
-            }
-            Field::Event => {
-                if value.len() > EVENT {
-                    return false;
-                }
-                self.event_type.len = 0;
-                self.event_type.push(value)
-            }
-            Field::Id => {
-                if value.len() > ID {
-                    return false;
-                }
-                // An id with NUL is ignored (it does not touch the scratch).
-                if value.contains(&0) {
-                    return true;
-                }
-                let Some(scratch) = self.ids.get_mut(self.scratch) else { return false };
-                scratch.len = 0;
-                if !scratch.push(value) {
-                    return false;
-                }
-                core::mem::swap(&mut self.pending, &mut self.scratch);
-                self.block_has_id = true;
-                true
-            }
-            Field::Retry => false,
-            // An unknown field is ignored.
+        // Only what can complete here without a limit, a skip or a `retry`
+        // result; the field's effect is then the general path's own.
+        let fits = match field {
+            Field::Data => self.data.len.checked_add(value.len()).is_some_and(|end| end < DATA),
+            Field::Event => value.len() <= EVENT,
+            Field::Id => value.len() <= ID,
             Field::Unknown => true,
+            Field::Retry => false,
+        };
+        if !fits {
+            return false;
         }
+        self.start_value(field);
+        // Neither reports anything for a field that fits.
+        let _ = self.value(field, value);
+        let _ = self.finish_field(field);
+        true
     }
 
+    /// Enters the skip state for `why`, forgetting the block.
     fn skip(&mut self, why: Skipped) -> Option<Found> {
         self.state = State::Skip;
         self.reset_block();
