@@ -185,8 +185,8 @@ async fn refuse(stream: &mut TcpStream, error: SubscribeError, config: &ServerCo
     match error {
         SubscribeError::ShutDown => write_head(stream, ResponseHead::no_content(), &[], config, b"").await,
         SubscribeError::TooManyClients => {
-            let body = b"too many clients\n";
-            let secs = config.retry_after.as_secs().max(1).to_string();
+            let body = format!("{error}\n");
+            let secs = config.retry_after_secs().to_string();
             let length = body.len().to_string();
             let headers = [
                 ("Retry-After", secs.as_str()),
@@ -195,7 +195,7 @@ async fn refuse(stream: &mut TcpStream, error: SubscribeError, config: &ServerCo
                 ("Connection", "close"),
             ];
             let head = ResponseHead::status(503, "Service Unavailable");
-            write_head(stream, head, &headers, config, body).await
+            write_head(stream, head, &headers, config, body.as_bytes()).await
         }
     }
 }

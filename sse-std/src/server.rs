@@ -91,6 +91,13 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
 }
 
+impl ServerConfig {
+    /// `Retry-After` in whole seconds, at least 1, for both paths' 503.
+    pub(crate) fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs().max(1)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -335,7 +342,8 @@ async fn read_first_head(stream: &TcpStream, head: &mut Vec<u8>, config: &Server
         }
         stream.readable().await.ok()?;
         let start = head.len();
-        head.resize(start.saturating_add(1024).min(config.max_head_bytes.max(start.saturating_add(1))), 0);
+        // Below `max_head_bytes` here, so the read has room for a byte.
+        head.resize(start.saturating_add(1024).min(config.max_head_bytes), 0);
         match stream.try_read(head.get_mut(start..).unwrap_or_default()) {
             Ok(0) => return None,
             Ok(n) => head.truncate(start.saturating_add(n)),
@@ -426,9 +434,9 @@ impl Shared {
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 response
             }
-            Err(SubscribeError::TooManyClients) => {
-                let mut response = text_response(StatusCode::SERVICE_UNAVAILABLE, "too many clients");
-                let secs = self.config.retry_after.as_secs().max(1);
+            Err(e @ SubscribeError::TooManyClients) => {
+                let mut response = text_response(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+                let secs = self.config.retry_after_secs();
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 response
             }
