@@ -27,6 +27,8 @@ const SSE: &str = env!("CARGO_BIN_EXE_sse");
 struct Serve {
     child: Child,
     base: String,
+    /// The first part of the ids it assigns (`<epoch>-<seq>`).
+    epoch: String,
 }
 
 impl Serve {
@@ -48,11 +50,22 @@ impl Serve {
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .trim_end_matches('/')
             .to_owned();
+        let epoch = line
+            .split_once("ids ")
+            .and_then(|(_, rest)| rest.split_once("-<n>"))
+            .unwrap_or_else(|| panic!("no id format in {line:?}"))
+            .0
+            .to_owned();
         thread::spawn(move || {
             let mut rest = String::new();
             let _ = stderr.read_to_string(&mut rest);
         });
-        Self { child, base }
+        Self { child, base, epoch }
+    }
+
+    /// The id it assigns to its `seq`th event.
+    fn id(&self, seq: u64) -> String {
+        format!("{}-{seq}", self.epoch)
     }
 
     fn url(&self, path: &str) -> String {
@@ -285,7 +298,7 @@ fn oversized_publish_bodies_get_413_with_or_without_a_length() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "413");
     // Nothing was published.
-    assert_eq!(serve.publish_ok(r#"{"data":"after"}"#), ["0"]);
+    assert_eq!(serve.publish_ok(r#"{"data":"after"}"#), [serve.id(0)]);
 }
 
 #[test]
@@ -295,7 +308,7 @@ fn stdin_lines_are_published_plain_and_as_json() {
     writeln!(stdin, "first").unwrap();
     stdin.flush().unwrap();
     let events = serve.url("/events");
-    let cat = spawn_cat(&["--json", "--max-events", "3", "--last-event-id", "0", &events]);
+    let cat = spawn_cat(&["--json", "--max-events", "3", "--last-event-id", &serve.id(0), &events]);
     for line in ["  spaced  ", "ünïcödé: data: x", "last"] {
         writeln!(stdin, "{line}").unwrap();
     }
@@ -304,9 +317,9 @@ fn stdin_lines_are_published_plain_and_as_json() {
     assert_eq!(
         json_lines(&out.stdout),
         [
-            ev("message", "  spaced  ", "1"),
-            ev("message", "ünïcödé: data: x", "2"),
-            ev("message", "last", "3")
+            ev("message", "  spaced  ", &serve.id(1)),
+            ev("message", "ünïcödé: data: x", &serve.id(2)),
+            ev("message", "last", &serve.id(3))
         ]
     );
 
@@ -319,7 +332,7 @@ fn stdin_lines_are_published_plain_and_as_json() {
     writeln!(stdin, r#"[{{"data":"a\nb","event":"e","id":"7"}},{{"data":"c"}}]"#).unwrap();
     stdin.flush().unwrap();
     let out = wait(cat, Duration::from_secs(20));
-    assert_eq!(json_lines(&out.stdout), [ev("e", "a\nb", "7"), ev("message", "c", "2")]);
+    assert_eq!(json_lines(&out.stdout), [ev("e", "a\nb", "7"), ev("message", "c", &serve.id(2))]);
 }
 
 #[test]
@@ -329,16 +342,19 @@ fn sse_cat_resumes_with_last_event_id_and_reports_missed_events() {
         serve.publish_ok(&format!(r#"{{"data":"e{i}"}}"#));
     }
     let out = wait(
-        spawn_cat(&["--json", "--max-events", "2", "--last-event-id", "2", &serve.url("/events")]),
+        spawn_cat(&["--json", "--max-events", "2", "--last-event-id", &serve.id(2), &serve.url("/events")]),
         Duration::from_secs(20),
     );
-    assert_eq!(json_lines(&out.stdout), [ev("message", "e3", "3"), ev("message", "e4", "4")]);
-    // "0" is no longer in a 3-event history: the client is told.
+    assert_eq!(
+        json_lines(&out.stdout),
+        [ev("message", "e3", &serve.id(3)), ev("message", "e4", &serve.id(4))]
+    );
+    // The first id is no longer in a 3-event history: the client is told.
     let out = wait(
-        spawn_cat(&["--json", "--max-events", "1", "--last-event-id", "0", &serve.url("/events")]),
+        spawn_cat(&["--json", "--max-events", "1", "--last-event-id", &serve.id(0), &serve.url("/events")]),
         Duration::from_secs(20),
     );
-    assert_eq!(json_lines(&out.stdout), [ev("missed", "", "0")]);
+    assert_eq!(json_lines(&out.stdout), [ev("missed", "", &serve.id(0))]);
 }
 
 /// A server of the test's own that answers each connection with the next

@@ -9,11 +9,11 @@ use sse_core::{Event, MISSED_EVENTS};
 use sse_std::{Hub, HubConfig, SlowConsumer, Subscriber};
 
 fn quiet(config: HubConfig) -> Hub {
-    Hub::new(HubConfig { keep_alive: None, ..config })
+    Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..config })
 }
 
 fn frame(id: u64, data: &str) -> Bytes {
-    Bytes::from(format!("id: {id}\ndata: {data}\n\n"))
+    Bytes::from(format!("id: t-{id}\ndata: {data}\n\n"))
 }
 
 /// Everything the subscriber has ready now, without waiting (and without
@@ -55,7 +55,7 @@ async fn replay_after_every_last_event_id_position() {
     }
     let mut subs = Vec::new();
     for last in 0..20u64 {
-        let mut s = hub.subscribe(Some(&last.to_string())).unwrap();
+        let mut s = hub.subscribe(Some(&format!("t-{last}"))).unwrap();
         let got: Vec<u8> = ready(&mut s).concat();
         let want: Vec<u8> = (last + 1..20).flat_map(|i| frame(i, &format!("e{i}")).to_vec()).collect();
         assert_eq!(got, want, "after {last}");
@@ -74,16 +74,16 @@ async fn stale_or_unknown_id_gets_the_missed_signal_then_live_events() {
     for i in 0..10 {
         hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
     }
-    for id in ["2", "never-sent"] {
+    for id in ["t-2", "never-sent", "2"] {
         let mut s = hub.subscribe(Some(id)).unwrap();
         assert_eq!(ready(&mut s), [Bytes::from_static(MISSED_EVENTS)], "{id}");
         hub.publish(&Event::new().with_data("next")).unwrap();
         assert_eq!(ready(&mut s).len(), 1);
     }
-    assert_eq!(hub.stats().stale_resumes, 2);
+    assert_eq!(hub.stats().stale_resumes, 3);
     // Still in the history: replayed, no signal.
-    let mut s = hub.subscribe(Some("8")).unwrap();
-    let want = [frame(9, "9"), frame(10, "next"), frame(11, "next")].concat();
+    let mut s = hub.subscribe(Some("t-9")).unwrap();
+    let want = [frame(10, "next"), frame(11, "next"), frame(12, "next")].concat();
     assert_eq!(ready(&mut s).concat(), want);
 }
 
@@ -120,7 +120,7 @@ async fn disconnect_policy_ends_the_slow_subscriber_only() {
     let stats = hub.stats();
     assert_eq!((stats.dropped, stats.slow_disconnects), (5, 1));
     // It can come back and catch up from the history.
-    let mut back = hub.subscribe(Some("3")).unwrap();
+    let mut back = hub.subscribe(Some("t-3")).unwrap();
     let want: Vec<Bytes> = (4..10).map(|i| frame(i, &i.to_string())).collect();
     assert_eq!(ready(&mut back).concat(), want.concat());
 }
@@ -154,8 +154,7 @@ async fn retry_is_sent_first_when_configured() {
     let hub = quiet(HubConfig { retry: Some(Duration::from_millis(2500)), ..HubConfig::default() });
     hub.publish(&Event::new().with_data("a")).unwrap();
     let mut s = hub.subscribe(Some("nope")).unwrap();
-    let first = s.next().await.unwrap();
-    assert_eq!(&first[..], [&b"retry: 2500\n\n"[..], MISSED_EVENTS].concat());
+    assert_eq!(ready(&mut s).concat(), [&b"retry: 2500\n\n"[..], MISSED_EVENTS].concat());
 }
 
 #[tokio::test]
@@ -206,6 +205,38 @@ async fn publish_from_many_tasks_keeps_one_order_for_everyone() {
     }
     // Ids are the sequence numbers, in order.
     for (i, f) in first.iter().enumerate() {
-        assert!(f.starts_with(format!("id: {i}\n").as_bytes()));
+        assert!(f.starts_with(format!("id: t-{i}\n").as_bytes()));
     }
+}
+
+#[tokio::test]
+async fn an_id_from_an_earlier_run_gets_missed_not_a_replay_of_other_events() {
+    // Two runs of the same program: each hub draws its own epoch.
+    let before = Hub::new(HubConfig { keep_alive: None, ..HubConfig::default() });
+    let seen = before.publish(&Event::new().with_data("old")).unwrap().id;
+    drop(before);
+    let after = Hub::new(HubConfig { keep_alive: None, ..HubConfig::default() });
+    for i in 0..5 {
+        // The same sequence numbers as in the earlier run.
+        after.publish(&Event::new().with_data(&format!("new{i}"))).unwrap();
+    }
+    let mut s = after.subscribe(Some(&seen)).unwrap();
+    assert_eq!(ready(&mut s), [Bytes::from_static(MISSED_EVENTS)], "resumed with {seen}");
+    assert_eq!(after.stats().stale_resumes, 1);
+}
+
+#[tokio::test]
+async fn replay_shares_the_published_bytes_instead_of_copying_them() {
+    let hub = quiet(HubConfig::default());
+    let mut live = hub.subscribe(None).unwrap();
+    hub.publish(&Event::new().with_data(&"x".repeat(4096))).unwrap();
+    hub.publish(&Event::new().with_data("y")).unwrap();
+    let sent = ready(&mut live);
+    let mut resumed = hub.subscribe(Some("t-0")).unwrap();
+    let replayed = ready(&mut resumed);
+    assert_eq!(replayed, sent[1..]);
+    assert_eq!(replayed[0].as_ptr(), sent[1].as_ptr());
+    let stats = hub.stats();
+    assert_eq!((stats.replays, stats.stale_resumes, stats.missed_sent), (1, 0, 0));
+    assert_eq!(stats.published_bytes, (sent[0].len() + sent[1].len()) as u64);
 }

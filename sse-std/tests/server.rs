@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 fn quiet() -> HubConfig {
-    HubConfig { keep_alive: None, ..HubConfig::default() }
+    HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() }
 }
 
 #[tokio::test]
@@ -37,7 +37,10 @@ async fn stream_has_the_sse_headers_and_delivers_published_events() {
     assert!(reader.until(2).await);
     assert_eq!(
         reader.events,
-        [("greet".into(), "hello\nworld".into(), "0".into()), ("message".into(), " lead".into(), "1".into())]
+        [
+            ("greet".into(), "hello\nworld".into(), "t-0".into()),
+            ("message".into(), " lead".into(), "t-1".into())
+        ]
     );
 }
 
@@ -47,7 +50,7 @@ async fn last_event_id_header_resumes_after_that_event() {
     for i in 0..5 {
         server.hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();
     }
-    let response = request(server.addr, "GET", "/events", &[("last-event-id", "2")]).await;
+    let response = request(server.addr, "GET", "/events", &[("last-event-id", "t-2")]).await;
     let mut reader = EventReader::new(response);
     assert!(reader.until(2).await);
     let data: Vec<_> = reader.events.iter().map(|e| e.1.as_str()).collect();
@@ -318,7 +321,7 @@ async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_th
     server.shutdown();
     let mut body = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut body)).await.unwrap().unwrap();
-    let expected: String = (0..40).map(|i| format!("id: {i}\ndata: e{i}\n\n")).collect();
+    let expected: String = (0..40).map(|i| format!("id: t-{i}\ndata: e{i}\n\n")).collect();
     assert_eq!(String::from_utf8_lossy(&body), expected);
 }
 

@@ -72,7 +72,10 @@ async fn serve(args: Args) -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
-    eprintln!("sse: serving http://{addr}/ (events at /events, publish with POST /publish)");
+    eprintln!(
+        "sse: serving http://{addr}/ (events at /events, publish with POST /publish, ids {}-<n>)",
+        hub.epoch()
+    );
 
     if args.demo {
         tokio::spawn(demo(hub.clone()));

@@ -1,0 +1,109 @@
+//! What a [`Hub`](super::Hub) is made with: its settings and its
+//! slow-consumer policy.
+//!
+//! Invariant: every field has a default that is safe to run with, and the
+//! hub reads its settings only here.
+
+use std::time::Duration;
+
+/// What to do with a subscriber that fell more than `queue_len` events
+/// behind (for example a client on a stalled connection).
+///
+/// Either way the client learns of the gap: a server also closes a stream
+/// whose socket accepts no bytes for its `stall_timeout`, under both
+/// policies.
+///
+/// ```
+/// use sse_std::{HubConfig, SlowConsumer};
+/// let config = HubConfig { slow_consumer: SlowConsumer::Disconnect, ..HubConfig::default() };
+/// assert_eq!(config.slow_consumer, SlowConsumer::Disconnect);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SlowConsumer {
+    /// Drop the oldest events it has not read, send it
+    /// [`MISSED_EVENTS`](sse_core::MISSED_EVENTS) (an event of type
+    /// `missed`), and go on with the oldest event still queued. Its dropped
+    /// events are counted in [`HubStats::dropped`](crate::HubStats::dropped).
+    #[default]
+    DropOldest,
+    /// End its stream (its client reconnects with `Last-Event-ID` and
+    /// catches up from the history if it can). The hub checks every few
+    /// publishes, so a client that stopped reading altogether is caught
+    /// too, and notifies the subscriber's
+    /// [disconnect signal](crate::Subscriber::set_disconnect_signal) so
+    /// that its server can close the connection. Counted in
+    /// [`HubStats::slow_disconnects`](crate::HubStats::slow_disconnects),
+    /// its unread events in [`HubStats::dropped`](crate::HubStats::dropped).
+    Disconnect,
+}
+
+/// Settings of a [`Hub`](super::Hub).
+///
+/// ```
+/// use std::time::Duration;
+/// let config = sse_std::HubConfig {
+///     history_events: 100,
+///     keep_alive: Some(Duration::from_secs(30)),
+///     ..Default::default()
+/// };
+/// let hub = sse_std::Hub::new(config);
+/// assert_eq!(hub.client_count(), 0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Events kept for replay after `Last-Event-ID` (default 1024).
+    pub history_events: usize,
+    /// Bytes of encoded events kept for replay (default 1 MiB).
+    pub history_bytes: usize,
+    /// How many events one subscriber may fall behind before
+    /// [`slow_consumer`](Self::slow_consumer) applies (default 256; at
+    /// least 1).
+    pub queue_len: usize,
+    /// The slow-consumer policy (default: drop the oldest and tell).
+    pub slow_consumer: SlowConsumer,
+    /// Send a keep-alive comment after this long without traffic (default
+    /// 15 s; `None`: never).
+    pub keep_alive: Option<Duration>,
+    /// Send `retry: <ms>` first on every new stream (default: not sent).
+    pub retry: Option<Duration>,
+    /// The most subscribers at once (default: no limit).
+    pub max_clients: Option<usize>,
+    /// The first part of every id the hub assigns: ids are
+    /// `<epoch>-<seq>`. `None` (the default) draws a new epoch for every
+    /// hub: the start time in milliseconds and 16 random bits, in hex
+    /// ([`Hub::epoch`](super::Hub::epoch)). So an id from another process
+    /// or an earlier run never matches an event of this one: resuming with
+    /// it gets `missed`, never a replay of unrelated events. Give a value
+    /// only if it is unique per run (a boot counter, for example); it must
+    /// be a valid id (no CR, LF or NUL).
+    pub epoch: Option<String>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            history_events: 1024,
+            history_bytes: 1 << 20,
+            queue_len: 256,
+            slow_consumer: SlowConsumer::DropOldest,
+            keep_alive: Some(Duration::from_secs(15)),
+            retry: None,
+            max_clients: None,
+            epoch: None,
+        }
+    }
+}
+
+/// A new epoch: the time in milliseconds since 1970 and 16 random bits,
+/// as hexadecimal digits.
+pub(crate) fn new_epoch() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    // std seeds every `RandomState` from the OS's random source.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(millis);
+    hasher.write_u32(std::process::id());
+    format!("{millis:x}{:04x}", hasher.finish() & 0xffff)
+}

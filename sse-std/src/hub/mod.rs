@@ -1,0 +1,351 @@
+//! The broadcast hub: encode each event once, fan it out to every
+//! subscriber, replay after `Last-Event-ID`.
+//!
+//! Invariant: every published event is encoded exactly once by sse-core,
+//! and the same bytes (a shared `Bytes`) go to the replay log and to every
+//! subscriber. Publishing never waits for a subscriber: each one can fall
+//! at most `queue_len` events behind (one shared `tokio::sync::broadcast`
+//! ring), after which the slow-consumer policy applies and the loss is
+//! counted. A subscriber never sees a silent gap: replay, lag and stale ids
+//! all end in either the missing events or [`MISSED_EVENTS`].
+//!
+//! Publishing and subscribing take one short lock, so an event is either in
+//! a new subscriber's replay or in its live feed, never both or neither.
+//! Under it a subscriber only takes reference-counted handles to the
+//! frames it replays; nothing is copied.
+//!
+//! Modules: `config` (settings), `error`, `stats` (counters), `replay`
+//! (the replay log), `subscriber` (the stream a client reads),
+//! `keep_alive` (its idle timer).
+
+mod config;
+mod error;
+mod keep_alive;
+mod replay;
+mod stats;
+mod subscriber;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use bytes::{Bytes, BytesMut};
+use sse_core::{Event, MISSED_EVENTS, Resume};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+pub use config::{HubConfig, SlowConsumer};
+pub use error::{PublishError, SubscribeError};
+pub(crate) use keep_alive::deadline;
+pub use stats::HubStats;
+pub use subscriber::Subscriber;
+
+use replay::ReplayLog;
+use stats::{Counters, add};
+use subscriber::{ClientSlot, Tracker};
+
+/// What [`Hub::publish`] did with an event.
+///
+/// ```
+/// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("run7".into()), ..Default::default() });
+/// let published = hub.publish(&sse_core::Event::new().with_data("x")).unwrap();
+/// assert_eq!((published.seq, published.id.as_str()), (0, "run7-0"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Published {
+    /// Position of the event in the hub's sequence, from 0.
+    pub seq: u64,
+    /// The event's id: the publisher's, or `<epoch>-<seq>` as the hub
+    /// assigned it when the publisher gave none.
+    pub id: String,
+}
+
+struct State {
+    log: ReplayLog,
+    /// `None` once shut down: dropping the sender ends every subscriber
+    /// after it has read what was already queued.
+    sender: Option<broadcast::Sender<Bytes>>,
+}
+
+pub(crate) struct Inner {
+    state: Mutex<State>,
+    trackers: Mutex<Vec<Weak<Tracker>>>,
+    config: HubConfig,
+    epoch: String,
+    counters: Counters,
+}
+
+/// A broadcast hub. Cheap to clone: clones share the hub.
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use sse_core::Event;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
+/// let mut alice = hub.subscribe(None).unwrap();
+/// hub.publish(&Event::new().with_event("greeting")?.with_data("hello"))?;
+/// assert_eq!(&alice.next().await.unwrap()[..], b"event: greeting\nid: e-0\ndata: hello\n\n");
+///
+/// // Bob was away and comes back with the last id he saw: he is replayed
+/// // everything after it.
+/// hub.publish(&Event::new().with_data("one"))?;
+/// let mut bob = hub.subscribe(Some("e-0")).unwrap();
+/// assert_eq!(&bob.next().await.unwrap()[..], b"id: e-1\ndata: one\n\n");
+/// assert_eq!(hub.client_count(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("stats", &self.stats()).finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub with these settings.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(sse_std::HubConfig::default());
+    /// assert!(!hub.is_shut_down());
+    /// ```
+    #[must_use]
+    pub fn new(config: HubConfig) -> Self {
+        let log = ReplayLog::new(config.history_events, config.history_bytes);
+        let (sender, _) = broadcast::channel(config.queue_len.max(1));
+        let epoch = config.epoch.clone().unwrap_or_else(config::new_epoch);
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State { log, sender: Some(sender) }),
+                trackers: Mutex::new(Vec::new()),
+                config,
+                epoch,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// The settings the hub was made with.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// assert_eq!(hub.config().queue_len, 256);
+    /// ```
+    #[must_use]
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// The first part of the ids this hub assigns (`<epoch>-<seq>`): the
+    /// configured [`HubConfig::epoch`], or one drawn for this hub.
+    ///
+    /// ```
+    /// let a = sse_std::Hub::new(Default::default());
+    /// let b = sse_std::Hub::new(Default::default());
+    /// assert_ne!(a.epoch(), b.epoch());
+    /// let id = a.publish(&sse_core::Event::new().with_data("x")).unwrap().id;
+    /// assert_eq!(id, format!("{}-0", a.epoch()));
+    /// ```
+    #[must_use]
+    pub fn epoch(&self) -> &str {
+        &self.inner.epoch
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every
+        // update is a single call into the log or the sender.
+        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Encodes `event` once, keeps it for replay, and queues the same bytes
+    /// to every subscriber. An event without an id gets `<epoch>-<seq>`
+    /// (see [`HubConfig::epoch`]), so that every client can resume, even
+    /// across a restart.
+    ///
+    /// # Errors
+    /// [`PublishError::ShutDown`] after [`shutdown`](Self::shutdown);
+    /// [`PublishError::Format`] if `Display` data fails;
+    /// [`PublishError::Field`] if the configured epoch is not a valid id.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let e = sse_core::Event::new().with_id("custom")?.with_data("x");
+    /// assert_eq!(hub.publish(&e)?.id, "custom");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn publish(&self, event: &Event<'_>) -> Result<Published, PublishError> {
+        let mut state = self.lock();
+        let Some(sender) = state.sender.clone() else {
+            return Err(PublishError::ShutDown);
+        };
+        let seq = state.log.next_seq();
+        let assigned;
+        let event = match event.id() {
+            Some(_) => *event,
+            None => {
+                assigned = format!("{}-{seq}", self.inner.epoch);
+                event.with_id(&assigned).map_err(PublishError::Field)?
+            }
+        };
+        let frame = encode(&event)?;
+        let id = event.id().unwrap_or_default();
+        let len = frame.len() as u64;
+        if !state.log.push(Some(id), frame.clone()) {
+            tracing::warn!(bytes = len, "event larger than the replay history; history cleared");
+        }
+        // `send` fails only when nobody subscribes; the event is still in
+        // the log for clients that come back.
+        let _ = sender.send(frame);
+        drop(state);
+        add(&self.inner.counters.published, 1);
+        add(&self.inner.counters.published_bytes, len);
+        if self.inner.config.slow_consumer == SlowConsumer::Disconnect {
+            let every = (self.inner.config.queue_len / 4).max(1) as u64;
+            if seq.is_multiple_of(every) {
+                self.disconnect_stalled(seq.saturating_add(1));
+            }
+        }
+        Ok(Published { seq, id: id.to_owned() })
+    }
+
+    /// Ends every subscriber that fell more than `queue_len` events behind
+    /// `next_seq`, even one that no longer reads at all.
+    fn disconnect_stalled(&self, next_seq: u64) {
+        let limit = self.inner.config.queue_len.max(1) as u64;
+        let counters = &self.inner.counters;
+        let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
+        trackers.retain(|weak| {
+            let Some(tracker) = weak.upgrade() else { return false };
+            let behind = next_seq.saturating_sub(tracker.next.load(Ordering::Acquire));
+            if behind > limit && tracker.kill() {
+                add(&counters.slow_disconnects, 1);
+                add(&counters.dropped, behind);
+                tracing::debug!(behind, "disconnecting a stalled subscriber");
+            }
+            true
+        });
+    }
+
+    /// A new subscriber: a stream of encoded frames. With a
+    /// `last_event_id` (the client's `Last-Event-ID` header) it first
+    /// receives every stored event after that id, or [`MISSED_EVENTS`] if
+    /// the id is too old, unknown, or from another run; then every event
+    /// published from now. It starts with `retry:` if the hub has one
+    /// configured, and sends keep-alive comments while idle.
+    ///
+    /// # Errors
+    /// [`SubscribeError::ShutDown`] after [`shutdown`](Self::shutdown),
+    /// [`SubscribeError::TooManyClients`] at `max_clients`.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let subscriber = hub.subscribe(Some("42"))?;
+    /// assert_eq!(hub.stats().stale_resumes, 1);
+    /// # Ok::<(), sse_std::SubscribeError>(())
+    /// ```
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscriber, SubscribeError> {
+        let slot = ClientSlot::take(&self.inner)?;
+        let mut first = Vec::new();
+        if let Some(retry) = self.inner.config.retry {
+            let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+            if let Ok(frame) = encode(&Event::new().with_retry(ms)) {
+                first.push(frame);
+            }
+        }
+        let state = self.lock();
+        let Some(sender) = state.sender.as_ref() else {
+            return Err(SubscribeError::ShutDown);
+        };
+        let receiver = sender.subscribe();
+        let tracker = Arc::new(Tracker::new(state.log.next_seq()));
+        let resume = last_event_id.map(|id| state.log.resume_after(id));
+        if let Some(Resume::From(seq)) = resume {
+            first.extend(state.log.frames_from(seq));
+        }
+        drop(state);
+        let counters = &self.inner.counters;
+        match resume {
+            None | Some(Resume::UpToDate) => {}
+            Some(Resume::From(_)) => add(&counters.replays, 1),
+            Some(Resume::Missed) => {
+                add(&counters.stale_resumes, 1);
+                add(&counters.missed_sent, 1);
+                first.push(Bytes::from_static(MISSED_EVENTS));
+            }
+        }
+        {
+            let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
+            // Forget subscribers that are gone, so that connect/disconnect
+            // cycles without publishing cannot grow the list.
+            if trackers.len() >= self.client_count().saturating_mul(2).max(64) {
+                trackers.retain(|weak| weak.strong_count() > 0);
+            }
+            trackers.push(Arc::downgrade(&tracker));
+        }
+        Ok(Subscriber::new(tracker, first, BroadcastStream::new(receiver), slot))
+    }
+
+    /// Subscribers connected now.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let s = hub.subscribe(None)?;
+    /// assert_eq!(hub.client_count(), 1);
+    /// drop(s);
+    /// assert_eq!(hub.client_count(), 0);
+    /// # Ok::<(), sse_std::SubscribeError>(())
+    /// ```
+    #[must_use]
+    pub fn client_count(&self) -> usize {
+        self.inner.counters.clients.load(Ordering::Relaxed)
+    }
+
+    /// The hub's counters.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// hub.publish(&sse_core::Event::new().with_data("x")).unwrap();
+    /// assert_eq!(hub.stats().published, 1);
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> HubStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Shuts the hub down: every subscriber's stream ends once it has
+    /// read what was already queued to it, and publishing and subscribing
+    /// fail from now on. Idempotent.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// hub.shutdown();
+    /// assert!(hub.is_shut_down());
+    /// assert!(hub.subscribe(None).is_err());
+    /// ```
+    pub fn shutdown(&self) {
+        self.lock().sender = None;
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    ///
+    /// ```
+    /// assert!(!sse_std::Hub::new(Default::default()).is_shut_down());
+    /// ```
+    #[must_use]
+    pub fn is_shut_down(&self) -> bool {
+        self.lock().sender.is_none()
+    }
+}
+
+/// Encodes one event into new `Bytes`, measured once.
+fn encode(event: &Event<'_>) -> Result<Bytes, PublishError> {
+    let mut buf = BytesMut::zeroed(event.encoded_len());
+    let n = event.encode(&mut buf).map_err(|_| PublishError::Format)?;
+    buf.truncate(n);
+    Ok(buf.freeze())
+}

@@ -1,0 +1,137 @@
+//! The hub's replay log for `Last-Event-ID`: the newest encoded frames as
+//! shared `Bytes`, so that a resuming subscriber takes reference-counted
+//! handles under the hub's lock and copies nothing.
+//!
+//! Invariant: the log holds a contiguous run of the most recently pushed
+//! events (consecutive sequence numbers), at most `max_events` of them and
+//! at most `max_bytes` of frames and ids. An event that cannot be stored
+//! clears the log, so a lookup never skips over an event silently: it
+//! finds the client's id and replays everything after it, or says the
+//! client missed events. (sse-core's `History` keeps the same promise in
+//! one fixed byte ring; the hub keeps each frame in the `Bytes` that is
+//! also sent live, so a stored frame costs no second copy.)
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use sse_core::Resume;
+
+struct Entry {
+    id: Option<Box<str>>,
+    frame: Bytes,
+}
+
+impl Entry {
+    fn cost(&self) -> usize {
+        self.frame.len().saturating_add(self.id.as_deref().map_or(0, str::len))
+    }
+}
+
+pub(crate) struct ReplayLog {
+    entries: VecDeque<Entry>,
+    bytes: usize,
+    next_seq: u64,
+    max_events: usize,
+    max_bytes: usize,
+}
+
+impl ReplayLog {
+    pub(crate) fn new(max_events: usize, max_bytes: usize) -> Self {
+        Self { entries: VecDeque::new(), bytes: 0, next_seq: 0, max_events, max_bytes }
+    }
+
+    /// The sequence number the next event gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    fn oldest_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(self.entries.len() as u64)
+    }
+
+    /// Stores the next event, evicting the oldest as needed; `false` if it
+    /// is larger than the whole log, which is then cleared. Either way the
+    /// event takes the next sequence number.
+    pub(crate) fn push(&mut self, id: Option<&str>, frame: Bytes) -> bool {
+        self.next_seq = self.next_seq.saturating_add(1);
+        let entry = Entry { id: id.map(Box::from), frame };
+        let cost = entry.cost();
+        if cost > self.max_bytes || self.max_events == 0 {
+            self.entries.clear();
+            self.bytes = 0;
+            return false;
+        }
+        while self.entries.len() >= self.max_events || self.bytes.saturating_add(cost) > self.max_bytes {
+            let Some(old) = self.entries.pop_front() else { break };
+            self.bytes = self.bytes.saturating_sub(old.cost());
+        }
+        self.bytes = self.bytes.saturating_add(cost);
+        self.entries.push_back(entry);
+        true
+    }
+
+    /// Where a client that sends `Last-Event-ID: id` resumes. If several
+    /// stored events carry the id, the newest counts.
+    pub(crate) fn resume_after(&self, id: &str) -> Resume {
+        let found = self.entries.iter().rev().position(|e| e.id.as_deref() == Some(id));
+        match found {
+            None => Resume::Missed,
+            Some(0) => Resume::UpToDate,
+            Some(from_newest) => Resume::From(self.next_seq.saturating_sub(from_newest as u64)),
+        }
+    }
+
+    /// Handles to the stored frames from `seq` on, oldest first.
+    pub(crate) fn frames_from(&self, seq: u64) -> impl Iterator<Item = Bytes> + '_ {
+        let skip = usize::try_from(seq.saturating_sub(self.oldest_seq())).unwrap_or(usize::MAX);
+        self.entries.iter().skip(skip).map(|e| e.frame.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_of(ids: &[&str], max_events: usize, max_bytes: usize) -> ReplayLog {
+        let mut log = ReplayLog::new(max_events, max_bytes);
+        for id in ids {
+            log.push(Some(id), Bytes::from(format!("id: {id}\n\n")));
+        }
+        log
+    }
+
+    fn replayed(log: &ReplayLog, id: &str) -> Option<Vec<Bytes>> {
+        match log.resume_after(id) {
+            Resume::Missed => None,
+            Resume::UpToDate => Some(Vec::new()),
+            Resume::From(seq) => Some(log.frames_from(seq).collect()),
+        }
+    }
+
+    #[test]
+    fn resumes_after_every_position_and_misses_the_evicted() {
+        let log = log_of(&["a", "b", "c", "d"], 3, 1024);
+        assert_eq!(replayed(&log, "a"), None);
+        assert_eq!(replayed(&log, "b").unwrap().len(), 2);
+        assert_eq!(replayed(&log, "c").unwrap(), [Bytes::from_static(b"id: d\n\n")]);
+        assert_eq!(replayed(&log, "d").unwrap().len(), 0);
+        assert_eq!(replayed(&log, "never"), None);
+    }
+
+    #[test]
+    fn byte_bound_evicts_and_an_oversized_event_clears() {
+        // Each entry costs 8 bytes ("id: x\n\n" plus the 1-byte id).
+        let mut log = log_of(&["a", "b", "c"], 100, 17);
+        assert_eq!(replayed(&log, "a"), None);
+        assert_eq!(replayed(&log, "b").unwrap().len(), 1);
+        assert!(!log.push(None, Bytes::from(vec![b'x'; 18])));
+        assert_eq!(replayed(&log, "c"), None, "a gap must not be skipped");
+        assert_eq!(log.next_seq(), 4);
+    }
+
+    #[test]
+    fn the_newest_of_repeated_ids_counts() {
+        let log = log_of(&["x", "y", "x", "z"], 10, 1024);
+        assert_eq!(replayed(&log, "x").unwrap(), [Bytes::from_static(b"id: z\n\n")]);
+    }
+}

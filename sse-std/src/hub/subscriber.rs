@@ -1,0 +1,215 @@
+//! One subscriber of a hub: a `Stream` of encoded frames.
+//!
+//! Invariant: a subscriber sends, in order, its first frames (`retry:`,
+//! then the replay or the `missed` signal), then the live frames; every
+//! live event it skips (lag) is counted and followed by `missed` or by the
+//! end of the stream, never a silent gap. Its client slot is given back
+//! when it is dropped.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use sse_core::{KEEP_ALIVE, MISSED_EVENTS};
+use tokio::sync::Notify;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::Inner;
+use super::config::SlowConsumer;
+use super::error::SubscribeError;
+use super::keep_alive::KeepAlive;
+use super::stats::add;
+
+/// What the hub knows of one subscriber's progress.
+pub(crate) struct Tracker {
+    /// Sequence number of the next live event the subscriber has not read.
+    pub(crate) next: AtomicU64,
+    /// Set once when the hub disconnects it for being too slow.
+    pub(crate) killed: AtomicBool,
+    pub(crate) signal: Mutex<Option<Arc<Notify>>>,
+}
+
+impl Tracker {
+    pub(crate) fn new(next: u64) -> Self {
+        Self { next: AtomicU64::new(next), killed: AtomicBool::new(false), signal: Mutex::new(None) }
+    }
+
+    /// Marks it disconnected (once) and wakes its server; `false` if it
+    /// already was.
+    pub(crate) fn kill(&self) -> bool {
+        if self.killed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        if let Some(signal) = self.signal.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            signal.notify_one();
+        }
+        true
+    }
+}
+
+/// One counted place among the hub's clients, given back on drop.
+pub(crate) struct ClientSlot {
+    inner: Arc<Inner>,
+}
+
+impl ClientSlot {
+    pub(crate) fn take(inner: &Arc<Inner>) -> Result<Self, SubscribeError> {
+        let max = inner.config.max_clients.unwrap_or(usize::MAX);
+        inner
+            .counters
+            .clients
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then(|| n.saturating_add(1)))
+            .map_err(|_| SubscribeError::TooManyClients)?;
+        Ok(Self { inner: Arc::clone(inner) })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.inner.counters.clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One subscriber of a [`Hub`](crate::Hub): a `Stream` of encoded frames,
+/// ready to be a response body (`Stream<Item = Bytes>`; hyper and axum
+/// serve it directly). Dropping it leaves the hub.
+///
+/// ```
+/// fn assert_stream<S: futures_core::Stream<Item = bytes::Bytes> + Send + Unpin>(_: &S) {}
+/// let hub = sse_std::Hub::new(Default::default());
+/// assert_stream(&hub.subscribe(None)?);
+/// # Ok::<(), sse_std::SubscribeError>(())
+/// ```
+pub struct Subscriber {
+    tracker: Arc<Tracker>,
+    /// Retry, replay or stale-id signal, sent before anything live.
+    first: std::vec::IntoIter<Bytes>,
+    live: BroadcastStream<Bytes>,
+    keep_alive: Option<KeepAlive>,
+    policy: SlowConsumer,
+    ended: bool,
+    slot: ClientSlot,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("policy", &self.policy)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscriber {
+    pub(crate) fn new(
+        tracker: Arc<Tracker>,
+        first: Vec<Bytes>,
+        live: BroadcastStream<Bytes>,
+        slot: ClientSlot,
+    ) -> Self {
+        let config = &slot.inner.config;
+        Self {
+            tracker,
+            first: first.into_iter(),
+            live,
+            keep_alive: config.keep_alive.map(KeepAlive::new),
+            policy: config.slow_consumer,
+            ended: false,
+            slot,
+        }
+    }
+
+    /// Gives the hub a signal to notify if it disconnects this subscriber
+    /// for being too slow ([`SlowConsumer::Disconnect`]). A server selects
+    /// on it to close the connection even while it is blocked writing to a
+    /// client that stopped reading (the built-in [`Server`](crate::Server)
+    /// does).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let mut subscriber = hub.subscribe(None)?;
+    /// let close_connection = Arc::new(tokio::sync::Notify::new());
+    /// subscriber.set_disconnect_signal(Arc::clone(&close_connection));
+    /// # Ok::<(), sse_std::SubscribeError>(())
+    /// ```
+    pub fn set_disconnect_signal(&mut self, signal: Arc<Notify>) {
+        if self.tracker.killed.load(Ordering::Acquire) {
+            signal.notify_one();
+        } else {
+            *self.tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
+        }
+    }
+
+    /// Real traffic resets the keep-alive timer.
+    fn traffic(&mut self, frame: Bytes) -> Poll<Option<Bytes>> {
+        if let Some(keep_alive) = self.keep_alive.as_mut() {
+            keep_alive.reset();
+        }
+        Poll::Ready(Some(frame))
+    }
+
+    /// It fell `missed` events behind: apply the policy.
+    fn lagged(&mut self, missed: u64) -> Poll<Option<Bytes>> {
+        self.tracker.next.fetch_add(missed, Ordering::AcqRel);
+        tracing::debug!(missed, policy = ?self.policy, "slow subscriber");
+        let counters = &self.slot.inner.counters;
+        match self.policy {
+            SlowConsumer::DropOldest => {
+                add(&counters.dropped, missed);
+                add(&counters.missed_sent, 1);
+                self.traffic(Bytes::from_static(MISSED_EVENTS))
+            }
+            SlowConsumer::Disconnect => {
+                // Unless the periodic check got there first. Every event
+                // it had not read is lost to it: the ones overwritten and
+                // the ones still queued.
+                if self.tracker.kill() {
+                    let queued = counters
+                        .published
+                        .load(Ordering::Acquire)
+                        .saturating_sub(self.tracker.next.load(Ordering::Acquire));
+                    add(&counters.dropped, missed.saturating_add(queued));
+                    add(&counters.slow_disconnects, 1);
+                }
+                self.ended = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for Subscriber {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        if this.ended || this.tracker.killed.load(Ordering::Acquire) {
+            this.ended = true;
+            return Poll::Ready(None);
+        }
+        if let Some(first) = this.first.next() {
+            return this.traffic(first);
+        }
+        match Pin::new(&mut this.live).poll_next(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.tracker.next.fetch_add(1, Ordering::AcqRel);
+                return this.traffic(frame);
+            }
+            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => return this.lagged(missed),
+            // The hub shut down and this subscriber has read everything.
+            Poll::Ready(None) => {
+                this.ended = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        match this.keep_alive.as_mut().map(|k| k.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE))),
+            _ => Poll::Pending,
+        }
+    }
+}
