@@ -19,7 +19,6 @@
     )
 )]
 
-mod direct;
 mod hub;
 #[cfg(feature = "json")]
 mod publish;
@@ -29,5 +28,8 @@ mod writer;
 pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};
-pub use server::{Body, Handler, HandlerFuture, Server, ServerConfig, full, read_body, text_response};
+pub use server::{
+    Body, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
+    default_max_connections, full, read_body, text_response,
+};
 pub use writer::{SseWriter, WriteError};

@@ -1,15 +1,31 @@
 //! The HTTP layer: an event-stream endpoint serving a [`Hub`], on hyper 1,
-//! with a fast path for connections that open with a stream request
-//! (`direct.rs`).
+//! with a fast path for connections that open with a stream request.
 //!
-//! Invariant: no request is parsed by hand (hyper, or httparse on the fast
-//! path) and every response head comes from hyper or sse-core. Every
-//! request is bounded: its head
-//! by size (431, from hyper) and time (the connection is dropped:
-//! slowloris), its body by size (413) and time (408), and the number of
-//! open streams by the hub's `max_clients` (503 with `Retry-After`). During
-//! shutdown, open streams end cleanly and new stream requests get 204, so
-//! browsers stop reconnecting.
+//! Invariant: no request is parsed by hand (httparse for the first head of
+//! a connection, hyper for the rest) and every response head comes from
+//! hyper or sse-core. Every peer is bounded: the number of connections
+//! (`max_connections`: 503, then closed), a request head by size (431) and
+//! time (dropped: slowloris), a body by size (413) and time (408), a
+//! response by progress (`stall_timeout`: closed), a vanished peer by TCP
+//! keep-alive and `TCP_USER_TIMEOUT`, and the number of open streams by
+//! the hub's `max_clients` (503 with `Retry-After`). Every such close and
+//! every error status is counted ([`ServerStats`]). During shutdown, open
+//! streams end cleanly and new stream requests get 204, so browsers stop
+//! reconnecting.
+//!
+//! Modules: `config` (settings), `head` (the first request head), `direct`
+//! (the fast path), `conn` (the connection as hyper sees it, socket
+//! options), `respond` (bodies and the server's own answers), `stats`,
+//! `metrics` (the Prometheus exposition).
+
+mod config;
+mod conn;
+mod direct;
+mod head;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod respond;
+mod stats;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,8 +36,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::StreamBody;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt as _, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -30,141 +46,15 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 
-use crate::direct::{self, First, Rewound};
-use crate::hub::{Hub, SubscribeError, Subscriber};
+pub use config::{KeepaliveProbes, ServerConfig, default_max_connections};
+pub use respond::{Body, Handler, HandlerFuture, full, read_body, text_response};
+pub use stats::{ServerMonitor, ServerStats};
 
-/// The response body type of the server and its handlers.
-///
-/// ```
-/// let body: sse_std::Body = sse_std::full(bytes::Bytes::from_static(b"ok"));
-/// ```
-pub type Body = UnsyncBoxBody<Bytes, Infallible>;
-
-/// What a [`Handler`] returns.
-///
-/// ```
-/// let future: sse_std::HandlerFuture =
-///     Box::pin(async { sse_std::text_response(http::StatusCode::OK, "ok") });
-/// ```
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
-
-/// Serves the requests that are not for the event stream (for example a
-/// publish endpoint or a dashboard page). Its body has already passed the
-/// `Content-Length` check; read it with [`read_body`].
-///
-/// ```
-/// use std::sync::Arc;
-/// let handler: sse_std::Handler = Arc::new(|req| {
-///     let path = req.uri().path().to_owned();
-///     Box::pin(async move { sse_std::text_response(http::StatusCode::OK, &path) })
-/// });
-/// ```
-pub type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
-
-/// Settings of a [`Server`].
-///
-/// ```
-/// let config = sse_std::ServerConfig { events_path: "/stream".into(), ..Default::default() };
-/// assert_eq!(config.max_body_bytes, 1 << 20);
-/// ```
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// Path of the event stream (default `/events`).
-    pub events_path: String,
-    /// Largest request head accepted; larger gets 431 (default 16 KiB;
-    /// hyper's minimum, 8 KiB, applies below that).
-    pub max_head_bytes: usize,
-    /// Largest request body accepted; larger gets 413 (default 1 MiB).
-    pub max_body_bytes: usize,
-    /// Time allowed to send a request head; a slower client is dropped
-    /// (default 10 s).
-    pub header_timeout: Duration,
-    /// Time allowed to send a request body; slower gets 408 (default 10 s).
-    pub body_timeout: Duration,
-    /// `Retry-After` sent with 503 when every stream slot is taken
-    /// (default 5 s).
-    pub retry_after: Duration,
-    /// `Access-Control-Allow-Origin` for every response (default none).
-    pub cors_origin: Option<String>,
-    /// How long after shutdown starts new stream requests are still
-    /// answered (with 204) and open connections may finish (default 2 s).
-    pub shutdown_grace: Duration,
-}
-
-impl ServerConfig {
-    /// `Retry-After` in whole seconds, at least 1, for both paths' 503.
-    pub(crate) fn retry_after_secs(&self) -> u64 {
-        self.retry_after.as_secs().max(1)
-    }
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            events_path: "/events".to_owned(),
-            max_head_bytes: 16 * 1024,
-            max_body_bytes: 1 << 20,
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(10),
-            retry_after: Duration::from_secs(5),
-            cors_origin: None,
-            shutdown_grace: Duration::from_secs(2),
-        }
-    }
-}
-
-/// A response with a short plain-text body.
-///
-/// ```
-/// let r = sse_std::text_response(http::StatusCode::NOT_FOUND, "no such page");
-/// assert_eq!(r.status(), 404);
-/// ```
-#[must_use]
-pub fn text_response(status: StatusCode, message: &str) -> Response<Body> {
-    let mut response = Response::new(full(Bytes::from(format!("{message}\n"))));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
-}
-
-/// A body with these bytes.
-///
-/// ```
-/// let body = sse_std::full(bytes::Bytes::from_static(b"hi"));
-/// ```
-#[must_use]
-pub fn full(bytes: Bytes) -> Body {
-    UnsyncBoxBody::new(Full::new(bytes))
-}
-
-/// Reads a whole request body, at most `max` bytes within `timeout`.
-///
-/// # Errors
-/// A ready response: 413 if the body is larger than `max`, 408 if it does
-/// not arrive in time, 400 if the connection fails while reading it.
-///
-/// ```no_run
-/// # async fn handler(req: http::Request<hyper::body::Incoming>) -> http::Response<sse_std::Body> {
-/// use std::time::Duration;
-/// let body = match sse_std::read_body(req.into_body(), 1024, Duration::from_secs(5)).await {
-///     Ok(body) => body,
-///     Err(response) => return response,
-/// };
-/// sse_std::text_response(http::StatusCode::OK, &format!("{} bytes", body.len()))
-/// # }
-/// ```
-pub async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, Response<Body>> {
-    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
-        Err(_) => Err(text_response(StatusCode::REQUEST_TIMEOUT, "request body too slow")),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(text_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))
-        }
-        Ok(Err(_)) => Err(text_response(StatusCode::BAD_REQUEST, "request body could not be read")),
-    }
-}
+use crate::hub::{Hub, Subscriber};
+use conn::Conn;
+use head::{HeadReader, Verdict};
+use respond::Answer;
+use stats::Counters;
 
 /// A hub subscriber as a stream of body frames.
 struct Frames(Subscriber);
@@ -181,11 +71,13 @@ struct Shared {
     hub: Hub,
     config: ServerConfig,
     handler: Option<Handler>,
+    counters: Arc<Counters>,
 }
 
 /// An HTTP/1.1 server for a [`Hub`]: `GET` on the events path streams the
-/// hub (honouring `Last-Event-ID`); other paths go to the [`Handler`], if
-/// any, or get 404.
+/// hub (honouring `Last-Event-ID`); the metrics path, if configured,
+/// serves the counters; other paths go to the [`Handler`], if any, or get
+/// 404.
 ///
 /// A connection that opens with the stream request (as an `EventSource`'s
 /// does) is served without hyper: the body is the frames themselves until
@@ -221,7 +113,7 @@ impl Server {
     /// ```
     #[must_use]
     pub fn new(hub: Hub, config: ServerConfig) -> Self {
-        Self { shared: Shared { hub, config, handler: None } }
+        Self { shared: Shared { hub, config, handler: None, counters: Arc::default() } }
     }
 
     /// Serves every other path with `handler`.
@@ -237,6 +129,18 @@ impl Server {
     pub fn with_handler(mut self, handler: Handler) -> Self {
         self.shared.handler = Some(handler);
         self
+    }
+
+    /// A handle that reads this server's counters while it runs.
+    ///
+    /// ```
+    /// let server = sse_std::Server::new(sse_std::Hub::new(Default::default()), Default::default());
+    /// let monitor = server.monitor();
+    /// assert_eq!(monitor.stats().open_connections, 0);
+    /// ```
+    #[must_use]
+    pub fn monitor(&self) -> ServerMonitor {
+        ServerMonitor { counters: Arc::clone(&self.shared.counters) }
     }
 
     /// Accepts connections until `shutdown` completes, then shuts the hub
@@ -261,6 +165,8 @@ impl Server {
         // returns `None`.
         let (open, mut all_closed) = mpsc::channel::<()>(1);
         let grace = shared.config.shutdown_grace;
+        let busy = Answer::busy(&shared.config, "too many connections")
+            .to_bytes(shared.config.cors_origin.as_deref());
         let mut shutdown = pin!(shutdown);
         let mut shutting_down = false;
         let grace_timer = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
@@ -270,8 +176,14 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         tracing::trace!(%peer, "connection");
-                        let _ = stream.set_nodelay(true);
-                        serve(&shared, stream, &graceful, &open);
+                        match shared.counters.open(shared.config.max_connections) {
+                            Some(counted) => serve(&shared, stream, counted, &graceful, &open),
+                            // No task and no buffer: one non-blocking write.
+                            None => {
+                                tracing::debug!(%peer, "connection refused at max_connections");
+                                let _ = stream.try_write(&busy);
+                            }
+                        }
                     }
                     Err(e) => {
                         // Out of file descriptors, for example: back off.
@@ -302,16 +214,23 @@ impl Server {
 }
 
 /// Serves one connection: a first request for the event stream directly
-/// (see `direct.rs`), anything else with hyper, watched by `graceful`.
-/// `open` is held while the connection lives.
-fn serve(shared: &Arc<Shared>, stream: TcpStream, graceful: &GracefulShutdown, open: &mpsc::Sender<()>) {
+/// (see `direct.rs`), anything else valid with hyper, watched by
+/// `graceful`. `open` is held while the connection lives.
+fn serve(
+    shared: &Arc<Shared>,
+    mut stream: TcpStream,
+    counted: stats::OpenConnection,
+    graceful: &GracefulShutdown,
+    open: &mpsc::Sender<()>,
+) {
     let shared = Arc::clone(shared);
     let watcher = graceful.watcher();
     let open = open.clone();
     tokio::spawn(async move {
-        let _open = open;
+        let _open = (open, counted);
         let config = &shared.config;
-        let mut head = Vec::new();
+        conn::tune(&stream, config);
+        let mut head = HeadReader::new(config.max_head_bytes);
         let first =
             tokio::time::timeout(config.header_timeout, read_first_head(&stream, &mut head, config)).await;
         // Notified when the hub disconnects this connection's subscriber for
@@ -320,41 +239,60 @@ fn serve(shared: &Arc<Shared>, stream: TcpStream, graceful: &GracefulShutdown, o
         let too_slow = Arc::new(Notify::new());
         match first {
             // Slowloris: the head never completed.
-            Err(_) => tracing::debug!("request head too slow; connection dropped"),
-            Ok(None) => {}
-            Ok(Some(First::Stream { last_event_id })) => {
-                drop(head);
-                direct::serve(stream, &shared.hub, config, last_event_id.as_deref(), too_slow).await;
+            Err(_) => {
+                shared.counters.head_timeout();
+                tracing::debug!("request head too slow; connection dropped");
             }
-            Ok(Some(_)) => with_hyper(shared, Rewound::new(head, stream), watcher, too_slow).await,
+            Ok(None) => {}
+            Ok(Some(Verdict::Stream { last_event_id })) => {
+                drop(head);
+                let (hub, counters) = (&shared.hub, &shared.counters);
+                direct::serve(stream, hub, config, counters, last_event_id.as_deref(), too_slow).await;
+            }
+            Ok(Some(Verdict::Refuse(status, reason))) => {
+                tracing::debug!(%status, reason, "request refused");
+                shared.counters.status(status.as_u16());
+                let answer = Answer::text(status, reason).to_bytes(config.cors_origin.as_deref());
+                let _ = tokio::time::timeout(config.header_timeout, async {
+                    use tokio::io::AsyncWriteExt as _;
+                    let _ = stream.write_all(&answer).await;
+                    let _ = stream.shutdown().await;
+                })
+                .await;
+            }
+            Ok(Some(Verdict::Other)) => {
+                let conn =
+                    Conn::new(head.into_bytes(), stream, config.stall_timeout, Arc::clone(&shared.counters));
+                with_hyper(shared, conn, watcher, too_slow).await;
+            }
         }
     });
 }
 
-/// Reads until the first request head can be classified; `None` if the
-/// client closes first. Past `max_head_bytes` it is hyper's (431).
-async fn read_first_head(stream: &TcpStream, head: &mut Vec<u8>, config: &ServerConfig) -> Option<First> {
+/// Reads until the first request head can be judged; `None` if the client
+/// closes first.
+async fn read_first_head(
+    stream: &TcpStream,
+    head: &mut HeadReader,
+    config: &ServerConfig,
+) -> Option<Verdict> {
     loop {
-        match direct::classify(head, &config.events_path) {
-            First::Partial if head.len() < config.max_head_bytes => {}
-            First::Partial => return Some(First::Other),
-            decided => return Some(decided),
-        }
         stream.readable().await.ok()?;
-        let start = head.len();
-        // Below `max_head_bytes` here, so the read has room for a byte.
-        head.resize(start.saturating_add(1024).min(config.max_head_bytes), 0);
-        match stream.try_read(head.get_mut(start..).unwrap_or_default()) {
+        match stream.try_read(head.spare()) {
             Ok(0) => return None,
-            Ok(n) => head.truncate(start.saturating_add(n)),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => head.truncate(start),
+            Ok(n) => {
+                if let Some(verdict) = head.advance(n, &config.events_path) {
+                    return Some(verdict);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(_) => return None,
         }
     }
 }
 
 /// Serves the rest of a connection with hyper.
-async fn with_hyper(shared: Arc<Shared>, stream: Rewound, watcher: Watcher, too_slow: Arc<Notify>) {
+async fn with_hyper(shared: Arc<Shared>, conn: Conn, watcher: Watcher, too_slow: Arc<Notify>) {
     let config = &shared.config;
     let signal = Arc::clone(&too_slow);
     let handler = Arc::clone(&shared);
@@ -368,11 +306,19 @@ async fn with_hyper(shared: Arc<Shared>, stream: Rewound, watcher: Watcher, too_
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .max_buf_size(config.max_head_bytes.max(8192));
-    let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+    let connection = watcher.watch(builder.serve_connection(TokioIo::new(conn), service));
     tokio::select! {
         result = connection => {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
+                // hyper answered these itself (or dropped the connection).
+                if e.is_parse_too_large() {
+                    shared.counters.status(431);
+                } else if e.is_parse() {
+                    shared.counters.status(400);
+                } else if e.is_timeout() {
+                    shared.counters.head_timeout();
+                }
             }
         }
         () = too_slow.notified() => tracing::debug!("closed a connection too slow to keep up"),
@@ -382,6 +328,7 @@ async fn with_hyper(shared: Arc<Shared>, stream: Rewound, watcher: Watcher, too_
 impl Shared {
     async fn respond(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
         let mut response = self.route(req, too_slow).await;
+        self.counters.status(response.status().as_u16());
         if let Some(origin) = self.config.cors_origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()) {
             response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         }
@@ -400,6 +347,10 @@ impl Shared {
         }
         if req.uri().path() == self.config.events_path {
             return self.events(&req, too_slow);
+        }
+        #[cfg(feature = "metrics")]
+        if self.config.metrics_path.as_deref() == Some(req.uri().path()) {
+            return metrics::respond(&req, &self.hub, &self.counters);
         }
         match &self.handler {
             Some(handler) => handler(req).await,
@@ -428,18 +379,7 @@ impl Shared {
                 }
                 response
             }
-            Err(SubscribeError::ShutDown) => {
-                let mut response = Response::new(full(Bytes::new()));
-                *response.status_mut() = StatusCode::NO_CONTENT;
-                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                response
-            }
-            Err(e @ SubscribeError::TooManyClients) => {
-                let mut response = text_response(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
-                let secs = self.config.retry_after_secs();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                response
-            }
+            Err(e) => Answer::refused(e, &self.config).into_response(None),
         }
     }
 }

@@ -1,0 +1,129 @@
+//! Settings of a [`Server`](super::Server): every bound it puts on a peer.
+//!
+//! Invariant: every wait a peer can cause has a deadline here, and every
+//! per-peer resource a bound, on by default.
+
+use std::time::Duration;
+
+/// TCP keep-alive probes on accepted connections: a peer that stops
+/// answering them (it vanished without a FIN) is dropped after about
+/// `idle + interval × retries`.
+///
+/// ```
+/// use std::time::Duration;
+/// let probes = sse_std::KeepaliveProbes::default();
+/// assert_eq!(probes.idle + probes.interval * probes.retries, Duration::from_secs(60));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeepaliveProbes {
+    /// Quiet time before the first probe (default 30 s).
+    pub idle: Duration,
+    /// Time between probes (default 10 s; Linux, Android and the BSDs).
+    pub interval: Duration,
+    /// Probes without an answer before the connection is dropped
+    /// (default 3; Linux and Android).
+    pub retries: u32,
+}
+
+impl Default for KeepaliveProbes {
+    fn default() -> Self {
+        Self { idle: Duration::from_secs(30), interval: Duration::from_secs(10), retries: 3 }
+    }
+}
+
+/// Settings of a [`Server`](super::Server).
+///
+/// ```
+/// let config = sse_std::ServerConfig { events_path: "/stream".into(), ..Default::default() };
+/// assert_eq!(config.max_body_bytes, 1 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Path of the event stream (default `/events`).
+    pub events_path: String,
+    /// Largest request head accepted; larger gets 431 (default 16 KiB;
+    /// hyper's minimum, 8 KiB, applies below that to requests after the
+    /// first on a connection).
+    pub max_head_bytes: usize,
+    /// Largest request body accepted; larger gets 413 (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Time allowed to send a request head, and the longest a kept-alive
+    /// connection may wait idle for its next request; a slower client is
+    /// dropped (default 10 s).
+    pub header_timeout: Duration,
+    /// Time allowed to send a request body; slower gets 408 (default 10 s).
+    pub body_timeout: Duration,
+    /// A response, event stream included, whose client accepts no bytes
+    /// for this long while data waits is closed, and counted in
+    /// [`ServerStats::stalled`](crate::ServerStats::stalled) (default 30 s;
+    /// `None`: never). This is what frees the slot of a client that stopped
+    /// reading, under either [`SlowConsumer`](crate::SlowConsumer) policy.
+    pub stall_timeout: Option<Duration>,
+    /// TCP keep-alive probes on accepted connections (default
+    /// [`KeepaliveProbes::default`]; `None`: off).
+    pub tcp_keepalive: Option<KeepaliveProbes>,
+    /// `TCP_USER_TIMEOUT` on Linux and Android: a connection whose sent
+    /// data stays unacknowledged this long is dropped by the kernel
+    /// (default 60 s; `None`: the kernel's default, many minutes).
+    pub tcp_user_timeout: Option<Duration>,
+    /// The most connections open at once, streams included; past it a new
+    /// connection gets a 503 written without buffering and is closed
+    /// (default: the process's open-file limit less 64 for everything
+    /// else, at least 16).
+    pub max_connections: usize,
+    /// `Retry-After` sent with 503 when every stream slot is taken
+    /// (default 5 s).
+    pub retry_after: Duration,
+    /// `Access-Control-Allow-Origin` for every response (default none).
+    pub cors_origin: Option<String>,
+    /// How long after shutdown starts new stream requests are still
+    /// answered (with 204) and open connections may finish (default 2 s).
+    pub shutdown_grace: Duration,
+    /// Path that serves the server's and the hub's counters in the
+    /// Prometheus text format (feature `metrics`; default none).
+    pub metrics_path: Option<String>,
+}
+
+impl ServerConfig {
+    /// `Retry-After` in whole seconds, at least 1, for both paths' 503.
+    pub(crate) fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs().max(1)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            events_path: "/events".to_owned(),
+            max_head_bytes: 16 * 1024,
+            max_body_bytes: 1 << 20,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            stall_timeout: Some(Duration::from_secs(30)),
+            tcp_keepalive: Some(KeepaliveProbes::default()),
+            tcp_user_timeout: Some(Duration::from_secs(60)),
+            max_connections: default_max_connections(),
+            retry_after: Duration::from_secs(5),
+            cors_origin: None,
+            shutdown_grace: Duration::from_secs(2),
+            metrics_path: None,
+        }
+    }
+}
+
+/// Descriptors kept free for the listener, files and outgoing connections.
+const RESERVED_FILES: u64 = 64;
+
+/// The open-file limit less [`RESERVED_FILES`], at least 16.
+///
+/// ```
+/// assert!(sse_std::default_max_connections() >= 16);
+/// ```
+#[must_use]
+pub fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+    #[cfg(not(unix))]
+    let limit = 10_000u64;
+    usize::try_from(limit.saturating_sub(RESERVED_FILES).max(16)).unwrap_or(usize::MAX)
+}

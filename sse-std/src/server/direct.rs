@@ -1,0 +1,190 @@
+//! The fast path for event streams: a connection whose first request is a
+//! plain `GET` of the events path is served without hyper, so that an open
+//! stream costs a socket and a hub subscriber (plus, while frames are being
+//! written, a batch of frame handles), and each wake-up writes every queued
+//! frame in one vectored write (hyper's HTTP/1 connection keeps an 8 KiB
+//! read buffer per connection and writes one chunk per frame).
+//!
+//! Invariant: only a head that `head.rs` judged a stream request is served
+//! here. Every byte written comes from sse-core (the response heads) or the
+//! hub (frames). The body is delimited by the end of the connection
+//! (HTTP/1.1 allows it, every EventSource accepts it, and it costs no chunk
+//! framing). A client that accepts no bytes for `stall_timeout` while
+//! frames wait is closed, whatever the slow-consumer policy.
+
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf as _, Bytes};
+use futures_core::Stream as _;
+use sse_core::ResponseHead;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use super::ServerConfig;
+use super::conn::writable_by;
+use super::respond::Answer;
+use super::stats::Counters;
+use crate::hub::{Hub, Subscriber, deadline};
+
+/// Frames written by one vectored write at most. The batch of frame
+/// handles (32 bytes each) is allocated when frames arrive and freed once
+/// they are written, so an idle stream holds none.
+const MAX_BATCH: usize = 64;
+
+/// Serves a stream request on `stream` until the subscriber ends, the
+/// client goes away or the hub disconnects it (`too_slow`).
+pub(crate) async fn serve(
+    mut stream: TcpStream,
+    hub: &Hub,
+    config: &ServerConfig,
+    counters: &Counters,
+    last_event_id: Option<&str>,
+    too_slow: Arc<Notify>,
+) {
+    let mut subscriber = match hub.subscribe(last_event_id) {
+        Ok(subscriber) => subscriber,
+        Err(e) => {
+            let answer = Answer::refused(e, config);
+            counters.status(answer.status.as_u16());
+            let _ = stream.write_all(&answer.to_bytes(config.cors_origin.as_deref())).await;
+            return;
+        }
+    };
+    subscriber.set_disconnect_signal(Arc::clone(&too_slow));
+    if write_stream_head(&mut stream, config).await.is_err() {
+        return;
+    }
+    loop {
+        let mut batch = Vec::new();
+        let more = tokio::select! {
+            biased;
+            () = too_slow.notified() => break,
+            () = client_gone(&stream) => break,
+            more = std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch)) => more,
+        };
+        let written = tokio::select! {
+            biased;
+            () = too_slow.notified() => break,
+            written = write_batch(&stream, &mut batch, config.stall_timeout, counters) => written,
+        };
+        if written.is_err() || !more {
+            break;
+        }
+    }
+    drop(subscriber);
+    let _ = stream.shutdown().await;
+}
+
+/// Writes the stream's head (with the CORS origin, left out if it is not
+/// a valid header value).
+async fn write_stream_head(stream: &mut TcpStream, config: &ServerConfig) -> std::io::Result<()> {
+    let encode = |head: ResponseHead<'_>| {
+        let mut bytes = vec![0u8; head.encoded_len().ok()?];
+        let n = head.encode(&mut bytes).ok()?;
+        bytes.truncate(n);
+        Some(bytes)
+    };
+    let cors = config.cors_origin.as_deref().map(|origin| [("Access-Control-Allow-Origin", origin)]);
+    let with_cors = cors.as_ref().and_then(|cors| encode(ResponseHead::stream().with_headers(cors)));
+    let bytes = with_cors.or_else(|| encode(ResponseHead::stream())).unwrap_or_default();
+    stream.write_all(&bytes).await
+}
+
+/// Moves every frame the subscriber has ready (up to [`MAX_BATCH`]) into
+/// `batch`: `Ready(true)` with at least one frame, `Ready(false)` when the
+/// subscriber has ended (after its last frames, if any).
+fn poll_batch(subscriber: &mut Subscriber, cx: &mut Context<'_>, batch: &mut Vec<Bytes>) -> Poll<bool> {
+    while batch.len() < MAX_BATCH {
+        match Pin::new(&mut *subscriber).poll_next(cx) {
+            Poll::Ready(Some(frame)) => {
+                if batch.capacity() == 0 {
+                    batch.reserve_exact(MAX_BATCH);
+                }
+                batch.push(frame);
+            }
+            Poll::Ready(None) => return Poll::Ready(false),
+            Poll::Pending => break,
+        }
+    }
+    if batch.is_empty() { Poll::Pending } else { Poll::Ready(true) }
+}
+
+/// Writes and empties `batch`, as few system calls as the socket allows;
+/// fails if the client accepts no bytes for `stall`.
+async fn write_batch(
+    stream: &TcpStream,
+    batch: &mut Vec<Bytes>,
+    stall: Option<std::time::Duration>,
+    counters: &Counters,
+) -> std::io::Result<()> {
+    let mut stall_at = stall.map(deadline);
+    while !batch.is_empty() {
+        writable_by(stream, stall_at, counters).await?;
+        let result = {
+            let mut slices = [IoSlice::new(&[]); MAX_BATCH];
+            for (slice, frame) in slices.iter_mut().zip(batch.iter()) {
+                *slice = IoSlice::new(frame);
+            }
+            stream.try_write_vectored(slices.get(..batch.len()).unwrap_or_default())
+        };
+        match result {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => {
+                consume(batch, written);
+                stall_at = stall.map(deadline);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Drops the first `written` bytes of `batch`.
+fn consume(batch: &mut Vec<Bytes>, mut written: usize) {
+    let mut done = 0usize;
+    for frame in batch.iter_mut() {
+        if written < frame.len() {
+            frame.advance(written);
+            break;
+        }
+        written = written.saturating_sub(frame.len());
+        done = done.saturating_add(1);
+    }
+    batch.drain(..done.min(batch.len()));
+}
+
+/// Completes when the client closes its side or the connection fails.
+/// Bytes it sends after the request are read and ignored.
+async fn client_gone(stream: &TcpStream) {
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        let mut scratch = [0u8; 64];
+        match stream.try_read(&mut scratch) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consume_advances_across_frames() {
+        let mut batch = vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de"), Bytes::from_static(b"f")];
+        consume(&mut batch, 4);
+        assert_eq!(batch, [Bytes::from_static(b"e"), Bytes::from_static(b"f")]);
+        consume(&mut batch, 2);
+        assert!(batch.is_empty());
+    }
+}

@@ -1,0 +1,249 @@
+//! The first request head of a connection, read incrementally and checked
+//! strictly before anything is done with it.
+//!
+//! Invariant: every byte is scanned once as it arrives (for bare LF and
+//! for the blank line that ends the head), and httparse runs only when a
+//! `\r\n\r\n` has arrived, so a head trickled one byte at a time costs
+//! O(n), not O(n²). A head is refused (400, or 431 past the size limit)
+//! if it could be read two ways by two HTTP implementations: a bare LF
+//! line ending, `Content-Length` together with `Transfer-Encoding`, more
+//! than one `Content-Length`, a length that is not a decimal number, or
+//! anything httparse refuses (obs-fold, control bytes in the target, ...),
+//! as Node's llhttp does. Only a complete, well-formed `GET <events path>`
+//! without a body is a stream; every other valid head goes to hyper with
+//! every byte already read.
+
+use http::StatusCode;
+
+/// Headers accepted in the first request head; more get 431.
+const MAX_HEADERS: usize = 64;
+
+/// How much the buffer grows per read.
+const READ_CHUNK: usize = 1024;
+
+/// What the first request of a connection is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// A stream request, served by the fast path.
+    Stream {
+        /// The `Last-Event-ID` header, if present and not empty.
+        last_event_id: Option<String>,
+    },
+    /// A valid request for hyper.
+    Other,
+    /// Refused with this status and reason; the connection is closed.
+    Refuse(StatusCode, &'static str),
+}
+
+/// A request head being read: bytes so far and how far they were scanned.
+pub(crate) struct HeadReader {
+    buf: Vec<u8>,
+    /// Bytes of `buf` read from the peer.
+    len: usize,
+    max: usize,
+}
+
+impl HeadReader {
+    /// A reader that refuses heads longer than `max` bytes (431).
+    pub(crate) fn new(max: usize) -> Self {
+        Self { buf: Vec::new(), len: 0, max: max.max(1) }
+    }
+
+    /// Where the next read goes: never empty while the head is undecided.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        let end = self.len.saturating_add(READ_CHUNK).min(self.max);
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        self.buf.get_mut(self.len..).unwrap_or_default()
+    }
+
+    /// Takes `n` more bytes written into [`spare`](Self::spare); a verdict
+    /// once one can be given.
+    pub(crate) fn advance(&mut self, n: usize, events_path: &str) -> Option<Verdict> {
+        let start = self.len;
+        self.len = self.len.saturating_add(n).min(self.buf.len());
+        let bytes = self.buf.get(..self.len).unwrap_or_default();
+        for lf in memchr::memchr_iter(b'\n', bytes.get(start..).unwrap_or_default()) {
+            let at = start.saturating_add(lf);
+            // RFC 9112 §2.2: a recipient may accept a bare LF; we refuse it,
+            // since a proxy in front may not.
+            if at == 0 || bytes.get(at.saturating_sub(1)) != Some(&b'\r') {
+                return Some(Verdict::Refuse(StatusCode::BAD_REQUEST, "bare LF in the request head"));
+            }
+            let blank_line = at >= 3 && bytes.get(at.saturating_sub(3)..at) == Some(b"\r\n\r");
+            if blank_line {
+                return Some(judge(bytes.get(..=at).unwrap_or_default(), events_path));
+            }
+        }
+        (self.len >= self.max)
+            .then_some(Verdict::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request head too large"))
+    }
+
+    /// Every byte read so far (the head and anything after it).
+    pub(crate) fn into_bytes(mut self) -> Vec<u8> {
+        self.buf.truncate(self.len);
+        self.buf
+    }
+}
+
+/// Judges a head that ends with its blank line.
+fn judge(head: &[u8], events_path: &str) -> Verdict {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        // Only empty lines before the request line leave it partial here.
+        Ok(httparse::Status::Partial) => {
+            return Verdict::Refuse(StatusCode::BAD_REQUEST, "empty lines before the request line");
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Verdict::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many headers");
+        }
+        Err(_) => return Verdict::Refuse(StatusCode::BAD_REQUEST, "malformed request head"),
+    }
+    let (mut lengths, mut chunked, mut body) = (0usize, false, false);
+    let mut last_event_id = None;
+    for header in request.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            lengths = lengths.saturating_add(1);
+            if header.value.is_empty() || !header.value.iter().all(u8::is_ascii_digit) {
+                return Verdict::Refuse(StatusCode::BAD_REQUEST, "invalid Content-Length");
+            }
+            body |= header.value.iter().any(|&b| b != b'0');
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = true;
+        } else if header.name.eq_ignore_ascii_case("last-event-id") && !header.value.is_empty() {
+            last_event_id.get_or_insert_with(|| String::from_utf8_lossy(header.value).into_owned());
+        }
+    }
+    if lengths > 1 {
+        return Verdict::Refuse(StatusCode::BAD_REQUEST, "more than one Content-Length");
+    }
+    if lengths == 1 && chunked {
+        return Verdict::Refuse(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+    }
+    let path = request.path.and_then(|target| target.split('?').next());
+    if request.method == Some("GET") && path == Some(events_path) && !body && !chunked {
+        Verdict::Stream { last_event_id }
+    } else {
+        Verdict::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` in pieces of `step`, as reads would deliver them.
+    fn read(bytes: &[u8], step: usize, max: usize) -> Option<Verdict> {
+        let mut reader = HeadReader::new(max);
+        for piece in bytes.chunks(step.max(1)) {
+            let mut piece = piece;
+            while !piece.is_empty() {
+                let spare = reader.spare();
+                let n = spare.len().min(piece.len());
+                spare[..n].copy_from_slice(&piece[..n]);
+                piece = &piece[n..];
+                if let Some(verdict) = reader.advance(n, "/events") {
+                    return Some(verdict);
+                }
+            }
+        }
+        None
+    }
+
+    fn bad(reason: &'static str) -> Verdict {
+        Verdict::Refuse(StatusCode::BAD_REQUEST, reason)
+    }
+
+    fn stream(id: Option<&str>) -> Verdict {
+        Verdict::Stream { last_event_id: id.map(str::to_owned) }
+    }
+
+    fn cases() -> Vec<(&'static [u8], Option<Verdict>)> {
+        vec![
+            (b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", Some(stream(None))),
+            (b"GET /events?x=1 HTTP/1.0\r\n\r\n", Some(stream(None))),
+            (b"\r\nGET /events HTTP/1.1\r\n\r\n", Some(stream(None))),
+            (
+                b"GET /events HTTP/1.1\r\nLast-Event-ID: 7\r\nLast-Event-ID: 8\r\n\r\n",
+                Some(stream(Some("7"))),
+            ),
+            (b"GET /events HTTP/1.1\r\nlast-event-id:\r\n\r\n", Some(stream(None))),
+            (b"GET /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n", Some(stream(None))),
+            (b"GET /events HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", Some(Verdict::Other)),
+            (b"GET /events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", Some(Verdict::Other)),
+            (b"POST /events HTTP/1.1\r\n\r\n", Some(Verdict::Other)),
+            (b"GET /eventsx HTTP/1.1\r\n\r\n", Some(Verdict::Other)),
+            (b"POST /publish HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", Some(Verdict::Other)),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\n", None),
+            (b"", None),
+            // Smuggling and malformed heads.
+            (b"GET /events HTTP/1.1\nHost: x\n\n", Some(bad("bare LF in the request head"))),
+            (b"GET /events HTTP/1.1\r\nHost: x\n\r\n", Some(bad("bare LF in the request head"))),
+            (b"\nGET / HTTP/1.1\r\n\r\n", Some(bad("bare LF in the request head"))),
+            (
+                b"POST /publish HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Some(bad("both Content-Length and Transfer-Encoding")),
+            ),
+            (
+                b"POST /publish HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+                Some(bad("more than one Content-Length")),
+            ),
+            (
+                b"POST /publish HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
+                Some(bad("more than one Content-Length")),
+            ),
+            (b"POST /publish HTTP/1.1\r\nContent-Length: +4\r\n\r\n", Some(bad("invalid Content-Length"))),
+            (b"POST /publish HTTP/1.1\r\nContent-Length: 0x4\r\n\r\n", Some(bad("invalid Content-Length"))),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /ev\0ents HTTP/1.1\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /ev\x01ents HTTP/1.1\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /events HTTP/1.1\r\nHo st: x\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /events HTTP/1.1\r\nX: a\0b\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /events HTTP/9.9\r\n\r\n", Some(bad("malformed request head"))),
+            (b"\r\n\r\nGET /events HTTP/1.1\r\n\r\n", Some(bad("empty lines before the request line"))),
+        ]
+    }
+
+    #[test]
+    fn every_head_gets_the_same_verdict_in_any_pieces() {
+        for (bytes, want) in cases() {
+            for step in [1, 2, 3, 7, 1000, 100_000] {
+                assert_eq!(
+                    read(bytes, step, 16 * 1024),
+                    want,
+                    "{:?} in pieces of {step}",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_head_past_the_limit_gets_431_without_waiting_for_its_end() {
+        let mut long = b"GET /".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 100 * 1024));
+        let want =
+            Some(Verdict::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request head too large"));
+        assert_eq!(read(&long, 1000, 16 * 1024), want);
+        let mut many = b"GET /events HTTP/1.1\r\n".to_vec();
+        for i in 0..100 {
+            many.extend(format!("X-{i}: y\r\n").as_bytes());
+        }
+        many.extend(b"\r\n");
+        let want = Some(Verdict::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many headers"));
+        assert_eq!(read(&many, 5, 16 * 1024), want);
+    }
+
+    #[test]
+    fn bytes_after_the_head_are_kept_for_hyper() {
+        let bytes = b"POST /publish HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+        let mut reader = HeadReader::new(1024);
+        let spare = reader.spare();
+        spare[..bytes.len()].copy_from_slice(bytes);
+        assert_eq!(reader.advance(bytes.len(), "/events"), Some(Verdict::Other));
+        assert_eq!(reader.into_bytes(), bytes);
+    }
+}
