@@ -10,7 +10,7 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use sse_core::{Output, Parser};
-use sse_std::{Hub, HubConfig, Server, ServerConfig};
+use sse_std::{Hub, HubConfig, Server, ServerConfig, ServerMonitor};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 pub struct Running {
     pub addr: SocketAddr,
     pub hub: Hub,
+    pub monitor: ServerMonitor,
     stop: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<std::io::Result<()>>,
 }
@@ -38,10 +39,11 @@ pub async fn start(hub_config: HubConfig, config: ServerConfig) -> Running {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = Server::new(hub.clone(), config);
+    let monitor = server.monitor();
     let task = tokio::spawn(server.run(listener, async {
         let _ = stopped.await;
     }));
-    Running { addr, hub, stop: Some(stop), task }
+    Running { addr, hub, monitor, stop: Some(stop), task }
 }
 
 /// Sends one request on a new connection and returns the response.

@@ -11,7 +11,10 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use sse_core::Event;
-use sse_std::{Body, Hub, HubConfig, Server, ServerConfig, full, parse_publish, read_body, text_response};
+use sse_std::{
+    Body, Hub, HubConfig, KeepaliveProbes, Server, ServerConfig, full, parse_publish, read_body,
+    text_response,
+};
 use tokio::io::AsyncBufReadExt as _;
 
 const DASHBOARD: &str = include_str!("dashboard.html");
@@ -30,6 +33,23 @@ pub(crate) struct Args {
     /// Most event streams at once; more get 503 with Retry-After.
     #[arg(long)]
     max_clients: Option<usize>,
+    /// Most connections at once, streams included; more get 503 and are
+    /// closed [default: the open-file limit, raised to its maximum, less 64].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds a client may accept no bytes while events wait before its
+    /// stream is closed (0: never).
+    #[arg(long, default_value_t = 30)]
+    stall_timeout: u64,
+    /// TCP keep-alive probes on accepted connections, as IDLE:INTERVAL:COUNT
+    /// seconds and probes (like nginx's so_keepalive), or "off": a client
+    /// that vanished without closing is dropped after IDLE + INTERVAL × COUNT.
+    #[arg(long, default_value = "30:10:3", value_parser = parse_keepalive)]
+    tcp_keepalive: Keepalive,
+    /// Seconds sent data may stay unacknowledged before the kernel drops the
+    /// connection (TCP_USER_TIMEOUT, Linux; 0: the kernel's default).
+    #[arg(long, default_value_t = 60)]
+    tcp_user_timeout: u64,
     /// Publish each line of stdin as one event's data.
     #[arg(long)]
     stdin: bool,
@@ -42,6 +62,27 @@ pub(crate) struct Args {
     /// Allow this origin to read the stream and publish (CORS).
     #[arg(long)]
     cors: Option<String>,
+}
+
+/// `--tcp-keepalive`: probes, or `None` for "off".
+#[derive(Clone, Copy, Debug)]
+struct Keepalive(Option<KeepaliveProbes>);
+
+fn parse_keepalive(text: &str) -> Result<Keepalive, String> {
+    if text == "off" {
+        return Ok(Keepalive(None));
+    }
+    let parts: Vec<&str> = text.split(':').collect();
+    let [idle, interval, count] = parts.as_slice() else {
+        return Err("expected IDLE:INTERVAL:COUNT (seconds, seconds, probes) or off".to_owned());
+    };
+    let secs = |s: &str| s.parse::<u64>().ok().filter(|&n| n > 0).map(Duration::from_secs);
+    match (secs(idle), secs(interval), count.parse::<u32>().ok().filter(|&n| n > 0)) {
+        (Some(idle), Some(interval), Some(retries)) => {
+            Ok(Keepalive(Some(KeepaliveProbes { idle, interval, retries })))
+        }
+        _ => Err("IDLE, INTERVAL and COUNT must be positive whole numbers".to_owned()),
+    }
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -63,7 +104,18 @@ async fn serve(args: Args) -> ExitCode {
         max_clients: args.max_clients,
         ..HubConfig::default()
     });
-    let config = ServerConfig { cors_origin: args.cors.clone(), ..ServerConfig::default() };
+    raise_open_file_limit();
+    let mut config = ServerConfig {
+        cors_origin: args.cors.clone(),
+        stall_timeout: (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout)),
+        tcp_keepalive: args.tcp_keepalive.0,
+        tcp_user_timeout: (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout)),
+        metrics_path: Some("/metrics".to_owned()),
+        ..ServerConfig::default()
+    };
+    if let Some(max) = args.max_connections {
+        config.max_connections = max;
+    }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -73,7 +125,7 @@ async fn serve(args: Args) -> ExitCode {
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
     eprintln!(
-        "sse: serving http://{addr}/ (events at /events, publish with POST /publish, ids {}-<n>)",
+        "sse: serving http://{addr}/ (events at /events, publish with POST /publish, metrics at /metrics, ids {}-<n>)",
         hub.epoch()
     );
 
@@ -101,6 +153,15 @@ async fn serve(args: Args) -> ExitCode {
             eprintln!("sse: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, so that the
+/// default `max_connections` (derived from it) allows many streams.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("sse: cannot raise the open-file limit: {e}");
     }
 }
 
