@@ -49,6 +49,13 @@ cargo test -p sse-embedded --features async --locked
 step "end to end with third-party peers: npm eventsource, headless Chromium"
 cargo test -p sse-std --test cli --locked -- --ignored --nocapture
 
+step "a client that vanishes without a FIN, between two network namespaces (needs root)"
+if [ "$(id -u)" = 0 ]; then
+    cargo test -p sse-std --test vanished --locked -- --ignored --nocapture
+else
+    echo "skipped (not passed): creating network namespaces needs root"
+fi
+
 step "cross: sse-core and sse-embedded for Cortex-M0 (thumbv6m) and Cortex-M4F (thumbv7em), Debian's toolchain"
 source scripts/arm-toolchain.sh
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do

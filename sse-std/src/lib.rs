@@ -33,3 +33,33 @@ pub use server::{
     default_max_connections, full, read_body, text_response,
 };
 pub use writer::{SseWriter, WriteError};
+
+/// Entry points for the cargo-fuzz targets in `fuzz/`; not part of the
+/// API and not covered by semver.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// What the server decides about a connection's first request head.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum FirstHead {
+        /// No decision yet: more bytes are needed.
+        Undecided,
+        /// A stream request, with its `Last-Event-ID`.
+        Stream(Option<String>),
+        /// A valid request for hyper.
+        Other,
+        /// Refused with this status.
+        Refused(u16),
+    }
+
+    /// Feeds `pieces` to the first-head reader as successive reads (heads
+    /// of at most `max` bytes, stream path `/events`).
+    ///
+    /// ```
+    /// use sse_std::fuzzing::{FirstHead, first_head};
+    /// assert_eq!(first_head(&[b"GET /events HTTP/1.1\r\n\r\n"], 1024), FirstHead::Stream(None));
+    /// ```
+    #[must_use]
+    pub fn first_head(pieces: &[&[u8]], max: usize) -> FirstHead {
+        crate::server::fuzz_first_head(pieces, max)
+    }
+}

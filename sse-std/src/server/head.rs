@@ -8,8 +8,8 @@
 //! if it could be read two ways by two HTTP implementations: a bare LF
 //! line ending, `Content-Length` together with `Transfer-Encoding`, more
 //! than one `Content-Length`, a length that is not a decimal number, or
-//! anything httparse refuses (obs-fold, control bytes in the target, ...),
-//! as Node's llhttp does. Only a complete, well-formed `GET <events path>`
+//! anything httparse refuses (obs-fold, control bytes in the target, ...)
+//! or a target `http::Uri` refuses (as hyper would), as Node's llhttp does. Only a complete, well-formed `GET <events path>`
 //! without a body is a stream; every other valid head goes to hyper with
 //! every byte already read.
 
@@ -80,6 +80,24 @@ impl HeadReader {
             .then_some(Verdict::Refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request head too large"))
     }
 
+    /// Takes bytes that were read elsewhere, as successive reads would
+    /// deliver them; the first verdict.
+    pub(crate) fn feed(&mut self, mut bytes: &[u8], events_path: &str) -> Option<Verdict> {
+        while !bytes.is_empty() {
+            let spare = self.spare();
+            let n = spare.len().min(bytes.len());
+            let (now, rest) = bytes.split_at(n);
+            if let Some(dst) = spare.get_mut(..n) {
+                dst.copy_from_slice(now);
+            }
+            bytes = rest;
+            if let Some(verdict) = self.advance(n, events_path) {
+                return Some(verdict);
+            }
+        }
+        None
+    }
+
     /// Every byte read so far (the head and anything after it).
     pub(crate) fn into_bytes(mut self) -> Vec<u8> {
         self.buf.truncate(self.len);
@@ -123,8 +141,12 @@ fn judge(head: &[u8], events_path: &str) -> Verdict {
     if lengths == 1 && chunked {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding");
     }
-    let path = request.path.and_then(|target| target.split('?').next());
-    if request.method == Some("GET") && path == Some(events_path) && !body && !chunked {
+    // The target as hyper reads it (`http::Uri`), which refuses more than
+    // httparse does (`<`, `{`, ...).
+    let Some(uri) = request.path.and_then(|target| http::Uri::try_from(target).ok()) else {
+        return Verdict::Refuse(StatusCode::BAD_REQUEST, "invalid request target");
+    };
+    if request.method == Some("GET") && uri.path() == events_path && !body && !chunked {
         Verdict::Stream { last_event_id }
     } else {
         Verdict::Other
@@ -138,19 +160,7 @@ mod tests {
     /// Feeds `bytes` in pieces of `step`, as reads would deliver them.
     fn read(bytes: &[u8], step: usize, max: usize) -> Option<Verdict> {
         let mut reader = HeadReader::new(max);
-        for piece in bytes.chunks(step.max(1)) {
-            let mut piece = piece;
-            while !piece.is_empty() {
-                let spare = reader.spare();
-                let n = spare.len().min(piece.len());
-                spare[..n].copy_from_slice(&piece[..n]);
-                piece = &piece[n..];
-                if let Some(verdict) = reader.advance(n, "/events") {
-                    return Some(verdict);
-                }
-            }
-        }
-        None
+        bytes.chunks(step.max(1)).find_map(|piece| reader.feed(piece, "/events"))
     }
 
     fn bad(reason: &'static str) -> Verdict {
@@ -203,6 +213,8 @@ mod tests {
             (b"GET /events HTTP/1.1\r\nHo st: x\r\n\r\n", Some(bad("malformed request head"))),
             (b"GET /events HTTP/1.1\r\nX: a\0b\r\n\r\n", Some(bad("malformed request head"))),
             (b"GET /events HTTP/9.9\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /events?<script> HTTP/1.1\r\n\r\n", Some(bad("invalid request target"))),
+            (b"GET http://x/events HTTP/1.1\r\n\r\n", Some(stream(None))),
             (b"\r\n\r\nGET /events HTTP/1.1\r\n\r\n", Some(bad("empty lines before the request line"))),
         ]
     }
@@ -241,9 +253,7 @@ mod tests {
     fn bytes_after_the_head_are_kept_for_hyper() {
         let bytes = b"POST /publish HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
         let mut reader = HeadReader::new(1024);
-        let spare = reader.spare();
-        spare[..bytes.len()].copy_from_slice(bytes);
-        assert_eq!(reader.advance(bytes.len(), "/events"), Some(Verdict::Other));
+        assert_eq!(reader.feed(bytes, "/events"), Some(Verdict::Other));
         assert_eq!(reader.into_bytes(), bytes);
     }
 }

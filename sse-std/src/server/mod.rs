@@ -269,6 +269,18 @@ fn serve(
     });
 }
 
+/// The fuzz targets' view of [`HeadReader`].
+pub(crate) fn fuzz_first_head(pieces: &[&[u8]], max: usize) -> crate::fuzzing::FirstHead {
+    use crate::fuzzing::FirstHead;
+    let mut head = HeadReader::new(max);
+    match pieces.iter().find_map(|piece| head.feed(piece, "/events")) {
+        None => FirstHead::Undecided,
+        Some(Verdict::Stream { last_event_id }) => FirstHead::Stream(last_event_id),
+        Some(Verdict::Other) => FirstHead::Other,
+        Some(Verdict::Refuse(status, _)) => FirstHead::Refused(status.as_u16()),
+    }
+}
+
 /// Reads until the first request head can be judged; `None` if the client
 /// closes first.
 async fn read_first_head(
