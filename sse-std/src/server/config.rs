@@ -114,7 +114,9 @@ impl Default for ServerConfig {
 /// Descriptors kept free for the listener, files and outgoing connections.
 const RESERVED_FILES: u64 = 64;
 
-/// The open-file limit less [`RESERVED_FILES`], at least 16.
+/// The process's open-file limit (`RLIMIT_NOFILE`, soft) less 64
+/// descriptors kept for everything else, at least 16: the default
+/// [`ServerConfig::max_connections`].
 ///
 /// ```
 /// assert!(sse_std::default_max_connections() >= 16);
