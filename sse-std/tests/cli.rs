@@ -21,57 +21,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sse_core::Parser;
 
-const SSE: &str = env!("CARGO_BIN_EXE_sse");
+mod common;
 
-/// A running `sse serve`, killed on drop.
-struct Serve {
-    child: Child,
-    base: String,
-    /// The first part of the ids it assigns (`<epoch>-<seq>`).
-    epoch: String,
-}
+use common::process::{SSE, Serve};
 
 impl Serve {
-    fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(SSE)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .trim_end_matches('/')
-            .to_owned();
-        let epoch = line
-            .split_once("ids ")
-            .and_then(|(_, rest)| rest.split_once("-<n>"))
-            .unwrap_or_else(|| panic!("no id format in {line:?}"))
-            .0
-            .to_owned();
-        thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-        });
-        Self { child, base, epoch }
-    }
-
-    /// The id it assigns to its `seq`th event.
-    fn id(&self, seq: u64) -> String {
-        format!("{}-{seq}", self.epoch)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// POSTs `body` to /publish; returns the status and the response body.
     fn publish(&self, body: &str) -> (u16, String) {
         let out = Command::new("curl")
@@ -96,13 +50,6 @@ impl Serve {
         assert_eq!(status, 202, "{body}: {reply}");
         let reply: Value = serde_json::from_str(&reply).unwrap();
         reply["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
