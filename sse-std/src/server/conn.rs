@@ -161,3 +161,14 @@ pub(crate) async fn writable_by(
         }
     }
 }
+
+/// Writes a short answer whole and closes the sending side, giving up
+/// after `limit` (a client that reads nothing cannot hold the task).
+pub(crate) async fn answer_and_close(stream: &mut TcpStream, bytes: &[u8], limit: Duration) {
+    use tokio::io::AsyncWriteExt as _;
+    let _ = tokio::time::timeout(limit, async {
+        let _ = stream.write_all(bytes).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}

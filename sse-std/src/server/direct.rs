@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::ServerConfig;
-use super::conn::writable_by;
+use super::conn::{answer_and_close, writable_by};
 use super::respond::Answer;
 use super::stats::Counters;
 use crate::hub::{Hub, Subscriber, deadline};
@@ -50,7 +50,8 @@ pub(crate) async fn serve(
         Err(e) => {
             let answer = Answer::refused(e, config);
             counters.status(answer.status.as_u16());
-            let _ = stream.write_all(&answer.to_bytes(config.cors_origin.as_deref())).await;
+            let bytes = answer.to_bytes(config.cors_origin.as_deref());
+            answer_and_close(&mut stream, &bytes, config.header_timeout).await;
             return;
         }
     };
@@ -91,7 +92,10 @@ async fn write_stream_head(stream: &mut TcpStream, config: &ServerConfig) -> std
     let cors = config.cors_origin.as_deref().map(|origin| [("Access-Control-Allow-Origin", origin)]);
     let with_cors = cors.as_ref().and_then(|cors| encode(ResponseHead::stream().with_headers(cors)));
     let bytes = with_cors.or_else(|| encode(ResponseHead::stream())).unwrap_or_default();
-    stream.write_all(&bytes).await
+    match tokio::time::timeout(config.header_timeout, stream.write_all(&bytes)).await {
+        Ok(written) => written,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
 }
 
 /// Moves every frame the subscriber has ready (up to [`MAX_BATCH`]) into

@@ -253,12 +253,7 @@ fn serve(
                 tracing::debug!(%status, reason, "request refused");
                 shared.counters.status(status.as_u16());
                 let answer = Answer::text(status, reason).to_bytes(config.cors_origin.as_deref());
-                let _ = tokio::time::timeout(config.header_timeout, async {
-                    use tokio::io::AsyncWriteExt as _;
-                    let _ = stream.write_all(&answer).await;
-                    let _ = stream.shutdown().await;
-                })
-                .await;
+                conn::answer_and_close(&mut stream, &answer, config.header_timeout).await;
             }
             Ok(Some(Verdict::Other)) => {
                 let conn =
