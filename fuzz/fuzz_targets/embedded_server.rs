@@ -1,4 +1,4 @@
-//! Arbitrary client bytes, disconnects and timing against the sse-embedded
+//! Arbitrary client bytes, disconnects and limits against the sse-embedded
 //! server over smoltcp's loopback device: no panic, every response is a
 //! well-formed HTTP/1.1 head with a documented status, and afterwards every
 //! slot is free again.
@@ -12,7 +12,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
 use sse_core::{Event, History};
-use sse_embedded::{Config, Page, Server, Timing};
+use sse_embedded::{Config, Page, Server, Limits};
 
 const SLOTS: usize = 2;
 const PAGES: &[Page<'static>] = &[Page { path: "/", content_type: "text/html", body: b"<p>x</p>" }];
@@ -43,7 +43,7 @@ fuzz_target!(|ops: Vec<Op>| {
     });
     let config = Config { pages: PAGES, ..Config::new() };
     let mut server: Server<'_, _, _, SLOTS, 256> =
-        Server::new(config, Timing::default(), handles, History::<4, 512>::new());
+        Server::new(config, Limits::default(), handles, History::<4, 512>::new());
     let mut now = Instant::ZERO;
     let mut clients: Vec<Client> = Vec::new();
     let mut port = 40000u16;

@@ -7,7 +7,7 @@
 //! silently: it either finds the client's id and replays everything after
 //! it, or says the client missed events.
 //!
-//! Storage is one byte ring plus an index ring of [`Slot`]s, both fixed
+//! Storage is one byte ring plus an index ring of [`HistoryEntry`]s, both fixed
 //! when the history is made: arrays for [`History`] (no heap, `const`), or
 //! any caller-provided buffers for [`HistoryIn`] (sized at run time on
 //! std). Each entry's bytes are contiguous (an entry that does not fit
@@ -18,17 +18,17 @@ use crate::error::HistoryError;
 use crate::event::Event;
 
 /// One entry of a history's index: where an event's id and frame are.
-/// Opaque; provide `Slot::EMPTY`s as index storage to
+/// Opaque; provide `HistoryEntry::EMPTY`s as index storage to
 /// [`HistoryIn::with_storage`].
 ///
 /// ```
-/// let index = [sse_core::Slot::EMPTY; 8];
+/// let index = [sse_core::HistoryEntry::EMPTY; 8];
 /// assert_eq!(index.len(), 8);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Slot(Entry);
+pub struct HistoryEntry(Entry);
 
-impl Slot {
+impl HistoryEntry {
     /// An unused slot.
     pub const EMPTY: Self = Self(Entry { start: 0, id_len: None, frame_len: 0 });
 }
@@ -123,17 +123,17 @@ pub struct Stored<'h> {
 /// assert_eq!(replay, ["3", "4"]);
 /// # Ok::<(), sse_core::FieldError>(())
 /// ```
-pub type History<const N: usize, const BYTES: usize> = HistoryIn<[Slot; N], [u8; BYTES]>;
+pub type History<const N: usize, const BYTES: usize> = HistoryIn<[HistoryEntry; N], [u8; BYTES]>;
 
 /// A replay history in caller-provided storage: an index of `I` (at most
-/// as many events as it has [`Slot`]s) and a byte store `B`. Everything
+/// as many events as it has [`HistoryEntry`]s) and a byte store `B`. Everything
 /// else is as for [`History`].
 ///
 /// ```
-/// use sse_core::{Event, HistoryIn, Resume, Slot};
+/// use sse_core::{Event, HistoryIn, Resume, HistoryEntry};
 /// // Sizes chosen at run time (e.g. from a command-line flag).
 /// let (events, bytes) = (100, 64 * 1024);
-/// let mut h = HistoryIn::with_storage(vec![Slot::EMPTY; events], vec![0u8; bytes]);
+/// let mut h = HistoryIn::with_storage(vec![HistoryEntry::EMPTY; events], vec![0u8; bytes]);
 /// h.push(&Event::new().with_id("1")?.with_data("x")).unwrap();
 /// assert_eq!(h.resume_after("1"), Resume::UpToDate);
 /// # Ok::<(), sse_core::FieldError>(())
@@ -157,7 +157,7 @@ impl<const N: usize, const BYTES: usize> Default for History<N, BYTES> {
 
 impl<I, B> core::fmt::Debug for HistoryIn<I, B>
 where
-    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,
 {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -182,13 +182,13 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     #[must_use]
     pub const fn new() -> Self {
         let () = Self::NON_EMPTY;
-        Self { store: [0; BYTES], index: [Slot::EMPTY; N], head: 0, len: 0, next_seq: 0 }
+        Self { store: [0; BYTES], index: [HistoryEntry::EMPTY; N], head: 0, len: 0, next_seq: 0 }
     }
 }
 
 impl<I, B> HistoryIn<I, B>
 where
-    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,
 {
     /// An empty history in the given storage: at most `index.len()` events
@@ -197,7 +197,7 @@ where
     /// [`HistoryError::TooLarge`].
     ///
     /// ```
-    /// let h = sse_core::HistoryIn::with_storage([sse_core::Slot::EMPTY; 4], [0u8; 256]);
+    /// let h = sse_core::HistoryIn::with_storage([sse_core::HistoryEntry::EMPTY; 4], [0u8; 256]);
     /// assert!(h.is_empty());
     /// ```
     pub fn with_storage(index: I, store: B) -> Self {
@@ -261,7 +261,7 @@ where
         };
         match self.index.as_mut().get_mut(at) {
             Some(slot) => {
-                *slot = Slot(entry);
+                *slot = HistoryEntry(entry);
                 self.len = self.len.saturating_add(1);
                 true
             }
@@ -570,9 +570,9 @@ mod tests {
     #[test]
     fn empty_storage_refuses_without_panicking() {
         let ev = Event::new().with_id("1").unwrap().with_data("x");
-        let mut no_index = HistoryIn::with_storage([Slot::EMPTY; 0], [0u8; 64]);
+        let mut no_index = HistoryIn::with_storage([HistoryEntry::EMPTY; 0], [0u8; 64]);
         assert!(matches!(no_index.push(&ev), Err(HistoryError::TooLarge { .. })));
-        let mut no_bytes = HistoryIn::with_storage([Slot::EMPTY; 4], [0u8; 0]);
+        let mut no_bytes = HistoryIn::with_storage([HistoryEntry::EMPTY; 4], [0u8; 0]);
         assert!(matches!(no_bytes.push(&ev), Err(HistoryError::TooLarge { capacity: 0, .. })));
         assert_eq!(no_bytes.resume_after("1"), Resume::Missed);
         assert!(no_bytes.get(0).is_none());
@@ -582,7 +582,7 @@ mod tests {
     #[test]
     fn runtime_sized_storage_behaves_like_arrays() {
         let mut fixed: History<3, 90> = History::new();
-        let mut sized = HistoryIn::with_storage(std::vec![Slot::EMPTY; 3], std::vec![0u8; 90]);
+        let mut sized = HistoryIn::with_storage(std::vec![HistoryEntry::EMPTY; 3], std::vec![0u8; 90]);
         for i in 0..50usize {
             let id = i.to_string();
             let data = "z".repeat(i % 23);

@@ -37,7 +37,7 @@ pub use encode::{Encoder, KEEP_ALIVE, Status};
 pub use error::{EncodeError, FieldError, HeadError, HistoryError, WriteError};
 pub use event::{Data, Event, check_event_name, check_id};
 pub use head::{ResponseHead, STREAM_HEADERS};
-pub use history::{History, HistoryIn, MISSED_EVENTS, Resume, Slot, Stored};
+pub use history::{History, HistoryEntry, HistoryIn, MISSED_EVENTS, Resume, Stored};
 #[cfg(feature = "serde")]
 pub use json::JsonError;
 pub use parse::{IdTooLong, MessageEvent, Output, Parser, Skipped};

@@ -21,7 +21,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, Ipv4Address};
 use sse_core::{Event, History};
-use sse_embedded::{Config, Page, Server, Timing};
+use sse_embedded::{Config, Limits, Page, Server};
 
 const DASHBOARD: &[u8] = br#"<!doctype html>
 <html lang="en"><meta charset="utf-8"><title>device</title>
@@ -59,9 +59,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
     });
     let config = Config { pages: PAGES, retry_ms: Some(1000), ..Config::new() };
-    let timing = Timing { keep_alive: Some(Duration::from_secs(5)), ..Timing::default() };
+    let limits = Limits { keep_alive: Some(Duration::from_secs(5)), ..Limits::default() };
     let mut server: Server<'_, _, _, 4, 1024> =
-        Server::new(config, timing, handles, History::<32, 8192>::new());
+        Server::new(config, limits, handles, History::<32, 8192>::new());
     println!("tap_demo: serving http://{ip}/ on {tap}");
 
     let started = StdInstant::now();

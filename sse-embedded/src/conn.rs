@@ -5,10 +5,19 @@
 //! Invariant: the connection's buffer holds the request head, then each
 //! response piece in turn; nothing is kept between connections, and where
 //! events come from (and when to send a keep-alive) is the
-//! [`StreamSource`]'s business, so this works with any executor.
+//! [`StreamSource`]'s business, so this works with any executor. Every
+//! wait on the client has a deadline from the caller's timer (any
+//! `embedded_hal_async::delay::DelayNs`, such as embassy-time's `Delay`):
+//! the request head must arrive within the request timeout, and every
+//! write must see the client take a byte within the stall timeout.
 
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
+
+use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
-use sse_core::{HistoryIn, KEEP_ALIVE, MISSED_EVENTS, Slot};
+use sse_core::{HistoryEntry, HistoryIn, KEEP_ALIVE, MISSED_EVENTS};
 
 use crate::route::{self, Config, Parsed, Route, Status};
 
@@ -67,6 +76,49 @@ pub trait StreamSource {
     async fn next(&mut self, next_seq: u64, buf: &mut [u8]) -> Next;
 }
 
+/// Deadlines of a connection served by [`serve_connection`].
+///
+/// ```
+/// let limits = sse_embedded::ConnLimits::default();
+/// assert_eq!((limits.request_timeout_ms, limits.stall_timeout_ms), (5_000, Some(30_000)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ConnLimits {
+    /// The request head must arrive within this time (default 5 s).
+    pub request_timeout_ms: u32,
+    /// A write during which the client takes no byte for this long ends
+    /// the connection (default 30 s; `None`: never).
+    pub stall_timeout_ms: Option<u32>,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self { request_timeout_ms: 5_000, stall_timeout_ms: Some(30_000) }
+    }
+}
+
+/// Counters that [`serve_connection`] adds to, shared by the caller's
+/// connections if it likes.
+///
+/// ```
+/// let stats = sse_embedded::ConnStats::default();
+/// assert_eq!(stats.missed_sent, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ConnStats {
+    /// `missed` signals sent (a stale `Last-Event-ID`, lag, or an event
+    /// too large for the buffer).
+    pub missed_sent: u64,
+    /// Connections whose request head did not arrive in time.
+    pub timeouts: u64,
+    /// Streams ended because the client took no byte for the stall
+    /// timeout.
+    pub stalled: u64,
+}
+
 /// How a connection was served, from [`serve_connection`].
 ///
 /// ```
@@ -84,6 +136,11 @@ pub enum Served {
     Status(u16),
     /// The client closed the connection before a whole request arrived.
     Closed,
+    /// The request head did not arrive within the request timeout.
+    TimedOut,
+    /// The client took no byte for the stall timeout while a response or
+    /// stream waited.
+    Stalled,
 }
 
 /// Why [`serve_connection`] failed.
@@ -102,10 +159,29 @@ pub enum ConnError<E> {
     BufferTooSmall,
 }
 
+/// The deadlines and counters of one connection, and the caller's timer.
+///
+/// ```
+/// # struct Timer;
+/// # impl embedded_hal_async::delay::DelayNs for Timer { async fn delay_ns(&mut self, _: u32) {} }
+/// let mut stats = sse_embedded::ConnStats::default();
+/// let mut timer = Timer; // embassy_time::Delay on a device
+/// let guard = sse_embedded::Guard { limits: Default::default(), timer: &mut timer, stats: &mut stats };
+/// ```
+#[derive(Debug)]
+pub struct Guard<'g, T> {
+    /// The deadlines.
+    pub limits: ConnLimits,
+    /// The timer that measures them.
+    pub timer: &'g mut T,
+    /// The counters to add to.
+    pub stats: &'g mut ConnStats,
+}
+
 /// Serves one connection: reads a request head into `buf` (431 if it does
 /// not fit), routes it like the smoltcp server, and answers: a page, an
-/// error, or a stream fed by `source` until it ends. Time limits are the
-/// caller's (wrap the call in the executor's timeout).
+/// error, or a stream fed by `source` until it ends, the client goes, or a
+/// deadline of `guard` passes.
 ///
 /// # Errors
 /// [`ConnError::Io`] when the connection fails, [`ConnError::BufferTooSmall`].
@@ -117,20 +193,120 @@ pub enum ConnError<E> {
 /// #     fn start(&mut self, _: Option<&[u8]>) -> (u64, bool) { (0, false) }
 /// #     async fn next(&mut self, _: u64, _: &mut [u8]) -> Next { Next::End }
 /// # }
-/// async fn handle<C: embedded_io_async::Read + embedded_io_async::Write>(mut socket: C) {
+/// async fn handle<C, T>(mut socket: C, timer: &mut T, stats: &mut sse_embedded::ConnStats)
+/// where
+///     C: embedded_io_async::Read + embedded_io_async::Write,
+///     T: embedded_hal_async::delay::DelayNs,
+/// {
 ///     let mut buf = [0u8; 1024];
 ///     let config = sse_embedded::Config::new();
-///     let _ = sse_embedded::serve_connection(&mut socket, &config, &mut buf, &mut Nothing).await;
+///     let guard = sse_embedded::Guard { limits: Default::default(), timer, stats };
+///     let _ = sse_embedded::serve_connection(&mut socket, &config, &mut buf, &mut Nothing, guard).await;
 /// }
 /// ```
-pub async fn serve_connection<C, S>(
+pub async fn serve_connection<C, S, T>(
     conn: &mut C,
     config: &Config<'_>,
     buf: &mut [u8],
     source: &mut S,
+    guard: Guard<'_, T>,
 ) -> Result<Served, ConnError<C::Error>>
 where
     C: Read + Write,
+    S: StreamSource,
+    T: DelayNs,
+{
+    let Guard { limits, timer, stats } = guard;
+    let head = within(read_head(conn, config, buf, source), timer.delay_ms(limits.request_timeout_ms)).await;
+    let decision = match head {
+        None => {
+            stats.timeouts = stats.timeouts.saturating_add(1);
+            return Ok(Served::TimedOut);
+        }
+        Some(Err(e)) => return Err(e),
+        Some(Ok(None)) => return Ok(Served::Closed),
+        Some(Ok(Some(decision))) => decision,
+    };
+    let mut out = Out { conn, timer, stall_ms: limits.stall_timeout_ms };
+    let served = answer(&mut out, config, buf, source, decision, stats).await;
+    if let Err(Failure::Stalled) = served {
+        stats.stalled = stats.stalled.saturating_add(1);
+    }
+    match served {
+        Ok(served) => Ok(served),
+        Err(Failure::Stalled) => Ok(Served::Stalled),
+        Err(Failure::Io(e)) => Err(ConnError::Io(e)),
+        Err(Failure::BufferTooSmall) => Err(ConnError::BufferTooSmall),
+    }
+}
+
+/// Runs `work` unless `deadline` completes first (`None` then).
+async fn within<F: Future, D: Future>(work: F, deadline: D) -> Option<F::Output> {
+    let mut work = pin!(work);
+    let mut deadline = pin!(deadline);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(_) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Why answering stopped early.
+enum Failure<E> {
+    Io(E),
+    Stalled,
+    BufferTooSmall,
+}
+
+/// The connection's sending side, each write bounded by the stall timeout.
+struct Out<'o, C, T> {
+    conn: &'o mut C,
+    timer: &'o mut T,
+    stall_ms: Option<u32>,
+}
+
+impl<C: Write, T: DelayNs> Out<'_, C, T> {
+    /// Writes all of `bytes`; fails if the client takes none for the stall
+    /// timeout.
+    async fn send(&mut self, mut bytes: &[u8]) -> Result<(), Failure<C::Error>> {
+        while !bytes.is_empty() {
+            let written = match self.stall_ms {
+                Some(ms) => within(self.conn.write(bytes), self.timer.delay_ms(ms)).await,
+                None => Some(self.conn.write(bytes).await),
+            };
+            match written {
+                None => return Err(Failure::Stalled),
+                Some(Err(e)) => return Err(Failure::Io(e)),
+                Some(Ok(0)) => return Err(Failure::Stalled),
+                Some(Ok(n)) => bytes = bytes.get(n..).unwrap_or_default(),
+            }
+        }
+        let flushed = match self.stall_ms {
+            Some(ms) => within(self.conn.flush(), self.timer.delay_ms(ms)).await,
+            None => Some(self.conn.flush().await),
+        };
+        match flushed {
+            None => Err(Failure::Stalled),
+            Some(result) => result.map_err(Failure::Io),
+        }
+    }
+}
+
+/// Reads the request head into `buf` and decides the answer; `None` if the
+/// client closed first.
+async fn read_head<'a, C, S>(
+    conn: &mut C,
+    config: &Config<'a>,
+    buf: &mut [u8],
+    source: &mut S,
+) -> Result<Option<Decision<'a>>, ConnError<C::Error>>
+where
+    C: Read,
     S: StreamSource,
 {
     let mut len = 0usize;
@@ -139,7 +315,7 @@ where
         if !free.is_empty() {
             let n = conn.read(free).await.map_err(ConnError::Io)?;
             if n == 0 {
-                return Ok(Served::Closed);
+                return Ok(None);
             }
             len = len.saturating_add(n);
         }
@@ -155,35 +331,56 @@ where
             Parsed::Done(Route::Error(status)) => break Decision::Error(status),
         }
     };
+    Ok(Some(decision))
+}
+
+/// Sends the answer `decision` asks for.
+async fn answer<C, S, T>(
+    out: &mut Out<'_, C, T>,
+    config: &Config<'_>,
+    buf: &mut [u8],
+    source: &mut S,
+    decision: Decision<'_>,
+    stats: &mut ConnStats,
+) -> Result<Served, Failure<C::Error>>
+where
+    C: Write,
+    S: StreamSource,
+    T: DelayNs,
+{
     match decision {
         Decision::Error(status) => {
-            let n = route::write_error(buf, config, status).map_err(|_| ConnError::BufferTooSmall)?;
-            send(conn, buf.get(..n).unwrap_or_default()).await?;
-            Ok(Served::Status(status_code(status)))
+            let n = route::write_error(buf, config, status).map_err(|_| Failure::BufferTooSmall)?;
+            out.send(buf.get(..n).unwrap_or_default()).await?;
+            Ok(Served::Status(status.line().0))
         }
         Decision::Page(body, head_only, content_type) => {
             let n = route::write_simple(buf, config, (200, "OK"), Some(content_type), body.len(), None)
-                .map_err(|_| ConnError::BufferTooSmall)?;
-            send(conn, buf.get(..n).unwrap_or_default()).await?;
+                .map_err(|_| Failure::BufferTooSmall)?;
+            out.send(buf.get(..n).unwrap_or_default()).await?;
             if !head_only {
-                send(conn, body).await?;
+                out.send(body).await?;
             }
             Ok(Served::Page)
         }
         Decision::Stream((mut next_seq, missed)) => {
-            let n = route::write_stream_start(buf, config, missed).map_err(|_| ConnError::BufferTooSmall)?;
-            send(conn, buf.get(..n).unwrap_or_default()).await?;
+            let n = route::write_stream_start(buf, config, missed).map_err(|_| Failure::BufferTooSmall)?;
+            if missed {
+                stats.missed_sent = stats.missed_sent.saturating_add(1);
+            }
+            out.send(buf.get(..n).unwrap_or_default()).await?;
             loop {
                 match source.next(next_seq, buf).await {
                     Next::Frames { len, next_seq: next } => {
-                        send(conn, buf.get(..len).unwrap_or_default()).await?;
+                        out.send(buf.get(..len).unwrap_or_default()).await?;
                         next_seq = next;
                     }
                     Next::Missed { next_seq: next } => {
-                        send(conn, MISSED_EVENTS).await?;
+                        stats.missed_sent = stats.missed_sent.saturating_add(1);
+                        out.send(MISSED_EVENTS).await?;
                         next_seq = next;
                     }
-                    Next::KeepAlive => send(conn, KEEP_ALIVE).await?,
+                    Next::KeepAlive => out.send(KEEP_ALIVE).await?,
                     Next::End => return Ok(Served::Stream),
                 }
             }
@@ -204,7 +401,7 @@ where
 /// ```
 pub fn resume_point<I, B>(history: &HistoryIn<I, B>, last_event_id: Option<&[u8]>) -> (u64, bool)
 where
-    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,
 {
     let start = route::stream_start(history, last_event_id);
@@ -213,8 +410,9 @@ where
 
 /// Copies the stored events from `next_seq` on into `buf`, as many whole
 /// frames as fit: `None` when there is nothing new (wait, then ask again);
-/// [`Next::Missed`] when `next_seq` was evicted. Use it in
-/// [`StreamSource::next`]. A frame larger than `buf` is skipped.
+/// [`Next::Missed`] when `next_seq` was evicted, or when its frame is
+/// larger than `buf` and can never be sent (the client is told instead of
+/// skipping it silently). Use it in [`StreamSource::next`].
 ///
 /// ```
 /// let mut history: sse_core::History<4, 256> = sse_core::History::new();
@@ -225,7 +423,7 @@ where
 /// ```
 pub fn frames_after<I, B>(history: &HistoryIn<I, B>, next_seq: u64, buf: &mut [u8]) -> Option<Next>
 where
-    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,
 {
     if next_seq < history.oldest_seq() {
@@ -242,7 +440,7 @@ where
                 next = stored.seq.saturating_add(1);
             }
             // Too big for an empty buffer: it can never be sent.
-            None if len == 0 => next = stored.seq.saturating_add(1),
+            None if len == 0 => return Some(Next::Missed { next_seq: stored.seq.saturating_add(1) }),
             None => break,
         }
     }
@@ -254,19 +452,4 @@ enum Decision<'a> {
     Stream((u64, bool)),
     Page(&'a [u8], bool, &'a str),
     Error(Status),
-}
-
-fn status_code(status: Status) -> u16 {
-    match status {
-        Status::BadRequest => 400,
-        Status::NotFound => 404,
-        Status::MethodNotAllowed => 405,
-        Status::HeadTooLarge => 431,
-        Status::Busy => 503,
-    }
-}
-
-async fn send<C: Write>(conn: &mut C, bytes: &[u8]) -> Result<(), ConnError<C::Error>> {
-    conn.write_all(bytes).await.map_err(ConnError::Io)?;
-    conn.flush().await.map_err(ConnError::Io)
 }

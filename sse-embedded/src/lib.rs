@@ -29,7 +29,10 @@ mod route;
 mod server;
 
 #[cfg(feature = "async")]
-pub use conn::{ConnError, Next, Served, StreamSource, frames_after, resume_point, serve_connection};
+pub use conn::{
+    ConnError, ConnLimits, ConnStats, Guard, Next, Served, StreamSource, frames_after, resume_point,
+    serve_connection,
+};
 pub use route::{Config, Page, publish};
 #[cfg(feature = "smoltcp")]
-pub use server::{ClientId, SendError, Server, SlowClient, Stats, Timing};
+pub use server::{ClientId, Limits, SendError, Server, SlowClient, Stats};

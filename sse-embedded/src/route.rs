@@ -12,7 +12,7 @@
 
 use core::fmt::Write as _;
 
-use sse_core::{Event, HistoryIn, MISSED_EVENTS, ResponseHead, Resume, Slot};
+use sse_core::{Event, HistoryEntry, HistoryIn, MISSED_EVENTS, ResponseHead, Resume};
 
 /// A static page served by the server, such as a firmware dashboard.
 ///
@@ -53,6 +53,15 @@ pub struct Config<'a> {
     pub retry_after_secs: u32,
     /// `Access-Control-Allow-Origin` for every response (default none).
     pub cors_origin: Option<&'a str>,
+    /// The boot epoch in the ids given to events published without one:
+    /// `<epoch as 8 hex digits>-<seq>`, for example `0000002a-17`. Give a
+    /// value that differs on every boot (a boot counter kept in flash, an
+    /// RTC reading, a random number): a client that resumes after a reboot
+    /// with an id of the previous boot then gets `missed`, never a replay
+    /// of the unrelated events that carry the same number now. `None` (the
+    /// default, for devices with none of these) gives plain `<seq>` ids,
+    /// which restart at 0 at every boot.
+    pub epoch: Option<u32>,
 }
 
 impl Default for Config<'_> {
@@ -76,6 +85,7 @@ impl Config<'_> {
             retry_ms: None,
             retry_after_secs: 5,
             cors_origin: None,
+            epoch: None,
         }
     }
 }
@@ -93,7 +103,8 @@ pub(crate) enum Status {
 }
 
 impl Status {
-    fn line(self) -> (u16, &'static str) {
+    /// The status code and reason phrase.
+    pub(crate) fn line(self) -> (u16, &'static str) {
         match self {
             Self::BadRequest => (400, "Bad Request"),
             Self::NotFound => (404, "Not Found"),
@@ -244,7 +255,7 @@ pub(crate) struct StreamStart {
 /// Resolves a `Last-Event-ID` against the history.
 pub(crate) fn stream_start<I, B>(history: &HistoryIn<I, B>, last_event_id: Option<&[u8]>) -> StreamStart
 where
-    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,
 {
     let next_seq = history.next_seq();
@@ -283,29 +294,38 @@ pub(crate) fn write_stream_start(
 }
 
 /// Pushes `event` into `history` (which is also the broadcast queue),
-/// giving it its sequence number as id when it has none, exactly as
-/// `Server::broadcast` does; returns the sequence number. Use it to
-/// publish for `serve_connection` streams.
+/// giving it `<epoch>-<seq>` as id when it has none (see
+/// [`Config::epoch`]), exactly as `Server::broadcast` does; returns the
+/// sequence number. Use it to publish for `serve_connection` streams.
 ///
 /// # Errors
 /// As [`sse_core::History::push`].
 ///
 /// ```
 /// let mut history: sse_core::History<4, 256> = sse_core::History::new();
-/// let seq = sse_embedded::publish(&mut history, &sse_core::Event::new().with_data("x")).unwrap();
-/// assert_eq!(history.get(seq).unwrap().frame, b"id: 0\ndata: x\n\n");
+/// let seq = sse_embedded::publish(&mut history, Some(42), &sse_core::Event::new().with_data("x")).unwrap();
+/// assert_eq!(history.get(seq).unwrap().frame, b"id: 0000002a-0\ndata: x\n\n");
+/// let seq = sse_embedded::publish(&mut history, None, &sse_core::Event::new().with_data("y")).unwrap();
+/// assert_eq!(history.get(seq).unwrap().frame, b"id: 1\ndata: y\n\n");
 /// ```
-pub fn publish<I, B>(history: &mut HistoryIn<I, B>, event: &Event<'_>) -> Result<u64, sse_core::HistoryError>
+pub fn publish<I, B>(
+    history: &mut HistoryIn<I, B>,
+    epoch: Option<u32>,
+    event: &Event<'_>,
+) -> Result<u64, sse_core::HistoryError>
 where
-    I: AsRef<[Slot]> + AsMut<[Slot]>,
+    I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,
 {
     if event.id().is_some() {
         return history.push(event);
     }
-    let mut id: heapless::String<20> = heapless::String::new();
-    // A u64 has at most 20 digits: this cannot fail.
-    let _ = write!(id, "{}", history.next_seq());
+    // 8 hex digits, a dash and at most 20 decimal digits: this cannot fail.
+    let mut id: heapless::String<29> = heapless::String::new();
+    let _ = match epoch {
+        Some(epoch) => write!(id, "{epoch:08x}-{}", history.next_seq()),
+        None => write!(id, "{}", history.next_seq()),
+    };
     match event.with_id(&id) {
         Ok(with_id) => history.push(&with_id),
         Err(_) => history.push(event),

@@ -1,24 +1,86 @@
-//! The smoltcp server in-process, over smoltcp's `Loopback` device: client
-//! sockets in the same interface talk to it, byte for byte, on a simulated
-//! clock.
+//! The smoltcp server in-process, over a loopback device: client sockets
+//! in the same interface talk to it, byte for byte, on a simulated clock.
+//! The device can silence one client port (drop every packet to or from
+//! it), as when a phone leaves Wi-Fi.
+
+use std::collections::VecDeque;
 
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
-use smoltcp::phy::{Loopback, Medium};
+use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
 use sse_core::{Event, History, MISSED_EVENTS};
-use sse_embedded::{Config, Page, Server, SlowClient, Timing};
+use sse_embedded::{Config, Limits, Page, Server, SlowClient};
 
 const SLOTS: usize = 3;
 const PAGES: &[Page<'static>] =
     &[Page { path: "/", content_type: "text/html; charset=utf-8", body: b"<h1>dashboard</h1>" }];
 
-type TestServer = Server<'static, [sse_core::Slot; 8], [u8; 2048], SLOTS, 512>;
+type TestServer = Server<'static, [sse_core::HistoryEntry; 8], [u8; 2048], SLOTS, 512>;
+
+/// smoltcp's `Loopback`, plus a port whose packets are dropped.
+#[derive(Default)]
+struct Wire {
+    queue: VecDeque<Vec<u8>>,
+    silenced: Option<u16>,
+}
+
+struct WireRx(Vec<u8>);
+
+struct WireTx<'a> {
+    queue: &'a mut VecDeque<Vec<u8>>,
+    silenced: Option<u16>,
+}
+
+impl phy::RxToken for WireRx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl phy::TxToken for WireTx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = vec![0; len];
+        let result = f(&mut frame);
+        // Ethernet (14 bytes), IPv4 (IHL words), then the TCP ports.
+        let ports = frame.get(14).map(|b| 14 + usize::from(b & 0x0f) * 4).and_then(|tcp| {
+            let port = |at: usize| Some(u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]));
+            Some([port(tcp)?, port(tcp + 2)?])
+        });
+        let dropped = self.silenced.is_some_and(|p| ports.is_some_and(|ports| ports.contains(&p)));
+        if !dropped {
+            self.queue.push_back(frame);
+        }
+        result
+    }
+}
+
+impl Device for Wire {
+    type RxToken<'a> = WireRx;
+    type TxToken<'a> = WireTx<'a>;
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.max_transmission_unit = 65535;
+        caps.medium = Medium::Ethernet;
+        caps.checksum = ChecksumCapabilities::ignored();
+        caps
+    }
+
+    fn receive(&mut self, _: Instant) -> Option<(WireRx, WireTx<'_>)> {
+        let frame = self.queue.pop_front()?;
+        Some((WireRx(frame), WireTx { queue: &mut self.queue, silenced: self.silenced }))
+    }
+
+    fn transmit(&mut self, _: Instant) -> Option<WireTx<'_>> {
+        Some(WireTx { queue: &mut self.queue, silenced: self.silenced })
+    }
+}
 
 struct Net {
     iface: Interface,
-    device: Loopback,
+    device: Wire,
     sockets: SocketSet<'static>,
     server: TestServer,
     now: Instant,
@@ -29,8 +91,8 @@ const HEAD: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n";
 
 impl Net {
-    fn new(config: Config<'static>, timing: Timing, server_tx: usize) -> Self {
-        let mut device = Loopback::new(Medium::Ethernet);
+    fn new(config: Config<'static>, limits: Limits, server_tx: usize) -> Self {
+        let mut device = Wire::default();
         let iface_config = IfaceConfig::new(EthernetAddress([0x02, 0, 0, 0, 0, 1]).into());
         let mut iface = Interface::new(iface_config, &mut device, Instant::ZERO);
         iface.update_ip_addrs(|addrs| addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8)).unwrap());
@@ -41,12 +103,12 @@ impl Net {
                 tcp::SocketBuffer::new(vec![0u8; server_tx]),
             ))
         });
-        let server = Server::new(config, timing, handles, History::<8, 2048>::new());
+        let server = Server::new(config, limits, handles, History::<8, 2048>::new());
         Self { iface, device, sockets, server, now: Instant::ZERO, next_port: 40000 }
     }
 
     fn default() -> Self {
-        Self::new(Config { pages: PAGES, ..Config::new() }, Timing::default(), 4096)
+        Self::new(Config { pages: PAGES, ..Config::new() }, Limits::default(), 4096)
     }
 
     /// Runs the network for `ms` simulated milliseconds.
@@ -258,7 +320,7 @@ fn keep_alive_after_the_idle_period_reset_by_traffic() {
 #[test]
 fn retry_and_cors_on_connect() {
     let config = Config { retry_ms: Some(2500), cors_origin: Some("*"), ..Config::new() };
-    let mut net = Net::new(config, Timing::default(), 4096);
+    let mut net = Net::new(config, Limits::default(), 4096);
     let client = net.request(&get("/events", ""));
     let got = net.read(client);
     assert!(got.ends_with(b"X-Accel-Buffering: no\r\nAccess-Control-Allow-Origin: *\r\n\r\nretry: 2500\n\n"));
@@ -280,8 +342,8 @@ fn send_to_reaches_one_client_only() {
 }
 
 fn stalled_and_fast(policy: SlowClient) -> (Net, SocketHandle, SocketHandle, Vec<u8>) {
-    let timing = Timing { slow_client: policy, ..Timing::default() };
-    let mut net = Net::new(Config::new(), timing, 1024);
+    let limits = Limits { slow_client: policy, ..Limits::default() };
+    let mut net = Net::new(Config::new(), limits, 1024);
     // The stalled client has a small RX window and never reads.
     let stalled = net.connect(256);
     net.send(stalled, &get("/events", ""));
@@ -353,10 +415,146 @@ fn thousands_of_connect_close_cycles_reuse_the_slots() {
 
 #[test]
 fn ram_per_slot_is_the_head_buffer_plus_a_small_state() {
-    type One = Server<'static, [sse_core::Slot; 8], [u8; 2048], 1, 512>;
-    type Two = Server<'static, [sse_core::Slot; 8], [u8; 2048], 2, 512>;
+    type One = Server<'static, [sse_core::HistoryEntry; 8], [u8; 2048], 1, 512>;
+    type Two = Server<'static, [sse_core::HistoryEntry; 8], [u8; 2048], 2, 512>;
     let per_slot = core::mem::size_of::<Two>() - core::mem::size_of::<One>();
     println!("RAM per slot with HEAD = 512: {per_slot} bytes (+ the socket's RX and TX buffers)");
     // The README promises HEAD + at most 64 bytes of state.
     assert!(per_slot <= 512 + 64, "{per_slot}");
+}
+
+/// A stream whose client has a 256-byte window and never reads, with
+/// three 300-byte events queued for it (the history keeps them, so only
+/// the stall timeout can act).
+fn stalled_stream(policy: SlowClient) -> (Net, SocketHandle) {
+    let limits = Limits {
+        slow_client: policy,
+        stall_timeout: Some(Duration::from_secs(2)),
+        keep_alive: None,
+        ..Limits::default()
+    };
+    let mut net = Net::new(Config::new(), limits, 1024);
+    let stalled = net.connect(256);
+    net.send(stalled, &get("/events", ""));
+    net.run(30);
+    for i in 0..3 {
+        net.server.broadcast(&Event::new().with_data(&format!("{i}{}", "x".repeat(300)))).unwrap();
+    }
+    net.run(30);
+    assert_eq!(net.server.stats().streams, 1);
+    (net, stalled)
+}
+
+fn a_stalled_stream_is_closed_after_the_stall_timeout(policy: SlowClient) {
+    let (mut net, stalled) = stalled_stream(policy);
+    net.run(1_800);
+    assert!(net.client(stalled).is_active(), "closed before the stall timeout");
+    net.run(500);
+    let stats = net.server.stats();
+    assert_eq!((stats.stalled, stats.streams, stats.slow_closed), (1, 0, 0), "{stats:?}");
+    assert!(!net.client(stalled).is_active(), "the stalled client still holds its slot");
+    // Its slot serves a new stream.
+    let fresh = net.request(&get("/events", ""));
+    assert_eq!(net.read(fresh), HEAD);
+}
+
+#[test]
+fn a_stalled_stream_is_closed_under_catch_up() {
+    a_stalled_stream_is_closed_after_the_stall_timeout(SlowClient::CatchUp);
+}
+
+#[test]
+fn a_stalled_stream_is_closed_under_close() {
+    a_stalled_stream_is_closed_after_the_stall_timeout(SlowClient::Close);
+}
+
+#[test]
+fn a_slow_but_reading_client_is_not_a_stall() {
+    let (mut net, stalled) = stalled_stream(SlowClient::CatchUp);
+    // It reads a window's worth every 1.5 s: slow, but always progress.
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        net.run(1_500);
+        got.extend(net.read(stalled));
+    }
+    assert_eq!(net.server.stats().stalled, 0);
+    assert!(net.client(stalled).is_active());
+    let text = String::from_utf8(got).unwrap();
+    assert!(text.contains(&format!("id: 2\ndata: 2{}\n\n", "x".repeat(300))), "{text}");
+}
+
+#[test]
+fn a_client_that_vanishes_is_dropped_by_tcp_keep_alive_and_timeout() {
+    let limits = Limits {
+        keep_alive: None,
+        stall_timeout: None,
+        tcp_keep_alive: Some(Duration::from_secs(1)),
+        tcp_timeout: Some(Duration::from_secs(3)),
+        ..Limits::default()
+    };
+    let mut net = Net::new(Config::new(), limits, 4096);
+    let gone = net.request(&get("/events", ""));
+    assert_eq!(net.read(gone), HEAD);
+    // From now on nothing reaches it and it sends nothing: no FIN, no RST.
+    net.device.silenced = Some(net.client(gone).local_endpoint().unwrap().port);
+    net.run(2_000);
+    assert_eq!(net.server.stats().streams, 1, "dropped before the TCP timeout");
+    net.run(3_000);
+    assert_eq!(net.server.stats().streams, 0, "a silent peer still holds its slot");
+    net.device.silenced = None;
+    let back = net.request(&get("/events", ""));
+    assert_eq!(net.read(back), HEAD);
+}
+
+#[test]
+fn without_tcp_limits_a_vanished_client_keeps_its_slot() {
+    // The control for the test above: it is the limits that free the slot.
+    let limits = Limits {
+        keep_alive: None,
+        stall_timeout: None,
+        tcp_keep_alive: None,
+        tcp_timeout: None,
+        ..Limits::default()
+    };
+    let mut net = Net::new(Config::new(), limits, 4096);
+    let gone = net.request(&get("/events", ""));
+    assert_eq!(net.read(gone), HEAD);
+    net.device.silenced = Some(net.client(gone).local_endpoint().unwrap().port);
+    net.run(10_000);
+    assert_eq!(net.server.stats().streams, 1);
+}
+
+#[test]
+fn an_event_larger_than_the_tx_buffer_is_replaced_by_missed() {
+    let mut net = Net::new(Config::new(), Limits::default(), 1024);
+    let client = net.request(&get("/events", ""));
+    assert_eq!(net.read(client), HEAD);
+    net.server.broadcast(&Event::new().with_data(&"y".repeat(1500))).unwrap();
+    net.server.broadcast(&Event::new().with_data("after")).unwrap();
+    net.run(50);
+    assert_eq!(net.read(client), [MISSED_EVENTS, b"id: 1\ndata: after\n\n"].concat());
+    let stats = net.server.stats();
+    assert_eq!((stats.oversized, stats.missed_sent, stats.missed_events), (1, 1, 1));
+}
+
+#[test]
+fn ids_carry_the_boot_epoch_and_an_id_from_an_earlier_boot_gets_missed() {
+    let boot = |epoch| Net::new(Config { epoch: Some(epoch), ..Config::new() }, Limits::default(), 4096);
+    let mut first = boot(7);
+    for data in ["a", "b"] {
+        first.server.broadcast(&Event::new().with_data(data)).unwrap();
+    }
+    assert_eq!(first.server.history().get(1).unwrap().id, Some("00000007-1"));
+    // Reboot: the same sequence numbers come again, with another epoch.
+    let mut second = boot(8);
+    for data in ["c", "d", "e"] {
+        second.server.broadcast(&Event::new().with_data(data)).unwrap();
+    }
+    let client = second.request(&get("/events", "Last-Event-ID: 00000007-1\r\n"));
+    second.run(30);
+    assert_eq!(second.read(client), [HEAD, MISSED_EVENTS].concat());
+    // An id of this boot resumes exactly.
+    let client = second.request(&get("/events", "Last-Event-ID: 00000008-1\r\n"));
+    second.run(30);
+    assert_eq!(second.read(client), [HEAD, &b"id: 00000008-2\ndata: e\n\n"[..]].concat());
 }

@@ -21,8 +21,8 @@ use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, 
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
-use sse_core::{Event, History, Slot};
-use sse_embedded::{Config, Page, Server, Timing};
+use sse_core::{Event, History, HistoryEntry};
+use sse_embedded::{Config, Page, Server, Limits};
 
 /// The LAN9118's register window on the mps2-an385.
 const LAN9118_BASE: usize = 0x4020_0000;
@@ -44,7 +44,7 @@ const HEAD: usize = 2048;
 const RX: usize = 1024;
 const TX: usize = 4096;
 
-type Dashboard = Server<'static, [Slot; 32], [u8; 4096], SLOTS, HEAD>;
+type Dashboard = Server<'static, [HistoryEntry; 32], [u8; 4096], SLOTS, HEAD>;
 
 #[entry]
 fn main() -> ! {
@@ -82,9 +82,9 @@ fn main() -> ! {
     let handles = handles.map(|h| h.unwrap());
 
     let config = Config { pages: PAGES, retry_ms: Some(2000), ..Config::new() };
-    let timing = Timing { keep_alive: Some(Duration::from_secs(10)), ..Timing::default() };
+    let limits = Limits { keep_alive: Some(Duration::from_secs(10)), ..Limits::default() };
     let server: &'static mut Dashboard =
-        singleton!(SERVER: Dashboard = Server::new(config, timing, handles, History::new())).unwrap();
+        singleton!(SERVER: Dashboard = Server::new(config, limits, handles, History::new())).unwrap();
 
     hprintln!("sse firmware: serving http://{}/ (MAC {})", IP, mac);
 
