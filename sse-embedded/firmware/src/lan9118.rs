@@ -4,9 +4,11 @@
 //! `sse-embedded/picoserve-peer` to embassy-net).
 //!
 //! Invariant: every register access goes through [`Regs::read`] and
-//! [`Regs::write`], the only `unsafe` code: volatile 32-bit accesses
-//! inside the chip's 256-byte register window. Frames move word by word
-//! through the chip's FIFOs; no DMA, no interrupts.
+//! [`Regs::write`]: volatile 32-bit accesses inside the chip's 256-byte
+//! register window, whose address only [`Lan9118::new`] (an `unsafe fn`)
+//! accepts. Frames move word by word through the chip's FIFOs; no DMA. The
+//! chip raises its interrupt line when a frame arrives, so that a sleeping
+//! CPU wakes; no handler runs (see `wake.rs`).
 
 /// Register offsets (LAN9118 datasheet, section 5).
 mod reg {
@@ -14,6 +16,9 @@ mod reg {
     pub const TX_DATA_FIFO: usize = 0x20;
     pub const RX_STATUS_FIFO: usize = 0x40;
     pub const ID_REV: usize = 0x50;
+    pub const IRQ_CFG: usize = 0x54;
+    pub const INT_STS: usize = 0x58;
+    pub const INT_EN: usize = 0x5c;
     pub const RX_CFG: usize = 0x6c;
     pub const TX_CFG: usize = 0x70;
     pub const HW_CFG: usize = 0x74;
@@ -34,6 +39,11 @@ mod mac {
     pub const CSR_BUSY: u32 = 1 << 31;
     pub const CSR_READ: u32 = 1 << 30;
 }
+
+/// `IRQ_CFG`: interrupt output enabled, active high, push-pull.
+const IRQ_ENABLED_ACTIVE_HIGH: u32 = (1 << 8) | (1 << 4) | 1;
+/// `INT_STS`/`INT_EN`: the RX status FIFO holds a frame's status.
+const RSFL: u32 = 1 << 3;
 
 /// Largest Ethernet frame handled (without the FCS).
 pub const MTU: usize = 1514;
@@ -60,9 +70,10 @@ impl Regs {
     }
 
     fn read(&self, offset: usize) -> u32 {
-        // SAFETY: `base` is the chip's register window (fixed by the board)
-        // and `offset` one of the `reg` constants, all inside it and 4-byte
-        // aligned; MMIO must be read volatile.
+        // SAFETY: `base` is a LAN9118's register window that only this
+        // driver accesses (the contract of `Lan9118::new`, the only way to
+        // make a `Regs`), and `offset` one of the `reg` constants, all inside
+        // it and 4-byte aligned; MMIO must be read volatile.
         #[allow(unsafe_code)]
         unsafe {
             core::ptr::read_volatile((self.base + offset) as *const u32)
@@ -117,6 +128,17 @@ impl Regs {
         None
     }
 
+    /// Whether a received frame waits in the FIFO.
+    pub fn rx_pending(&self) -> bool {
+        (self.read(reg::RX_FIFO_INF) >> 16) & 0xff != 0
+    }
+
+    /// Acknowledges the frame-received interrupt (the chip raises it again
+    /// for the next frame).
+    pub fn ack_interrupt(&mut self) {
+        self.write(reg::INT_STS, RSFL);
+    }
+
     /// Sends `frame` (at most `MTU` bytes) as one frame.
     pub fn transmit(&mut self, frame: &[u8]) {
         let len = frame.len().min(MTU);
@@ -142,9 +164,16 @@ pub struct Lan9118 {
 }
 
 impl Lan9118 {
-    /// Resets the chip at `base` and enables its receiver and transmitter.
-    /// The receiver is enabled first: QEMU drops frames while it is off.
-    pub fn new(base: usize) -> Result<Self, Error> {
+    /// Resets the chip at `base`, enables its receiver and transmitter,
+    /// and its interrupt line for received frames (active high). The
+    /// receiver is enabled first: QEMU drops frames while it is off.
+    ///
+    /// # Safety
+    /// `base` must be the address of a LAN9118's 256-byte register window,
+    /// mapped as device memory, and nothing else may access that window
+    /// while the returned driver or a [`FreeRun`] made from it exists.
+    #[allow(unsafe_code)]
+    pub unsafe fn new(base: usize) -> Result<Self, Error> {
         let mut regs = Regs { base };
         let id = regs.read(reg::ID_REV);
         if id != ID_LAN9118 {
@@ -156,6 +185,9 @@ impl Lan9118 {
         regs.mac_write(mac::CR, mac::CR_RXEN);
         regs.mac_write(mac::CR, mac::CR_RXEN | mac::CR_TXEN);
         regs.write(reg::TX_CFG, 1 << 1); // TX_ON
+        regs.write(reg::INT_STS, u32::MAX);
+        regs.write(reg::INT_EN, RSFL);
+        regs.write(reg::IRQ_CFG, IRQ_ENABLED_ACTIVE_HIGH);
         Ok(Self { regs, rx: [0; MTU + 4], tx: [0; MTU] })
     }
 

@@ -13,6 +13,7 @@ mod clock;
 mod lan9118;
 mod phy;
 mod sensor;
+mod wake;
 
 use cortex_m::singleton;
 use cortex_m_rt::entry;
@@ -22,7 +23,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 use sse_core::{Event, History, HistoryEntry};
-use sse_embedded::{Config, Page, Server, Limits};
+use sse_embedded::{Config, Limits, Page, Server};
 
 /// The LAN9118's register window on the mps2-an385.
 const LAN9118_BASE: usize = 0x4020_0000;
@@ -46,9 +47,25 @@ const TX: usize = 4096;
 
 type Dashboard = Server<'static, [HistoryEntry; 32], [u8; 4096], SLOTS, HEAD>;
 
+/// A value that differs on every boot: the host's clock in seconds, read
+/// through semihosting (a device would use its RTC, a boot counter in
+/// flash, or its RNG).
+fn boot_epoch() -> u32 {
+    // SAFETY: SYS_TIME takes no parameter block and only returns a value;
+    // the firmware runs with semihosting on (it prints through it too).
+    #[allow(unsafe_code)]
+    let seconds = unsafe { cortex_m_semihosting::syscall1(cortex_m_semihosting::nr::TIME, 0) };
+    seconds as u32
+}
+
 #[entry]
 fn main() -> ! {
-    let chip = match lan9118::Lan9118::new(LAN9118_BASE) {
+    let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
+    // SAFETY: 0x4020_0000 is the LAN9118's register window on the
+    // mps2-an385, device memory, and this is the only driver made for it.
+    #[allow(unsafe_code)]
+    let chip = unsafe { lan9118::Lan9118::new(LAN9118_BASE) };
+    let chip = match chip {
         Ok(chip) => chip,
         Err(e) => {
             hprintln!("sse firmware: no LAN9118: {:?}", e);
@@ -81,13 +98,19 @@ fn main() -> ! {
     }
     let handles = handles.map(|h| h.unwrap());
 
-    let config = Config { pages: PAGES, retry_ms: Some(2000), ..Config::new() };
-    let limits = Limits { keep_alive: Some(Duration::from_secs(10)), ..Limits::default() };
+    let epoch = boot_epoch();
+    let config = Config { pages: PAGES, retry_ms: Some(2000), epoch: Some(epoch), ..Config::new() };
+    let limits = Limits {
+        keep_alive: Some(Duration::from_secs(10)),
+        stall_timeout: Some(Duration::from_secs(10)),
+        ..Limits::default()
+    };
     let server: &'static mut Dashboard =
         singleton!(SERVER: Dashboard = Server::new(config, limits, handles, History::new())).unwrap();
 
-    hprintln!("sse firmware: serving http://{}/ (MAC {})", IP, mac);
+    hprintln!("sse firmware: serving http://{}/ (MAC {}, ids {:08x}-<n>)", IP, mac, epoch);
 
+    let mut wake = wake::Wake::new(peripherals.SYST);
     let mut sensor = sensor::Sensor::new();
     let mut next_reading = time();
     loop {
@@ -100,9 +123,20 @@ fn main() -> ! {
             }
             next_reading = now + Duration::from_millis(250);
         }
+        device.regs.ack_interrupt();
         iface.poll(now, device, &mut sockets);
         server.poll(now, &mut sockets);
         iface.poll(now, device, &mut sockets);
+        // Sleep until the next reading, what smoltcp or the server have
+        // due, or a frame.
+        let due = [iface.poll_at(now, &sockets), server.poll_at()]
+            .into_iter()
+            .flatten()
+            .fold(next_reading, smoltcp::time::Instant::min);
+        let now = time();
+        if due > now && !device.regs.rx_pending() {
+            wake.sleep((due - now).total_micros());
+        }
     }
 }
 

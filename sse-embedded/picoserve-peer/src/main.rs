@@ -24,6 +24,9 @@
 
 #[path = "../../firmware/src/clock.rs"]
 mod clock;
+// The peer polls the chip from its executor; it does not sleep on the
+// chip's interrupt line as the sse firmware does.
+#[allow(dead_code)]
 #[path = "../../firmware/src/lan9118.rs"]
 mod lan9118;
 #[path = "../../firmware/src/sensor.rs"]
@@ -230,7 +233,11 @@ async fn sensor_task() -> ! {
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
-    let chip = match Lan9118::new(LAN9118_BASE) {
+    // SAFETY: 0x4020_0000 is the LAN9118's register window on the
+    // mps2-an385, device memory, and this is the only driver made for it.
+    #[allow(unsafe_code)]
+    let chip = unsafe { Lan9118::new(LAN9118_BASE) };
+    let chip = match chip {
         Ok(chip) => chip,
         Err(e) => {
             hprintln!("picoserve peer: no LAN9118: {:?}", e);
