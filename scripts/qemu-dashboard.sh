@@ -5,6 +5,8 @@
 # the guest reaches nothing else).
 #
 #   scripts/qemu-dashboard.sh 8081   # then open http://127.0.0.1:8081/
+#
+# SENSOR_PERIOD_MS (default 250) sets how often the simulated sensor reads.
 set -euo pipefail
 port="${1:?usage: scripts/qemu-dashboard.sh PORT}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,6 +15,6 @@ source "$root/scripts/arm-toolchain.sh"
 exec qemu-system-arm \
     -machine mps2-an385 -cpu cortex-m3 \
     -nographic -monitor none -serial null \
-    -semihosting-config enable=on,target=native \
+    -semihosting-config "enable=on,target=native,arg=sse-firmware,arg=period-ms=${SENSOR_PERIOD_MS:-250}" \
     -kernel "$root/sse-embedded/firmware/target/thumbv7m-none-eabi/release/sse-firmware" \
     -nic "user,model=lan9118,restrict=on,net=192.168.70.0/24,host=192.168.70.1,hostfwd=tcp:127.0.0.1:${port}-192.168.70.2:80"

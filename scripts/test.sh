@@ -67,9 +67,15 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
         -p sse-embedded --features async
 done
 
-step "firmware: footprint, then end to end under QEMU (curl, sse cat, headless Chromium)"
+step "firmware: footprint, then end to end under QEMU (curl, sse cat, headless Chromium; stalled and trickling clients, a reboot, idle CPU)"
 bash scripts/footprint.sh
-cargo test -p sse-embedded --test qemu --locked -- --ignored --nocapture
+if [ "$(id -u)" = 0 ]; then
+    cargo test -p sse-embedded --test qemu --locked -- --ignored --nocapture --test-threads 1
+else
+    echo "four_clients_that_never_read_no_longer_block_a_fifth: skipped (not passed): its network namespace needs root"
+    cargo test -p sse-embedded --test qemu --locked -- --ignored --nocapture --test-threads 1 \
+        --skip four_clients_that_never_read_no_longer_block_a_fifth
+fi
 
 step "fuzz: every target for 20 s (needs the nightly toolchain)"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then

@@ -6,9 +6,12 @@
 //! the Node.js packages of `tests/browser`, which `scripts/test.sh`
 //! installs before running it with `--ignored`.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -47,16 +50,109 @@ fn cat(sse: &Path, args: &[&str]) -> Vec<Value> {
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// The sequence numbers of sensor events, whose ids are `<epoch>-<seq>`
+/// with one epoch.
 fn ids(events: &[Value]) -> Vec<u64> {
-    events
+    let mut epochs: Vec<&str> = Vec::new();
+    let seqs = events
         .iter()
         .map(|e| {
             assert_eq!(e["type"], "sensor");
             let data: Value = serde_json::from_str(e["data"].as_str().unwrap()).unwrap();
             assert!(data["temperature"].is_f64() && data["humidity"].is_f64(), "{data}");
-            e["last_event_id"].as_str().unwrap().parse().unwrap()
+            let (epoch, seq) = e["last_event_id"].as_str().unwrap().split_once('-').unwrap();
+            assert_eq!(epoch.len(), 8, "{e}");
+            epochs.push(epoch);
+            seq.parse().unwrap()
         })
-        .collect()
+        .collect();
+    epochs.dedup();
+    assert!(epochs.len() <= 1, "{epochs:?}");
+    seqs
+}
+
+/// Starts the firmware under QEMU on `port` with the sensor read every
+/// `period_ms`; returns QEMU and the boot's id epoch.
+fn boot(port: u16, period_ms: u64) -> (Qemu, String) {
+    let mut child = Command::new("bash")
+        .arg(root().join("scripts/qemu-dashboard.sh"))
+        .arg(port.to_string())
+        .env("SENSOR_PERIOD_MS", period_ms.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let qemu = Qemu(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert!(line.contains("serving http://192.168.70.2/"), "{line:?}");
+    let epoch = line.split_once("ids ").and_then(|(_, r)| r.split_once("-<n>")).unwrap().0.to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() || !page_ok(port) {
+        assert!(Instant::now() < deadline, "firmware unreachable");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (qemu, epoch)
+}
+
+fn page_ok(port: u16) -> bool {
+    Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+            &format!("http://127.0.0.1:{port}/"),
+        ])
+        .output()
+        .is_ok_and(|o| o.stdout == b"200")
+}
+
+/// The status of a stream request, and the connection.
+fn stream_status(port: u16) -> (u16, TcpStream) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: device\r\n\r\n").unwrap();
+    let mut head = [0u8; 12];
+    match stream.read_exact(&mut head) {
+        Ok(()) => (std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap(), stream),
+        Err(_) => (0, stream),
+    }
+}
+
+/// Reads until the server closes the connection; when, or `None` after
+/// `limit`.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Instant> {
+    let deadline = Instant::now() + limit;
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(Instant::now()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return Some(Instant::now()),
+        }
+    }
+    None
+}
+
+/// CPU time QEMU used over `span`, as a fraction of one core.
+fn cpu_share(qemu: &Qemu, span: Duration) -> f64 {
+    let ticks = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", qemu.0.id())).unwrap();
+        // utime and stime: fields 14 and 15, after the parenthesised name.
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let hz = 100.0; // USER_HZ on Linux
+    let before = ticks();
+    std::thread::sleep(span);
+    (ticks() - before) as f64 / hz / span.as_secs_f64()
 }
 
 #[test]
@@ -131,4 +227,212 @@ fn the_firmware_serves_a_live_dashboard_from_qemu() {
     assert_eq!(shown["state"], "open");
     assert!(shown["points"].as_u64().unwrap() >= 10, "{shown}");
     assert_eq!(shown["legend"], serde_json::json!(["temperature", "humidity"]));
+}
+
+#[test]
+#[ignore = "needs Debian's ARM toolchain and QEMU; scripts/test.sh runs it"]
+fn the_firmware_drops_trickled_heads_sleeps_and_ids_survive_a_reboot() {
+    let sse = built("sse");
+    let port = free_port();
+    let (qemu, epoch) = boot(port, 250);
+
+    // A head trickled a byte every 500 ms is dropped after the 5 s request
+    // timeout, while another client's stream goes on.
+    let received = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (received, stop) = (Arc::clone(&received), Arc::clone(&stop));
+        let (status, mut stream) = stream_status(port);
+        assert_eq!(status, 200);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !stop.load(Ordering::Relaxed) {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => received.fetch_add(n, Ordering::Relaxed),
+                };
+            }
+        })
+    };
+    let mut trickler = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    trickler.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut closed = None;
+    for byte in b"GET /events HTTP/1.1\r\nHost: x".iter() {
+        if trickler.write_all(&[*byte]).is_err() {
+            closed = Some(Instant::now());
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match trickler.read(&mut buf) {
+            Ok(_) => {
+                closed = Some(Instant::now());
+                break;
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => {
+                closed = Some(Instant::now());
+                break;
+            }
+        }
+        samples.push(received.load(Ordering::Relaxed));
+    }
+    let closed_after = closed.expect("the trickled head was never dropped").duration_since(started);
+    println!("trickled head dropped after {closed_after:?}");
+    assert!(
+        closed_after > Duration::from_secs(4) && closed_after < Duration::from_secs(10),
+        "{closed_after:?}"
+    );
+    // The streaming client received events all along (every second).
+    for pair in samples.chunks(2).collect::<Vec<_>>().windows(2) {
+        assert!(pair[1][0] > pair[0][0], "the stream stalled beside the trickler: {samples:?}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+
+    // Reboot: an id from the previous boot gets `missed` first, although
+    // the new boot has events with the same sequence numbers.
+    let old_id = format!("{epoch}-5");
+    drop(qemu);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (qemu, new_epoch) = boot(port, 250);
+    assert_ne!(new_epoch, epoch);
+    std::thread::sleep(Duration::from_secs(2));
+    let events = format!("http://127.0.0.1:{port}/events");
+    let first = cat(&sse, &["--json", "--max-events", "2", "--last-event-id", &old_id, &events]);
+    assert_eq!(first[0]["type"], "missed", "{first:?}");
+    assert!(first[1]["last_event_id"].as_str().unwrap().starts_with(&new_epoch), "{first:?}");
+
+    // Idle, the firmware sleeps: QEMU uses little of a host core (a busy
+    // loop used all of one).
+    let share = cpu_share(&qemu, Duration::from_secs(5));
+    println!("QEMU idle: {:.1} % of a core", share * 100.0);
+    assert!(share < 0.25, "QEMU used {:.0} % of a core while idle", share * 100.0);
+}
+
+/// A network namespace of the test's own, deleted on drop.
+struct Netns(String);
+
+impl Netns {
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.0, program]);
+        command
+    }
+
+    fn status(&self, port: u16, path: &str) -> String {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let out = self
+            .command("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", &url])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A client that sends a stream request and never reads, with a 2 KiB
+/// receive buffer. When its stdin closes it drains the socket and prints
+/// whether the server had closed it.
+const STALLED_CLIENT: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /events HTTP/1.1\r\nHost: device\r\n\r\n")
+print("connected", flush=True)
+sys.stdin.read()
+s.settimeout(5)
+try:
+    while s.recv(65536):
+        pass
+    print("closed by the server")
+except socket.timeout:
+    print("still open")
+except OSError:
+    print("closed by the server")
+"#;
+
+#[test]
+#[ignore = "needs root (a network namespace), Debian's ARM toolchain and QEMU; scripts/test.sh runs it as root"]
+fn four_clients_that_never_read_no_longer_block_a_fifth() {
+    // QEMU and the clients run in a network namespace whose TCP buffers
+    // are small (16 KiB at most), so that a client that stops reading
+    // fills its path in seconds: on the host's defaults QEMU's socket
+    // buffer grows to 4 MiB first, minutes at the sensor's rate.
+    let ns = Netns(format!("sse-qemu-{}", std::process::id()));
+    assert!(Command::new("ip").args(["netns", "add", &ns.0]).status().unwrap().success());
+    for args in
+        [&["ip", "link", "set", "lo", "up"][..], &["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 8192 16384"]]
+    {
+        assert!(ns.command(args[0]).args(&args[1..]).status().unwrap().success(), "{args:?}");
+    }
+    let port = 8081;
+    // The sensor reads every 5 ms (about 18 KB/s to each client).
+    let mut child = ns
+        .command("bash")
+        .arg(root().join("scripts/qemu-dashboard.sh"))
+        .arg(port.to_string())
+        .env("SENSOR_PERIOD_MS", "5")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _qemu = Qemu(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    assert!(line.contains("serving"), "{line:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ns.status(port, "/") != "200" {
+        assert!(Instant::now() < deadline, "firmware unreachable");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Four clients that never read: three take every stream slot, the
+    // fourth gets 503 (one slot is kept for pages).
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut client = ns
+            .command("python3")
+            .args(["-c", STALLED_CLIENT, &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(client.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "connected");
+        stalled.push(client);
+    }
+    let full = Instant::now();
+    // The fourth holds the page slot until its 503 is closed: at most the
+    // 5 s request timeout, as it does not read that either.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(ns.status(port, "/events"), "503", "a stream slot is still free");
+    // Within the 10 s stall timeout (once the paths are full) plus a
+    // margin, a fifth client streams; the page is served throughout.
+    let served_after = loop {
+        let status = ns.status(port, "/events");
+        if status == "200" {
+            break full.elapsed();
+        }
+        assert_eq!(status, "503");
+        assert_eq!(ns.status(port, "/"), "200", "the page is not served while the streams are full");
+        assert!(full.elapsed() < Duration::from_secs(60), "still 503 after {:?}", full.elapsed());
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    println!("a fifth client streams {served_after:?} after four clients that never read took the slots");
+    for mut client in stalled {
+        drop(client.stdin.take());
+        let out = client.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "closed by the server");
+    }
 }

@@ -58,6 +58,26 @@ fn boot_epoch() -> u32 {
     seconds as u32
 }
 
+/// The sensor's period in milliseconds: 250, or `period-ms=N` from the
+/// semihosting command line (the QEMU tests read faster, to fill a stalled
+/// client's path in seconds rather than minutes).
+fn sensor_period_ms() -> u64 {
+    let mut text = [0u8; 96];
+    let block = core::cell::UnsafeCell::new([text.as_mut_ptr() as usize, text.len()]);
+    // SAFETY: SYS_GET_CMDLINE writes at most `text.len()` bytes into
+    // `text` and the length into the block, which lives in an UnsafeCell
+    // for that write; both outlive the call.
+    #[allow(unsafe_code)]
+    let failed = unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &block) } != 0;
+    let len = block.into_inner()[1].min(text.len());
+    let line = if failed { &[][..] } else { &text[..len] };
+    line.split(|&b| b == b' ')
+        .find_map(|word| word.strip_prefix(b"period-ms="))
+        .and_then(|digits| core::str::from_utf8(digits).ok()?.parse().ok())
+        .filter(|&ms| ms > 0)
+        .unwrap_or(250)
+}
+
 #[entry]
 fn main() -> ! {
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
@@ -111,6 +131,7 @@ fn main() -> ! {
     hprintln!("sse firmware: serving http://{}/ (MAC {}, ids {:08x}-<n>)", IP, mac, epoch);
 
     let mut wake = wake::Wake::new(peripherals.SYST);
+    let period_ms = sensor_period_ms();
     let mut sensor = sensor::Sensor::new();
     let mut next_reading = time();
     loop {
@@ -121,7 +142,7 @@ fn main() -> ! {
             if let Ok(event) = Event::new().with_event("sensor") {
                 let _ = server.broadcast(&event.with_data_fmt(&data));
             }
-            next_reading = now + Duration::from_millis(250);
+            next_reading = now + Duration::from_millis(period_ms);
         }
         device.regs.ack_interrupt();
         iface.poll(now, device, &mut sockets);
