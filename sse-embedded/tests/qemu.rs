@@ -202,14 +202,15 @@ fn the_firmware_serves_a_live_dashboard_from_qemu() {
 
     // sse cat: increasing ids, no gaps.
     let events = format!("{base}/events");
-    let first = ids(&cat(&sse, &["--json", "--max-events", "4", &events]));
+    let first_events = cat(&sse, &["--json", "--max-events", "4", &events]);
+    let first = ids(&first_events);
+    let second_id = first_events[1]["last_event_id"].as_str().unwrap().to_owned();
     assert!(first.windows(2).all(|w| w[1] == w[0] + 1), "{first:?}");
 
     // Reconnecting with Last-Event-ID resumes right after it, without gaps,
     // even though events went on meanwhile.
     std::thread::sleep(Duration::from_secs(1));
-    let resumed =
-        ids(&cat(&sse, &["--json", "--max-events", "6", "--last-event-id", &first[1].to_string(), &events]));
+    let resumed = ids(&cat(&sse, &["--json", "--max-events", "6", "--last-event-id", &second_id, &events]));
     let want: Vec<u64> = (first[1] + 1..first[1] + 7).collect();
     assert_eq!(resumed, want);
 
