@@ -124,23 +124,6 @@ fn stream_status(port: u16) -> (u16, TcpStream) {
     }
 }
 
-/// Reads until the server closes the connection; when, or `None` after
-/// `limit`.
-fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Instant> {
-    let deadline = Instant::now() + limit;
-    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let mut buf = vec![0u8; 1 << 16];
-    while Instant::now() < deadline {
-        match stream.read(&mut buf) {
-            Ok(0) => return Some(Instant::now()),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-            Err(_) => return Some(Instant::now()),
-        }
-    }
-    None
-}
-
 /// CPU time QEMU used over `span`, as a fraction of one core.
 fn cpu_share(qemu: &Qemu, span: Duration) -> f64 {
     let ticks = || {
