@@ -105,6 +105,12 @@ fn a_vanished_client_is_dropped_by_tcp_keepalive_and_held_without_it() {
         [&["serve", "--listen", "10.231.0.1:8081", "--tcp-keepalive", "off"][..], &common].concat();
     net.spawn(&server, &[&[SSE][..], &probed].concat());
     net.spawn(&server, &[&[SSE][..], &unprobed].concat());
+    // Both servers listen before the clients connect.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while net.metric(8080, "sse_streams").is_none() || net.metric(8081, "sse_streams").is_none() {
+        assert!(Instant::now() < deadline, "the servers never started");
+        thread::sleep(Duration::from_millis(100));
+    }
     let client = net.client.clone();
     for port in [8080, 8081] {
         let url = format!("http://10.231.0.1:{port}/events");
