@@ -29,7 +29,15 @@ impl Serve {
     /// POSTs `body` to /publish; returns the status and the response body.
     fn publish(&self, body: &str) -> (u16, String) {
         let out = Command::new("curl")
-            .args(["-s", "-w", "\n%{http_code}", "-X", "POST", "--data-binary", "@-"])
+            .args([
+                "-s",
+                "-w",
+                "\n%{http_code}",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+            ])
             .arg(self.url("/publish"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -231,6 +239,8 @@ fn oversized_publish_bodies_get_413_with_or_without_a_length() {
             "%{http_code}",
             "-H",
             "Transfer-Encoding: chunked",
+            "-H",
+            "Content-Type: application/json",
             "--data-binary",
             "@-",
         ])

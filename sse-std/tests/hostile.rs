@@ -72,12 +72,12 @@ async fn stalled_stream_is_closed(policy: SlowConsumer, via_hyper: bool) {
     if via_hyper {
         // A first request that hyper serves, then the stream on the same
         // connection: hyper writes it.
-        stalled.write_all(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        stalled.write_all(b"GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
         let mut buf = [0u8; 256];
         let n = stalled.read(&mut buf).await.unwrap();
         assert!(buf[..n].starts_with(b"HTTP/1.1 404"));
     }
-    stalled.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stalled.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     while server.hub.client_count() == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -249,7 +249,7 @@ async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on
     let many_headers: String = (0..200).map(|i| format!("X-{i}: y\r\n")).collect::<String>();
     let many_headers = format!("GET /events HTTP/1.1\r\n{many_headers}\r\n");
     let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
-        ("bare LF", b"GET /events HTTP/1.1\nHost: x\n\n".to_vec(), &[400]),
+        ("bare LF", b"GET /events HTTP/1.1\nHost: localhost\n\n".to_vec(), &[400]),
         (
             "CL and TE",
             b"POST /events HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
@@ -262,7 +262,7 @@ async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on
             &[400],
         ),
         ("signed length", b"POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n".to_vec(), &[400]),
-        ("obs-fold", b"GET /events HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n".to_vec(), &[400]),
+        ("obs-fold", b"GET /events HTTP/1.1\r\nHost: localhost\r\n  folded\r\n\r\n".to_vec(), &[400]),
         ("NUL in target", b"GET /ev\0ents HTTP/1.1\r\n\r\n".to_vec(), &[400]),
         ("control byte in target", b"GET /ev\x7fents HTTP/1.1\r\n\r\n".to_vec(), &[400]),
         ("space in target", b"GET /e vents HTTP/1.1\r\n\r\n".to_vec(), &[400]),
@@ -303,7 +303,7 @@ async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on
             &[400, 413],
         ),
         ("length over the limit", b"POST /x HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n".to_vec(), &[413]),
-        ("head that never ends", b"GET /events HTTP/1.1\r\nHost: x\r\n".to_vec(), &[]),
+        ("head that never ends", b"GET /events HTTP/1.1\r\nHost: localhost\r\n".to_vec(), &[]),
         ("POST to the stream", b"POST /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n".to_vec(), &[405]),
         ("unknown method", b"BREW /events HTTP/1.1\r\n\r\n".to_vec(), &[405]),
         (

@@ -17,7 +17,8 @@ use common::process::{SSE, Serve};
 impl Serve {
     /// One request on a new connection (`Connection: close`): status and body.
     fn request(&self, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        let port = self.addr.port();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n");
         for header in headers {
             head.push_str(header);
             head.push_str("\r\n");
@@ -89,7 +90,7 @@ fn stalled_client(addr: SocketAddr) -> TcpStream {
     socket.set_recv_buffer_size(4096).unwrap();
     socket.connect(&addr.into()).unwrap();
     let mut stream: TcpStream = socket.into();
-    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
     stream
 }
 
@@ -113,7 +114,7 @@ fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
 fn stream_status(addr: SocketAddr) -> (u16, TcpStream) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).unwrap();
     (std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap(), stream)
@@ -197,31 +198,31 @@ fn hostile_publish_requests_publish_nothing() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "Content-Length with Transfer-Encoding",
-            b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{\"data\":\"x\"}\r\n0\r\n\r\n".to_vec(),
+            b"POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{\"data\":\"x\"}\r\n0\r\n\r\n".to_vec(),
         ),
         (
             "Transfer-Encoding with Content-Length",
-            b"POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 13\r\n\r\nd\r\n{\"data\":\"x\"}\r\n0\r\n\r\n".to_vec(),
+            b"POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 13\r\n\r\nd\r\n{\"data\":\"x\"}\r\n0\r\n\r\n".to_vec(),
         ),
         (
             "two Content-Lengths",
-            b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nContent-Length: 5\r\n\r\n{\"data\":\"x\"}".to_vec(),
+            b"POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 12\r\nContent-Length: 5\r\n\r\n{\"data\":\"x\"}".to_vec(),
         ),
-        ("bare LF", b"POST /publish HTTP/1.1\nHost: x\nContent-Length: 12\n\n{\"data\":\"x\"}".to_vec()),
+        ("bare LF", b"POST /publish HTTP/1.1\nHost: localhost\nContent-Type: application/json\nContent-Length: 12\n\n{\"data\":\"x\"}".to_vec()),
         (
             "bad chunk size",
-            b"POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{\"data\":\"x\"}\r\n0\r\n\r\n".to_vec(),
+            b"POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{\"data\":\"x\"}\r\n0\r\n\r\n".to_vec(),
         ),
         (
             "body shorter than its length",
-            b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"data\":\"x\"}".to_vec(),
+            b"POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"data\":\"x\"}".to_vec(),
         ),
         ("JSON nested 100 000 deep", post(deep.as_bytes())),
         ("JSON object nested 100 000 deep", post(deep_object.as_bytes())),
         ("invalid UTF-8 in a JSON string", post(b"{\"data\":\"\xff\xfe\"}")),
         ("lone surrogate escape", post(br#"{"data":"\ud800"}"#)),
-        ("obs-fold", b"POST /publish HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\nContent-Length: 12\r\n\r\n{\"data\":\"x\"}".to_vec()),
-        ("NUL in the target", b"POST /pub\0lish HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n{\"data\":\"x\"}".to_vec()),
+        ("obs-fold", b"POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX: a\r\n b\r\nContent-Length: 12\r\n\r\n{\"data\":\"x\"}".to_vec()),
+        ("NUL in the target", b"POST /pub\0lish HTTP/1.1\r\nHost: localhost\r\nContent-Length: 12\r\n\r\n{\"data\":\"x\"}".to_vec()),
     ];
     for (name, bytes) in &cases {
         // The body-too-short case waits for the body timeout (10 s).
@@ -244,7 +245,7 @@ fn hostile_publish_requests_publish_nothing() {
 
 fn post(body: &[u8]) -> Vec<u8> {
     let head = format!(
-        "POST /publish HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        "POST /publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     [head.as_bytes(), body].concat()
@@ -280,4 +281,70 @@ fn ten_thousand_connect_subscribe_close_cycles_leave_descriptors_and_memory_wher
     );
     assert_eq!(serve.open_files(), files);
     assert!(grown < 10 * 1024, "RSS grew by {grown} KiB");
+}
+
+/// A publish request with these extra header lines; its status.
+fn publish_with(serve: &Serve, headers: &[&str]) -> u16 {
+    serve.request("POST", "/publish", headers, br#"{"data":"x"}"#).0
+}
+
+#[test]
+fn no_other_web_page_can_publish_and_no_rebound_host_is_answered() {
+    let serve = Serve::start(&["--keep-alive", "0", "--allow-host", "dash.example"]);
+    let own = format!("Origin: http://localhost:{}", serve.addr.port());
+    let json = "Content-Type: application/json";
+    // What a cross-site form or fetch without preflight can send.
+    assert_eq!(publish_with(&serve, &["Content-Type: text/plain"]), 415);
+    assert_eq!(publish_with(&serve, &["Content-Type: application/x-www-form-urlencoded"]), 415);
+    assert_eq!(publish_with(&serve, &[]), 415);
+    // A foreign page that managed a JSON request.
+    assert_eq!(publish_with(&serve, &[json, "Origin: http://evil.example"]), 403);
+    assert_eq!(publish_with(&serve, &[json, "Origin: null"]), 403);
+    assert_eq!(serve.metric("sse_events_published_total"), 0);
+    // DNS rebinding: another name for 127.0.0.1 gets 421 on every route.
+    for (method, path) in [("POST", "/publish"), ("GET", "/events"), ("GET", "/"), ("GET", "/metrics")] {
+        let mut stream = TcpStream::connect(serve.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: evil.example:{}\r\n{json}\r\nContent-Length: 0\r\n\r\n",
+            serve.addr.port()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).unwrap();
+        assert_eq!(&status[9..12], b"421", "{method} {path}");
+    }
+    // Local publishing goes on: curl-like (no Origin), same origin, and an
+    // allowed host name.
+    assert_eq!(publish_with(&serve, &[json]), 202);
+    assert_eq!(publish_with(&serve, &["Content-Type: Application/JSON; charset=utf-8", &own]), 202);
+    let mut stream = TcpStream::connect(serve.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: dash.example\r\n\r\n").unwrap();
+    let mut status = [0u8; 12];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(&status[9..12], b"200");
+    assert_eq!(serve.metric("sse_events_published_total"), 2);
+}
+
+#[test]
+fn listening_beyond_loopback_needs_anonymous_publish() {
+    let out = Command::new(SSE).args(["serve", "--listen", "0.0.0.0:0"]).output().unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("--anonymous-publish"), "{message}");
+    // With the flag it starts (and is stopped at once; nothing connects).
+    let serve = Serve::start(&["--anonymous-publish"]);
+    drop(serve);
+    let mut child = Command::new(SSE)
+        .args(["serve", "--listen", "0.0.0.0:0", "--anonymous-publish"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("serving http://0.0.0.0:"), "{line}");
 }

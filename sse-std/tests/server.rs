@@ -89,7 +89,7 @@ async fn slow_request_head_is_dropped() {
         start(quiet(), ServerConfig { header_timeout: Duration::from_millis(300), ..Default::default() })
             .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
     // The head never ends: the server closes the connection.
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
@@ -153,7 +153,7 @@ async fn shutdown_ends_open_streams_cleanly_and_answers_204_to_newcomers() {
 /// A client that sends a request and then never reads.
 async fn stalled_client(addr: std::net::SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     stream
 }
 
@@ -313,7 +313,7 @@ async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_th
         start(quiet(), ServerConfig { cors_origin: Some("*".into()), ..Default::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The head arrives a byte at a time.
-    for byte in b"GET /events?topic=x HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \r\n\r\n" {
+    for byte in b"GET /events?topic=x HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: \r\n\r\n" {
         stream.write_all(&[*byte]).await.unwrap();
     }
     let head = read_until(&mut stream, b"\r\n\r\n").await;
@@ -339,10 +339,13 @@ async fn a_stream_request_after_another_request_on_the_same_connection_is_served
     let server = start(quiet(), ServerConfig::default()).await;
     server.hub.publish(&Event::new().with_data("first")).unwrap();
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stream.write_all(b"GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     let response = read_until(&mut stream, b"not found\n").await;
     assert!(response.starts_with(b"HTTP/1.1 404 Not Found\r\n"), "{}", String::from_utf8_lossy(&response));
-    stream.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: nope\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: nope\r\n\r\n")
+        .await
+        .unwrap();
     let response = read_until(&mut stream, b"event: missed").await;
     let text = String::from_utf8_lossy(&response);
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");

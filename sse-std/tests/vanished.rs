@@ -98,7 +98,8 @@ fn a_vanished_client_is_dropped_by_tcp_keepalive_and_held_without_it() {
     // can notice the peer is gone. 8080 probes after 1 s idle, every 1 s,
     // twice; 8081 does not probe.
     let server = net.server.clone();
-    let common = ["--keep-alive", "0", "--stall-timeout", "0", "--tcp-user-timeout", "0"];
+    let common =
+        ["--keep-alive", "0", "--stall-timeout", "0", "--tcp-user-timeout", "0", "--anonymous-publish"];
     let probed =
         [&["serve", "--listen", "10.231.0.1:8080", "--tcp-keepalive", "1:1:2"][..], &common].concat();
     let unprobed =

@@ -82,6 +82,12 @@ pub struct ServerConfig {
     /// Path that serves the server's and the hub's counters in the
     /// Prometheus text format (feature `metrics`; default none).
     pub metrics_path: Option<String>,
+    /// Host names accepted besides the loopback ones. When the server
+    /// listens on a loopback address, or when this list is not empty, a
+    /// request whose `Host` names neither `localhost`, a loopback address
+    /// nor one of these gets 421 on every route: a web page cannot reach a
+    /// local server through DNS rebinding (default empty).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ServerConfig {
@@ -107,6 +113,7 @@ impl Default for ServerConfig {
             cors_origin: None,
             shutdown_grace: Duration::from_secs(2),
             metrics_path: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }

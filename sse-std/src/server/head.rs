@@ -15,6 +15,8 @@
 
 use http::StatusCode;
 
+use super::host::HostCheck;
+
 /// Headers accepted in the first request head; more get 431.
 const MAX_HEADERS: usize = 64;
 
@@ -34,6 +36,9 @@ pub(crate) enum Verdict {
     /// Refused with this status and reason; the connection is closed.
     Refuse(StatusCode, &'static str),
 }
+
+/// The reason given with 421.
+pub(crate) const MISDIRECTED: &str = "this server does not answer for that host";
 
 /// A request head being read: bytes so far and how far they were scanned.
 pub(crate) struct HeadReader {
@@ -60,7 +65,7 @@ impl HeadReader {
 
     /// Takes `n` more bytes written into [`spare`](Self::spare); a verdict
     /// once one can be given.
-    pub(crate) fn advance(&mut self, n: usize, events_path: &str) -> Option<Verdict> {
+    pub(crate) fn advance(&mut self, n: usize, events_path: &str, hosts: &HostCheck) -> Option<Verdict> {
         let start = self.len;
         self.len = self.len.saturating_add(n).min(self.buf.len());
         let bytes = self.buf.get(..self.len).unwrap_or_default();
@@ -73,7 +78,7 @@ impl HeadReader {
             }
             let blank_line = at >= 3 && bytes.get(at.saturating_sub(3)..at) == Some(b"\r\n\r");
             if blank_line {
-                return Some(judge(bytes.get(..=at).unwrap_or_default(), events_path));
+                return Some(judge(bytes.get(..=at).unwrap_or_default(), events_path, hosts));
             }
         }
         (self.len >= self.max)
@@ -82,7 +87,7 @@ impl HeadReader {
 
     /// Takes bytes that were read elsewhere, as successive reads would
     /// deliver them; the first verdict.
-    pub(crate) fn feed(&mut self, mut bytes: &[u8], events_path: &str) -> Option<Verdict> {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8], events_path: &str, hosts: &HostCheck) -> Option<Verdict> {
         while !bytes.is_empty() {
             let spare = self.spare();
             let n = spare.len().min(bytes.len());
@@ -91,7 +96,7 @@ impl HeadReader {
                 dst.copy_from_slice(now);
             }
             bytes = rest;
-            if let Some(verdict) = self.advance(n, events_path) {
+            if let Some(verdict) = self.advance(n, events_path, hosts) {
                 return Some(verdict);
             }
         }
@@ -106,7 +111,7 @@ impl HeadReader {
 }
 
 /// Judges a head that ends with its blank line.
-fn judge(head: &[u8], events_path: &str) -> Verdict {
+fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(head) {
@@ -121,7 +126,7 @@ fn judge(head: &[u8], events_path: &str) -> Verdict {
         Err(_) => return Verdict::Refuse(StatusCode::BAD_REQUEST, "malformed request head"),
     }
     let (mut lengths, mut chunked, mut body) = (0usize, false, false);
-    let mut last_event_id = None;
+    let (mut last_event_id, mut host) = (None, None);
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             lengths = lengths.saturating_add(1);
@@ -131,6 +136,8 @@ fn judge(head: &[u8], events_path: &str) -> Verdict {
             body |= header.value.iter().any(|&b| b != b'0');
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = true;
+        } else if header.name.eq_ignore_ascii_case("host") {
+            host.get_or_insert(header.value);
         } else if header.name.eq_ignore_ascii_case("last-event-id") && !header.value.is_empty() {
             last_event_id.get_or_insert_with(|| String::from_utf8_lossy(header.value).into_owned());
         }
@@ -140,6 +147,9 @@ fn judge(head: &[u8], events_path: &str) -> Verdict {
     }
     if lengths == 1 && chunked {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+    }
+    if !hosts.accepts(host) {
+        return Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED);
     }
     // The target as hyper reads it (`http::Uri`), which refuses more than
     // httparse does (`<`, `{`, ...).
@@ -160,7 +170,8 @@ mod tests {
     /// Feeds `bytes` in pieces of `step`, as reads would deliver them.
     fn read(bytes: &[u8], step: usize, max: usize) -> Option<Verdict> {
         let mut reader = HeadReader::new(max);
-        bytes.chunks(step.max(1)).find_map(|piece| reader.feed(piece, "/events"))
+        let hosts = HostCheck::new(Some([127, 0, 0, 1].into()), &["x".to_owned()]);
+        bytes.chunks(step.max(1)).find_map(|piece| reader.feed(piece, "/events", &hosts))
     }
 
     fn bad(reason: &'static str) -> Verdict {
@@ -216,6 +227,16 @@ mod tests {
             (b"GET /events?<script> HTTP/1.1\r\n\r\n", Some(bad("invalid request target"))),
             (b"GET http://x/events HTTP/1.1\r\n\r\n", Some(stream(None))),
             (b"\r\n\r\nGET /events HTTP/1.1\r\n\r\n", Some(bad("empty lines before the request line"))),
+            // DNS rebinding: another site's name on a loopback server.
+            (
+                b"GET /events HTTP/1.1\r\nHost: evil.example:8080\r\n\r\n",
+                Some(Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED)),
+            ),
+            (
+                b"POST /publish HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n",
+                Some(Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED)),
+            ),
+            (b"GET /events HTTP/1.1\r\nHost: localhost:8080\r\n\r\n", Some(stream(None))),
         ]
     }
 
@@ -253,7 +274,7 @@ mod tests {
     fn bytes_after_the_head_are_kept_for_hyper() {
         let bytes = b"POST /publish HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
         let mut reader = HeadReader::new(1024);
-        assert_eq!(reader.feed(bytes, "/events"), Some(Verdict::Other));
+        assert_eq!(reader.feed(bytes, "/events", &HostCheck::new(None, &[])), Some(Verdict::Other));
         assert_eq!(reader.into_bytes(), bytes);
     }
 }

@@ -22,6 +22,7 @@ mod config;
 mod conn;
 mod direct;
 mod head;
+mod host;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod respond;
@@ -53,6 +54,7 @@ pub use stats::{ServerMonitor, ServerStats};
 use crate::hub::{Hub, Subscriber};
 use conn::Conn;
 use head::{HeadReader, Verdict};
+use host::HostCheck;
 use respond::Answer;
 use stats::Counters;
 
@@ -72,6 +74,8 @@ struct Shared {
     config: ServerConfig,
     handler: Option<Handler>,
     counters: Arc<Counters>,
+    /// Set by `run` from the listener's address.
+    hosts: HostCheck,
 }
 
 /// An HTTP/1.1 server for a [`Hub`]: `GET` on the events path streams the
@@ -113,7 +117,8 @@ impl Server {
     /// ```
     #[must_use]
     pub fn new(hub: Hub, config: ServerConfig) -> Self {
-        Self { shared: Shared { hub, config, handler: None, counters: Arc::default() } }
+        let hosts = HostCheck::new(None, &config.allowed_hosts);
+        Self { shared: Shared { hub, config, handler: None, counters: Arc::default(), hosts } }
     }
 
     /// Serves every other path with `handler`.
@@ -159,7 +164,10 @@ impl Server {
     /// # }
     /// ```
     pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        let shared = Arc::new(self.shared);
+        let mut shared = self.shared;
+        let local = listener.local_addr().ok().map(|addr| addr.ip());
+        shared.hosts = HostCheck::new(local, &shared.config.allowed_hosts);
+        let shared = Arc::new(shared);
         let graceful = GracefulShutdown::new();
         // Every connection task holds a sender: all have ended when `recv`
         // returns `None`.
@@ -232,7 +240,7 @@ fn serve(
         conn::tune(&stream, config);
         let mut head = HeadReader::new(config.max_head_bytes);
         let first =
-            tokio::time::timeout(config.header_timeout, read_first_head(&stream, &mut head, config)).await;
+            tokio::time::timeout(config.header_timeout, read_first_head(&stream, &mut head, &shared)).await;
         // Notified when the hub disconnects this connection's subscriber for
         // being too slow: the connection is then dropped even if it is
         // blocked writing to a client that stopped reading.
@@ -268,7 +276,8 @@ fn serve(
 pub(crate) fn fuzz_first_head(pieces: &[&[u8]], max: usize) -> crate::fuzzing::FirstHead {
     use crate::fuzzing::FirstHead;
     let mut head = HeadReader::new(max);
-    match pieces.iter().find_map(|piece| head.feed(piece, "/events")) {
+    let hosts = HostCheck::new(None, &[]);
+    match pieces.iter().find_map(|piece| head.feed(piece, "/events", &hosts)) {
         None => FirstHead::Undecided,
         Some(Verdict::Stream { last_event_id }) => FirstHead::Stream(last_event_id),
         Some(Verdict::Other) => FirstHead::Other,
@@ -278,17 +287,13 @@ pub(crate) fn fuzz_first_head(pieces: &[&[u8]], max: usize) -> crate::fuzzing::F
 
 /// Reads until the first request head can be judged; `None` if the client
 /// closes first.
-async fn read_first_head(
-    stream: &TcpStream,
-    head: &mut HeadReader,
-    config: &ServerConfig,
-) -> Option<Verdict> {
+async fn read_first_head(stream: &TcpStream, head: &mut HeadReader, shared: &Shared) -> Option<Verdict> {
     loop {
         stream.readable().await.ok()?;
         match stream.try_read(head.spare()) {
             Ok(0) => return None,
             Ok(n) => {
-                if let Some(verdict) = head.advance(n, &config.events_path) {
+                if let Some(verdict) = head.advance(n, &shared.config.events_path, &shared.hosts) {
                     return Some(verdict);
                 }
             }
@@ -343,6 +348,9 @@ impl Shared {
     }
 
     async fn route(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        if !self.hosts.accepts(req.headers().get(header::HOST).map(HeaderValue::as_bytes)) {
+            return text_response(StatusCode::MISDIRECTED_REQUEST, head::MISDIRECTED);
+        }
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)

@@ -62,6 +62,16 @@ pub(crate) struct Args {
     /// Allow this origin to read the stream and publish (CORS).
     #[arg(long)]
     cors: Option<String>,
+    /// Let anyone who can reach the listening address publish. Needed to
+    /// listen on an address other than loopback: POST /publish has no
+    /// authentication.
+    #[arg(long)]
+    anonymous_publish: bool,
+    /// Answer requests for this host name too (repeatable). On a loopback
+    /// address only localhost and loopback addresses are answered (421
+    /// otherwise), so that no web page reaches the server by DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
 }
 
 /// `--tcp-keepalive`: probes, or `None` for "off".
@@ -97,6 +107,14 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
+    if !args.listen.ip().is_loopback() && !args.anonymous_publish {
+        eprintln!(
+            "sse: refusing to listen on {}: anyone who can reach it could publish (POST /publish has no \
+             authentication); listen on a loopback address, or pass --anonymous-publish to allow it",
+            args.listen
+        );
+        return ExitCode::FAILURE;
+    }
     let hub = Hub::new(HubConfig {
         history_events: args.history,
         history_bytes: args.history.saturating_mul(2048).max(1 << 20),
@@ -111,6 +129,7 @@ async fn serve(args: Args) -> ExitCode {
         tcp_keepalive: args.tcp_keepalive.0,
         tcp_user_timeout: (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout)),
         metrics_path: Some("/metrics".to_owned()),
+        allowed_hosts: args.allow_hosts.clone(),
         ..ServerConfig::default()
     };
     if let Some(max) = args.max_connections {
@@ -198,8 +217,22 @@ impl App {
         }
     }
 
-    /// `POST /publish`: validate every item, then publish them all.
+    /// `POST /publish`: validate every item, then publish them all. Only a
+    /// JSON body from this server's own origin (or the `--cors` one) is
+    /// taken, so that no other web page can publish: a cross-site form or
+    /// `text/plain` request gets 415, a foreign `Origin` 403.
     async fn publish(&self, req: Request<Incoming>) -> Response<Body> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            let mut response =
+                text_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
+            response.headers_mut().insert("accept-post", HeaderValue::from_static("application/json"));
+            return response;
+        }
+        if let Some(origin) = req.headers().get(header::ORIGIN)
+            && !self.origin_allowed(origin, req.headers().get(header::HOST))
+        {
+            return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
+        }
         let body =
             match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
                 Ok(body) => body,
@@ -228,6 +261,28 @@ impl App {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
     }
+}
+
+impl App {
+    /// The server's own origin (`http://` and the request's `Host`), or the
+    /// `--cors` origin (`*`: any).
+    fn origin_allowed(&self, origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
+        let origin = origin.as_bytes();
+        let own = host.is_some_and(|host| {
+            origin.strip_prefix(b"http://").is_some_and(|rest| rest.eq_ignore_ascii_case(host.as_bytes()))
+        });
+        let cors =
+            self.config.cors_origin.as_deref().is_some_and(|cors| cors == "*" || cors.as_bytes() == origin);
+        own || cors
+    }
+}
+
+/// Whether a `Content-Type` is `application/json` (parameters aside).
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn not_allowed(allow: &'static str) -> Response<Body> {

@@ -1,0 +1,88 @@
+//! Which `Host` a server answers: the defence against DNS rebinding, where
+//! a web page's own host name is made to resolve to 127.0.0.1 so that the
+//! browser lets it talk to a local server.
+//!
+//! Invariant: when the check is on (a loopback listener, or allowed names
+//! configured), a request that carries a `Host` naming anything but
+//! `localhost`, a loopback address or an allowed name is refused before it
+//! is routed, on both paths. A request without `Host` is not a browser's
+//! and is let through.
+
+use std::net::IpAddr;
+
+/// The host names a server accepts.
+#[derive(Clone, Debug)]
+pub(crate) struct HostCheck {
+    /// `None`: any host.
+    allowed: Option<Vec<String>>,
+}
+
+impl HostCheck {
+    /// The check for a server listening on `local`, with `extra` names.
+    pub(crate) fn new(local: Option<IpAddr>, extra: &[String]) -> Self {
+        let on = local.is_some_and(|ip| ip.is_loopback()) || !extra.is_empty();
+        Self { allowed: on.then(|| extra.iter().map(|name| name.to_ascii_lowercase()).collect()) }
+    }
+
+    /// Whether a request with this `Host` header value (if any) is served.
+    pub(crate) fn accepts(&self, host: Option<&[u8]>) -> bool {
+        let (Some(allowed), Some(host)) = (&self.allowed, host) else { return true };
+        let Ok(host) = std::str::from_utf8(host) else { return false };
+        let name = name_of(host.trim()).to_ascii_lowercase();
+        name == "localhost"
+            || name.ends_with(".localhost")
+            || name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+            || allowed.contains(&name)
+    }
+}
+
+/// The name part of a `Host` value: without the port, brackets kept for
+/// an IPv6 literal.
+fn name_of(host: &str) -> &str {
+    match host.strip_prefix('[') {
+        Some(rest) => rest.find(']').map_or(host, |end| host.get(..end.saturating_add(2)).unwrap_or(host)),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_names_pass_and_others_are_refused() {
+        let check = HostCheck::new(Some("127.0.0.1".parse().unwrap()), &["Dash.Example".into()]);
+        for host in [
+            "localhost:8080",
+            "LOCALHOST",
+            "127.0.0.1:8080",
+            "127.9.9.9",
+            "[::1]:8080",
+            "[::1]",
+            "app.localhost:1",
+            "dash.example:8080",
+        ] {
+            assert!(check.accepts(Some(host.as_bytes())), "{host}");
+        }
+        for host in [
+            "evil.example:8080",
+            "evil.example",
+            "localhost.evil.example",
+            "10.0.0.1:8080",
+            "[::2]:80",
+            "",
+            "\u{ff}",
+        ] {
+            assert!(!check.accepts(Some(host.as_bytes())), "{host}");
+        }
+        assert!(check.accepts(None), "a request without Host is not a browser's");
+        let open = HostCheck::new(Some("0.0.0.0".parse().unwrap()), &[]);
+        assert!(open.accepts(Some(b"anything.example")));
+        let listed = HostCheck::new(Some("0.0.0.0".parse().unwrap()), &["sse.example".into()]);
+        assert!(listed.accepts(Some(b"sse.example")) && !listed.accepts(Some(b"other.example")));
+    }
+}
