@@ -78,6 +78,7 @@ fn boot(port: u16, period_ms: u64) -> (Qemu, String) {
         .arg(root().join("scripts/qemu-dashboard.sh"))
         .arg(port.to_string())
         .env("SENSOR_PERIOD_MS", period_ms.to_string())
+        // QEMU must not touch the terminal of whoever runs the tests.
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -143,19 +144,7 @@ fn cpu_share(qemu: &Qemu, span: Duration) -> f64 {
 fn the_firmware_serves_a_live_dashboard_from_qemu() {
     let sse = built("sse");
     let port = free_port();
-    let mut child = Command::new("bash")
-        .arg(root().join("scripts/qemu-dashboard.sh"))
-        .arg(port.to_string())
-        // QEMU must not touch the terminal of whoever runs the tests.
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _qemu = Qemu(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(line.contains("serving http://192.168.70.2/"), "{line:?}");
+    let (_qemu, _epoch) = boot(port, 250);
     let base = format!("http://127.0.0.1:{port}");
 
     // The page, once the forwarding is up.

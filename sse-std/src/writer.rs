@@ -51,8 +51,8 @@ impl From<std::io::Error> for WriteError {
     }
 }
 
-/// Writes an event stream to one connection (the seed's
-/// `Start-KrSseResponse` and `Write-KrSseEvent`). Each call encodes into a
+/// Writes an event stream to one connection (what Kestrun's
+/// `Start-KrSseResponse` and `Write-KrSseEvent` do). Each call encodes into a
 /// reusable buffer and writes it whole; call [`flush`](Self::flush) when the
 /// writer buffers.
 ///
