@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 use super::ServerConfig;
 use super::conn::{answer_and_close, writable_by};
-use super::respond::Answer;
+use super::respond::{Answer, head_bytes};
 use super::stats::Counters;
 use crate::hub::{Hub, Subscriber, deadline};
 
@@ -83,15 +83,7 @@ pub(crate) async fn serve(
 /// Writes the stream's head (with the CORS origin, left out if it is not
 /// a valid header value).
 async fn write_stream_head(stream: &mut TcpStream, config: &ServerConfig) -> std::io::Result<()> {
-    let encode = |head: ResponseHead<'_>| {
-        let mut bytes = vec![0u8; head.encoded_len().ok()?];
-        let n = head.encode(&mut bytes).ok()?;
-        bytes.truncate(n);
-        Some(bytes)
-    };
-    let cors = config.cors_origin.as_deref().map(|origin| [("Access-Control-Allow-Origin", origin)]);
-    let with_cors = cors.as_ref().and_then(|cors| encode(ResponseHead::stream().with_headers(cors)));
-    let bytes = with_cors.or_else(|| encode(ResponseHead::stream())).unwrap_or_default();
+    let bytes = head_bytes(ResponseHead::stream(), &[], config.cors_origin.as_deref());
     match tokio::time::timeout(config.header_timeout, stream.write_all(&bytes)).await {
         Ok(written) => written,
         Err(_) => Err(std::io::ErrorKind::TimedOut.into()),

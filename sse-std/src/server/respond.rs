@@ -165,21 +165,34 @@ impl Answer {
             headers.push(("content-length", &length));
         }
         headers.push(("connection", "close"));
-        let encode = |headers: &[(&str, &str)]| {
-            let head = sse_core::ResponseHead::status(self.status.as_u16(), reason).with_headers(headers);
-            let mut bytes = vec![0u8; head.encoded_len().ok()?];
-            let n = head.encode(&mut bytes).ok()?;
-            bytes.truncate(n);
-            Some(bytes)
-        };
-        let mut with_cors = headers.clone();
-        if let Some(origin) = cors_origin {
-            with_cors.push(("access-control-allow-origin", origin));
-        }
-        let mut bytes = encode(&with_cors).or_else(|| encode(&headers)).unwrap_or_default();
+        let head = sse_core::ResponseHead::status(self.status.as_u16(), reason);
+        let mut bytes = head_bytes(head, &headers, cors_origin);
         bytes.extend_from_slice(&self.body);
         bytes
     }
+}
+
+/// The bytes of `head` with `headers` and the CORS origin, which is left
+/// out if it is not a valid header value; the one place the fast path
+/// encodes a response head.
+pub(crate) fn head_bytes(
+    head: sse_core::ResponseHead<'_>,
+    headers: &[(&str, &str)],
+    cors_origin: Option<&str>,
+) -> Vec<u8> {
+    let encode = |headers: &[(&str, &str)]| {
+        let head = head.with_headers(headers);
+        let mut bytes = vec![0u8; head.encoded_len().ok()?];
+        let n = head.encode(&mut bytes).ok()?;
+        bytes.truncate(n);
+        Some(bytes)
+    };
+    let with_cors = cors_origin.and_then(|origin| {
+        let mut with_cors = headers.to_vec();
+        with_cors.push(("Access-Control-Allow-Origin", origin));
+        encode(&with_cors)
+    });
+    with_cors.or_else(|| encode(headers)).unwrap_or_default()
 }
 
 #[cfg(test)]
