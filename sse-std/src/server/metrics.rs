@@ -42,26 +42,46 @@ impl Collector for Snapshot {
         let (hub, server) = (&self.hub, &self.server);
         gauge(&mut e, "sse_streams", "Event streams connected now", hub.clients as u64)?;
         gauge(&mut e, "sse_connections", "Connections open now", server.open_connections as u64)?;
-        counter(&mut e, "sse_connections_accepted", "Connections accepted", server.accepted)?;
-        let refused = "Connections refused at max_connections (503, closed)";
-        counter(&mut e, "sse_connections_refused", refused, server.refused_connections)?;
-        counter(&mut e, "sse_events_published", "Events published", hub.published)?;
-        let bytes = "Bytes of encoded events published, each counted once";
-        counter(&mut e, "sse_published_bytes", bytes, hub.published_bytes)?;
-        let dropped = "Events slow subscribers never received (slow-consumer policy)";
-        counter(&mut e, "sse_events_dropped", dropped, hub.dropped)?;
-        let slow = "Streams ended by the Disconnect slow-consumer policy";
-        counter(&mut e, "sse_slow_disconnects", slow, hub.slow_disconnects)?;
-        let stalled = "Responses closed because the client accepted no bytes for stall_timeout";
-        counter(&mut e, "sse_streams_stalled", stalled, server.stalled)?;
-        let head = "Connections dropped because a request head did not arrive in time";
-        counter(&mut e, "sse_head_timeouts", head, server.head_timeouts)?;
-        let replays = "Resumes answered with the events after Last-Event-ID";
-        counter(&mut e, "sse_replays", replays, hub.replays)?;
-        let missed = "Missed signals sent (stale Last-Event-ID or lag)";
-        counter(&mut e, "sse_missed_sent", missed, hub.missed_sent)?;
-        let stale = "Resumes with an id the history did not have";
-        counter(&mut e, "sse_stale_resumes", stale, hub.stale_resumes)?;
+        let counters: [(&str, &str, u64); 11] = [
+            ("sse_connections_accepted", "Connections accepted", server.accepted),
+            (
+                "sse_connections_refused",
+                "Connections refused at max_connections (503, closed)",
+                server.refused_connections,
+            ),
+            ("sse_events_published", "Events published", hub.published),
+            (
+                "sse_published_bytes",
+                "Bytes of encoded events published, each counted once",
+                hub.published_bytes,
+            ),
+            (
+                "sse_events_dropped",
+                "Events slow subscribers never received (slow-consumer policy)",
+                hub.dropped,
+            ),
+            (
+                "sse_slow_disconnects",
+                "Streams ended by the Disconnect slow-consumer policy",
+                hub.slow_disconnects,
+            ),
+            (
+                "sse_streams_stalled",
+                "Responses closed because the client accepted no bytes for stall_timeout",
+                server.stalled,
+            ),
+            (
+                "sse_head_timeouts",
+                "Connections dropped because a request head did not arrive in time",
+                server.head_timeouts,
+            ),
+            ("sse_replays", "Resumes answered with the events after Last-Event-ID", hub.replays),
+            ("sse_missed_sent", "Missed signals sent (stale Last-Event-ID or lag)", hub.missed_sent),
+            ("sse_stale_resumes", "Resumes with an id the history did not have", hub.stale_resumes),
+        ];
+        for (name, help, value) in counters {
+            counter(&mut e, name, help, value)?;
+        }
         let help = "Responses with an error status, by status";
         let mut family = e.encode_descriptor(
             "sse_error_responses",
