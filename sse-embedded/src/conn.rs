@@ -256,6 +256,15 @@ async fn within<F: Future, D: Future>(work: F, deadline: D) -> Option<F::Output>
     .await
 }
 
+/// Runs `work` unless `ms` pass on `timer` first (`None` then); without a
+/// limit, to its end.
+async fn bounded<F: Future, T: DelayNs>(work: F, timer: &mut T, ms: Option<u32>) -> Option<F::Output> {
+    match ms {
+        Some(ms) => within(work, timer.delay_ms(ms)).await,
+        None => Some(work.await),
+    }
+}
+
 /// Why answering stopped early.
 enum Failure<E> {
     Io(E),
@@ -275,10 +284,7 @@ impl<C: Write, T: DelayNs> Out<'_, C, T> {
     /// timeout.
     async fn send(&mut self, mut bytes: &[u8]) -> Result<(), Failure<C::Error>> {
         while !bytes.is_empty() {
-            let written = match self.stall_ms {
-                Some(ms) => within(self.conn.write(bytes), self.timer.delay_ms(ms)).await,
-                None => Some(self.conn.write(bytes).await),
-            };
+            let written = bounded(self.conn.write(bytes), self.timer, self.stall_ms).await;
             match written {
                 None => return Err(Failure::Stalled),
                 Some(Err(e)) => return Err(Failure::Io(e)),
@@ -286,11 +292,7 @@ impl<C: Write, T: DelayNs> Out<'_, C, T> {
                 Some(Ok(n)) => bytes = bytes.get(n..).unwrap_or_default(),
             }
         }
-        let flushed = match self.stall_ms {
-            Some(ms) => within(self.conn.flush(), self.timer.delay_ms(ms)).await,
-            None => Some(self.conn.flush().await),
-        };
-        match flushed {
+        match bounded(self.conn.flush(), self.timer, self.stall_ms).await {
             None => Err(Failure::Stalled),
             Some(result) => result.map_err(Failure::Io),
         }
