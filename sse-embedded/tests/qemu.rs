@@ -74,7 +74,20 @@ fn ids(events: &[Value]) -> Vec<u64> {
 /// Starts the firmware under QEMU on `port` with the sensor read every
 /// `period_ms`; returns QEMU and the boot's id epoch.
 fn boot(port: u16, period_ms: u64) -> (Qemu, String) {
-    let mut child = Command::new("bash")
+    let (qemu, epoch) = launch(Command::new("bash"), port, period_ms);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() || !page_ok(port) {
+        assert!(Instant::now() < deadline, "firmware unreachable");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (qemu, epoch)
+}
+
+/// Runs `scripts/qemu-dashboard.sh` through `bash` (a plain command, or
+/// one that enters a namespace) and reads the firmware's first line:
+/// QEMU, and the boot's id epoch.
+fn launch(mut bash: Command, port: u16, period_ms: u64) -> (Qemu, String) {
+    let mut child = bash
         .arg(root().join("scripts/qemu-dashboard.sh"))
         .arg(port.to_string())
         .env("SENSOR_PERIOD_MS", period_ms.to_string())
@@ -89,11 +102,6 @@ fn boot(port: u16, period_ms: u64) -> (Qemu, String) {
     BufReader::new(stdout).read_line(&mut line).unwrap();
     assert!(line.contains("serving http://192.168.70.2/"), "{line:?}");
     let epoch = line.split_once("ids ").and_then(|(_, r)| r.split_once("-<n>")).unwrap().0.to_owned();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() || !page_ok(port) {
-        assert!(Instant::now() < deadline, "firmware unreachable");
-        std::thread::sleep(Duration::from_millis(200));
-    }
     (qemu, epoch)
 }
 
@@ -349,20 +357,7 @@ fn four_clients_that_never_read_no_longer_block_a_fifth() {
     }
     let port = 8081;
     // The sensor reads every 5 ms (about 18 KB/s to each client).
-    let mut child = ns
-        .command("bash")
-        .arg(root().join("scripts/qemu-dashboard.sh"))
-        .arg(port.to_string())
-        .env("SENSOR_PERIOD_MS", "5")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _qemu = Qemu(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(line.contains("serving"), "{line:?}");
+    let (_qemu, _epoch) = launch(ns.command("bash"), port, 5);
     let deadline = Instant::now() + Duration::from_secs(30);
     while ns.status(port, "/") != "200" {
         assert!(Instant::now() < deadline, "firmware unreachable");
