@@ -195,7 +195,7 @@ impl Hub {
         let frame = encode(&event)?;
         let id = event.id().unwrap_or_default();
         let len = frame.len() as u64;
-        if !state.log.push(Some(id), frame.clone()) {
+        if !state.log.push(id, frame.clone()) {
             tracing::warn!(bytes = len, "event larger than the replay history; history cleared");
         }
         // `send` fails only when nobody subscribes; the event is still in

@@ -17,13 +17,13 @@ use bytes::Bytes;
 use sse_core::Resume;
 
 struct Entry {
-    id: Option<Box<str>>,
+    id: Box<str>,
     frame: Bytes,
 }
 
 impl Entry {
     fn cost(&self) -> usize {
-        self.frame.len().saturating_add(self.id.as_deref().map_or(0, str::len))
+        self.frame.len().saturating_add(self.id.len())
     }
 }
 
@@ -52,9 +52,9 @@ impl ReplayLog {
     /// Stores the next event, evicting the oldest as needed; `false` if it
     /// is larger than the whole log, which is then cleared. Either way the
     /// event takes the next sequence number.
-    pub(crate) fn push(&mut self, id: Option<&str>, frame: Bytes) -> bool {
+    pub(crate) fn push(&mut self, id: &str, frame: Bytes) -> bool {
         self.next_seq = self.next_seq.saturating_add(1);
-        let entry = Entry { id: id.map(Box::from), frame };
+        let entry = Entry { id: Box::from(id), frame };
         let cost = entry.cost();
         if cost > self.max_bytes || self.max_events == 0 {
             self.entries.clear();
@@ -73,7 +73,7 @@ impl ReplayLog {
     /// Where a client that sends `Last-Event-ID: id` resumes. If several
     /// stored events carry the id, the newest counts.
     pub(crate) fn resume_after(&self, id: &str) -> Resume {
-        let found = self.entries.iter().rev().position(|e| e.id.as_deref() == Some(id));
+        let found = self.entries.iter().rev().position(|e| &*e.id == id);
         match found {
             None => Resume::Missed,
             Some(0) => Resume::UpToDate,
@@ -95,7 +95,7 @@ mod tests {
     fn log_of(ids: &[&str], max_events: usize, max_bytes: usize) -> ReplayLog {
         let mut log = ReplayLog::new(max_events, max_bytes);
         for id in ids {
-            log.push(Some(id), Bytes::from(format!("id: {id}\n\n")));
+            log.push(id, Bytes::from(format!("id: {id}\n\n")));
         }
         log
     }
@@ -124,7 +124,7 @@ mod tests {
         let mut log = log_of(&["a", "b", "c"], 100, 17);
         assert_eq!(replayed(&log, "a"), None);
         assert_eq!(replayed(&log, "b").unwrap().len(), 1);
-        assert!(!log.push(None, Bytes::from(vec![b'x'; 18])));
+        assert!(!log.push("", Bytes::from(vec![b'x'; 18])));
         assert_eq!(replayed(&log, "c"), None, "a gap must not be skipped");
         assert_eq!(log.next_seq(), 4);
     }
