@@ -32,6 +32,7 @@ mod io;
 mod json;
 mod parse;
 mod text;
+mod topic;
 
 pub use encode::{Encoder, KEEP_ALIVE, Status};
 pub use error::{EncodeError, FieldError, HeadError, HistoryError, WriteError};
@@ -42,6 +43,7 @@ pub use history::{History, HistoryEntry, HistoryIn, MISSED_EVENTS, Resume, Store
 pub use json::JsonError;
 pub use parse::{IdTooLong, MessageEvent, Output, Parser, Skipped};
 pub use text::Text;
+pub use topic::{Audience, MAX_TOPIC_LEN, Selection, Selector, Topic, TopicError, check_topic};
 
 #[cfg(test)]
 extern crate std;
