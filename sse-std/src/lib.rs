@@ -23,6 +23,7 @@ mod hub;
 #[cfg(feature = "json")]
 mod publish;
 mod server;
+mod topics;
 mod writer;
 
 pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
@@ -32,6 +33,7 @@ pub use server::{
     Body, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
     default_max_connections, full, read_body, text_response,
 };
+pub use topics::{Selectors, Subscription};
 pub use writer::{SseWriter, WriteError};
 
 /// Entry points for the cargo-fuzz targets in `fuzz/`; not part of the

@@ -9,16 +9,24 @@
 //! counted. A subscriber never sees a silent gap: replay, lag and stale ids
 //! all end in either the missing events or [`MISSED_EVENTS`].
 //!
+//! Topics: every event carries its audience (topic, private flag) and
+//! every subscriber its [`Subscription`]; ids stay global to the hub, so
+//! one `Last-Event-ID` resumes a subscription to many topics exactly, in
+//! publish order. All events share one ring, so every subscriber sees
+//! (and skips) the events of other topics: lag is measured in hub events.
+//!
 //! Publishing and subscribing take one short lock, so an event is either in
 //! a new subscriber's replay or in its live feed, never both or neither.
 //! Under it a subscriber only takes reference-counted handles to the
 //! frames it replays; nothing is copied.
 //!
-//! Modules: `config` (settings), `error`, `stats` (counters), `replay`
-//! (the replay log), `subscriber` (the stream a client reads),
+//! Modules: `config` (settings), `delivery` (an event and its audience),
+//! `error`, `stats` (counters), `replay` (the replay log), `subscriber`
+//! (the stream a client reads),
 //! `keep_alive` (its idle timer).
 
 mod config;
+mod delivery;
 mod error;
 mod keep_alive;
 mod replay;
@@ -29,7 +37,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use bytes::{Bytes, BytesMut};
-use sse_core::{Event, MISSED_EVENTS, Resume};
+use sse_core::{Audience, Event, MISSED_EVENTS, Resume};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -39,6 +47,8 @@ pub(crate) use keep_alive::deadline;
 pub use stats::HubStats;
 pub use subscriber::Subscriber;
 
+use crate::topics::Subscription;
+pub(crate) use delivery::Delivery;
 use replay::ReplayLog;
 use stats::{Counters, add};
 use subscriber::{ClientSlot, Tracker};
@@ -64,7 +74,7 @@ struct State {
     log: ReplayLog,
     /// `None` once shut down: dropping the sender ends every subscriber
     /// after it has read what was already queued.
-    sender: Option<broadcast::Sender<Bytes>>,
+    sender: Option<broadcast::Sender<Delivery>>,
 }
 
 pub(crate) struct Inner {
@@ -163,14 +173,12 @@ impl Hub {
     }
 
     /// Encodes `event` once, keeps it for replay, and queues the same bytes
-    /// to every subscriber. An event without an id gets `<epoch>-<seq>`
-    /// (see [`HubConfig::epoch`]), so that every client can resume, even
-    /// across a restart.
+    /// to every subscriber; for everyone (no topic, public). An event
+    /// without an id gets `<epoch>-<seq>` (see [`HubConfig::epoch`]), so
+    /// that every client can resume, even across a restart.
     ///
     /// # Errors
-    /// [`PublishError::ShutDown`] after [`shutdown`](Self::shutdown);
-    /// [`PublishError::Format`] if `Display` data fails;
-    /// [`PublishError::Field`] if the configured epoch is not a valid id.
+    /// As for [`publish_to`](Self::publish_to).
     ///
     /// ```
     /// let hub = sse_std::Hub::new(Default::default());
@@ -179,6 +187,27 @@ impl Hub {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn publish(&self, event: &Event<'_>) -> Result<Published, PublishError> {
+        self.publish_to(Audience::EVERYONE, event)
+    }
+
+    /// Publishes `event` for `audience`: the subscribers whose
+    /// [`Subscription`] admits it receive it, live and in replay. The topic
+    /// is not written into the frame. Ids are global to the hub, whatever
+    /// the topic.
+    ///
+    /// # Errors
+    /// [`PublishError::ShutDown`] after [`shutdown`](Self::shutdown);
+    /// [`PublishError::Format`] if `Display` data fails;
+    /// [`PublishError::Field`] if the configured epoch is not a valid id.
+    ///
+    /// ```
+    /// use sse_core::{Audience, Event, Topic};
+    /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
+    /// let t = Audience::on(Topic::new("orders/42")?).private();
+    /// assert_eq!(hub.publish_to(t, &Event::new().with_data("paid"))?.id, "e-0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn publish_to(&self, audience: Audience<'_>, event: &Event<'_>) -> Result<Published, PublishError> {
         let mut state = self.lock();
         let Some(sender) = state.sender.clone() else {
             return Err(PublishError::ShutDown);
@@ -192,15 +221,15 @@ impl Hub {
                 event.with_id(&assigned).map_err(PublishError::Field)?
             }
         };
-        let frame = encode(&event)?;
+        let delivery = Delivery::new(encode(&event)?, audience);
         let id = event.id().unwrap_or_default();
-        let len = frame.len() as u64;
-        if !state.log.push(id, frame.clone()) {
+        let len = delivery.frame.len() as u64;
+        if !state.log.push(id, delivery.clone()) {
             tracing::warn!(bytes = len, "event larger than the replay history; history cleared");
         }
         // `send` fails only when nobody subscribes; the event is still in
         // the log for clients that come back.
-        let _ = sender.send(frame);
+        let _ = sender.send(delivery);
         drop(state);
         add(&self.inner.counters.published, 1);
         add(&self.inner.counters.published_bytes, len);
@@ -231,16 +260,12 @@ impl Hub {
         });
     }
 
-    /// A new subscriber: a stream of encoded frames. With a
-    /// `last_event_id` (the client's `Last-Event-ID` header) it first
-    /// receives every stored event after that id, or [`MISSED_EVENTS`] if
-    /// the id is too old, unknown, or from another run; then every event
-    /// published from now. It starts with `retry:` if the hub has one
-    /// configured, and sends keep-alive comments while idle.
+    /// A new subscriber to every public event: a stream of encoded
+    /// frames. The same as [`subscribe_with`](Self::subscribe_with) and
+    /// the default [`Subscription`].
     ///
     /// # Errors
-    /// [`SubscribeError::ShutDown`] after [`shutdown`](Self::shutdown),
-    /// [`SubscribeError::TooManyClients`] at `max_clients`.
+    /// As for [`subscribe_with`](Self::subscribe_with).
     ///
     /// ```
     /// let hub = sse_std::Hub::new(Default::default());
@@ -249,6 +274,42 @@ impl Hub {
     /// # Ok::<(), sse_std::SubscribeError>(())
     /// ```
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscriber, SubscribeError> {
+        self.subscribe_with(Subscription::default(), last_event_id)
+    }
+
+    /// A new subscriber to the events `subscription` admits. With a
+    /// `last_event_id` (the client's `Last-Event-ID` header) it first
+    /// receives every stored event after that id that the subscription
+    /// admits, or [`MISSED_EVENTS`] if the id is too old, unknown, or from
+    /// another run; then every admitted event published from now. It
+    /// starts with `retry:` if the hub has one configured, and sends
+    /// keep-alive comments while idle.
+    ///
+    /// # Errors
+    /// [`SubscribeError::ShutDown`] after [`shutdown`](Self::shutdown),
+    /// [`SubscribeError::TooManyClients`] at `max_clients`.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_core::{Audience, Event, Topic};
+    /// use sse_std::{Selectors, Subscription};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
+    /// for topic in ["a", "b", "c", "a"] {
+    ///     hub.publish_to(Audience::on(Topic::new(topic)?), &Event::new().with_data(topic))?;
+    /// }
+    /// // Resuming after the first event, on topics a and c only.
+    /// let mut s = hub.subscribe_with(Subscription::new(Selectors::parse(["a", "c"])?), Some("e-0"))?;
+    /// assert_eq!(&s.next().await.unwrap()[..], b"id: e-2\ndata: c\n\n");
+    /// assert_eq!(&s.next().await.unwrap()[..], b"id: e-3\ndata: a\n\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn subscribe_with(
+        &self,
+        subscription: Subscription,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscriber, SubscribeError> {
         let slot = ClientSlot::take(&self.inner)?;
         let mut first = Vec::new();
         if let Some(retry) = self.inner.config.retry {
@@ -265,7 +326,8 @@ impl Hub {
         let tracker = Arc::new(Tracker::new(state.log.next_seq()));
         let resume = last_event_id.map(|id| state.log.resume_after(id));
         if let Some(Resume::From(seq)) = resume {
-            first.extend(state.log.frames_from(seq));
+            let admitted = state.log.from(seq).filter(|d| d.reaches(&subscription));
+            first.extend(admitted.map(|d| d.frame.clone()));
         }
         drop(state);
         let counters = &self.inner.counters;
@@ -287,7 +349,7 @@ impl Hub {
             }
             trackers.push(Arc::downgrade(&tracker));
         }
-        Ok(Subscriber::new(tracker, first, BroadcastStream::new(receiver), slot))
+        Ok(Subscriber::new(tracker, first, BroadcastStream::new(receiver), subscription, slot))
     }
 
     /// Subscribers connected now.

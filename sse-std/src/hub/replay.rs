@@ -9,21 +9,25 @@
 //! finds the client's id and replays everything after it, or says the
 //! client missed events. (sse-core's `History` keeps the same promise in
 //! one fixed byte ring; the hub keeps each frame in the `Bytes` that is
-//! also sent live, so a stored frame costs no second copy.)
+//! also sent live, so a stored frame costs no second copy.) Each entry
+//! keeps the event's audience, so a replay is filtered by the same rule as
+//! the live feed.
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
 use sse_core::Resume;
+
+use super::Delivery;
 
 struct Entry {
     id: Box<str>,
-    frame: Bytes,
+    delivery: Delivery,
 }
 
 impl Entry {
     fn cost(&self) -> usize {
-        self.frame.len().saturating_add(self.id.len())
+        let topic = self.delivery.tag.as_ref().and_then(|tag| tag.topic.as_deref()).map_or(0, str::len);
+        self.delivery.frame.len().saturating_add(self.id.len()).saturating_add(topic)
     }
 }
 
@@ -52,9 +56,9 @@ impl ReplayLog {
     /// Stores the next event, evicting the oldest as needed; `false` if it
     /// is larger than the whole log, which is then cleared. Either way the
     /// event takes the next sequence number.
-    pub(crate) fn push(&mut self, id: &str, frame: Bytes) -> bool {
+    pub(crate) fn push(&mut self, id: &str, delivery: Delivery) -> bool {
         self.next_seq = self.next_seq.saturating_add(1);
-        let entry = Entry { id: Box::from(id), frame };
+        let entry = Entry { id: Box::from(id), delivery };
         let cost = entry.cost();
         if cost > self.max_bytes || self.max_events == 0 {
             self.entries.clear();
@@ -81,21 +85,23 @@ impl ReplayLog {
         }
     }
 
-    /// Handles to the stored frames from `seq` on, oldest first.
-    pub(crate) fn frames_from(&self, seq: u64) -> impl Iterator<Item = Bytes> + '_ {
+    /// The stored events from `seq` on, oldest first.
+    pub(crate) fn from(&self, seq: u64) -> impl Iterator<Item = &Delivery> + '_ {
         let skip = usize::try_from(seq.saturating_sub(self.oldest_seq())).unwrap_or(usize::MAX);
-        self.entries.iter().skip(skip).map(|e| e.frame.clone())
+        self.entries.iter().skip(skip).map(|e| &e.delivery)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn log_of(ids: &[&str], max_events: usize, max_bytes: usize) -> ReplayLog {
         let mut log = ReplayLog::new(max_events, max_bytes);
         for id in ids {
-            log.push(id, Bytes::from(format!("id: {id}\n\n")));
+            log.push(id, Delivery::everyone(Bytes::from(format!("id: {id}\n\n"))));
         }
         log
     }
@@ -104,7 +110,7 @@ mod tests {
         match log.resume_after(id) {
             Resume::Missed => None,
             Resume::UpToDate => Some(Vec::new()),
-            Resume::From(seq) => Some(log.frames_from(seq).collect()),
+            Resume::From(seq) => Some(log.from(seq).map(|d| d.frame.clone()).collect()),
         }
     }
 
@@ -124,7 +130,7 @@ mod tests {
         let mut log = log_of(&["a", "b", "c"], 100, 17);
         assert_eq!(replayed(&log, "a"), None);
         assert_eq!(replayed(&log, "b").unwrap().len(), 1);
-        assert!(!log.push("", Bytes::from(vec![b'x'; 18])));
+        assert!(!log.push("", Delivery::everyone(Bytes::from(vec![b'x'; 18]))));
         assert_eq!(replayed(&log, "c"), None, "a gap must not be skipped");
         assert_eq!(log.next_seq(), 4);
     }

@@ -3,8 +3,9 @@
 //! Invariant: a subscriber sends, in order, its first frames (`retry:`,
 //! then the replay or the `missed` signal), then the live frames; every
 //! live event it skips (lag) is counted and followed by `missed` or by the
-//! end of the stream, never a silent gap. Its client slot is given back
-//! when it is dropped.
+//! end of the stream, never a silent gap. Live events its subscription
+//! does not admit are skipped (and count as read). Its client slot is
+//! given back when it is dropped.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,11 +18,12 @@ use tokio::sync::Notify;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use super::Inner;
 use super::config::SlowConsumer;
 use super::error::SubscribeError;
 use super::keep_alive::KeepAlive;
 use super::stats::add;
+use super::{Delivery, Inner};
+use crate::topics::Subscription;
 
 /// What the hub knows of one subscriber's progress.
 pub(crate) struct Tracker {
@@ -87,7 +89,8 @@ pub struct Subscriber {
     tracker: Arc<Tracker>,
     /// Retry, replay or stale-id signal, sent before anything live.
     first: std::vec::IntoIter<Bytes>,
-    live: BroadcastStream<Bytes>,
+    live: BroadcastStream<Delivery>,
+    subscription: Subscription,
     keep_alive: Option<KeepAlive>,
     policy: SlowConsumer,
     ended: bool,
@@ -107,7 +110,8 @@ impl Subscriber {
     pub(crate) fn new(
         tracker: Arc<Tracker>,
         first: Vec<Bytes>,
-        live: BroadcastStream<Bytes>,
+        live: BroadcastStream<Delivery>,
+        subscription: Subscription,
         slot: ClientSlot,
     ) -> Self {
         let config = &slot.inner.config;
@@ -115,6 +119,7 @@ impl Subscriber {
             tracker,
             first: first.into_iter(),
             live,
+            subscription,
             keep_alive: config.keep_alive.map(KeepAlive::new),
             policy: config.slow_consumer,
             ended: false,
@@ -194,18 +199,26 @@ impl futures_core::Stream for Subscriber {
         if let Some(first) = this.first.next() {
             return this.traffic(first);
         }
-        match Pin::new(&mut this.live).poll_next(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                this.tracker.next.fetch_add(1, Ordering::AcqRel);
-                return this.traffic(frame);
+        // Events of other topics are read and skipped; the broadcast
+        // stream's cooperative budget ends a long run of them.
+        loop {
+            match Pin::new(&mut this.live).poll_next(cx) {
+                Poll::Ready(Some(Ok(delivery))) => {
+                    this.tracker.next.fetch_add(1, Ordering::AcqRel);
+                    if delivery.reaches(&this.subscription) {
+                        return this.traffic(delivery.frame);
+                    }
+                }
+                Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
+                    return this.lagged(missed);
+                }
+                // The hub shut down and this subscriber has read everything.
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => break,
             }
-            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => return this.lagged(missed),
-            // The hub shut down and this subscriber has read everything.
-            Poll::Ready(None) => {
-                this.ended = true;
-                return Poll::Ready(None);
-            }
-            Poll::Pending => {}
         }
         match this.keep_alive.as_mut().map(|k| k.poll(cx)) {
             Some(Poll::Ready(())) => Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE))),
