@@ -19,6 +19,7 @@
     )
 )]
 
+mod auth;
 mod hub;
 #[cfg(feature = "json")]
 mod publish;
@@ -26,6 +27,12 @@ mod server;
 mod topics;
 mod writer;
 
+pub use auth::{
+    AUTH_COOKIE, AUTH_QUERY, AuthError, INSUFFICIENT_SCOPE, StreamRefusal, Verify, bearer_token,
+    stream_subscription, subscriber_token,
+};
+#[cfg(feature = "jwt")]
+pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
 pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};

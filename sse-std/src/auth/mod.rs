@@ -1,0 +1,250 @@
+//! Bearer-token authorization: a [`Verify`] turns a token into the
+//! [`Selectors`] it grants (topics to publish to, or private topics to
+//! receive), and the token carriers an `EventSource` can use are read in
+//! one place.
+//!
+//! Invariant: a token that is presented is either verified or refused,
+//! never ignored: a bad token is an error (401), not a silent downgrade to
+//! anonymous. A subscriber's token may come from the `Authorization`
+//! header, the `authorization` query parameter or the `sse_auth` cookie
+//! (an `EventSource` cannot set headers), in that order; a publisher's
+//! only from the header.
+
+#[cfg(feature = "jwt")]
+mod jwt;
+
+use std::fmt;
+
+#[cfg(feature = "jwt")]
+pub use jwt::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
+
+use crate::topics::Selectors;
+
+/// The cookie a subscriber's token may come in.
+pub const AUTH_COOKIE: &str = "sse_auth";
+
+/// The query parameter a subscriber's token may come in.
+pub const AUTH_QUERY: &str = "authorization";
+
+/// Turns a bearer token into what it grants. Implement it to plug your
+/// own authentication into the server, or use [`JwtVerifier`] (feature
+/// `jwt`).
+///
+/// ```
+/// use sse_std::{AuthError, Selectors, Verify};
+/// /// One fixed API key that grants every topic.
+/// #[derive(Debug)]
+/// struct ApiKey(String);
+/// impl Verify for ApiKey {
+///     fn verify(&self, token: &str) -> Result<Selectors, AuthError> {
+///         if token == self.0 { Ok(Selectors::all()) } else { Err(AuthError::invalid("unknown key")) }
+///     }
+/// }
+/// assert!(ApiKey("k".into()).verify("k").unwrap().covers(Some("any")));
+/// ```
+pub trait Verify: Send + Sync + fmt::Debug {
+    /// The selectors `token` grants.
+    ///
+    /// # Errors
+    /// [`AuthError::Invalid`] for a token that is malformed, expired, not
+    /// yet valid, wrongly signed, or otherwise not accepted.
+    fn verify(&self, token: &str) -> Result<Selectors, AuthError>;
+}
+
+/// Why a request's credentials were refused: always 401 with
+/// `WWW-Authenticate: Bearer` (see [`challenge`](Self::challenge)).
+///
+/// ```
+/// let e = sse_std::AuthError::invalid("token expired");
+/// assert_eq!(e.to_string(), "invalid token: token expired");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No token where one is required.
+    Missing,
+    /// A token was presented and refused, for this reason.
+    Invalid(String),
+}
+
+impl AuthError {
+    /// [`AuthError::Invalid`] with `reason`.
+    ///
+    /// ```
+    /// assert!(matches!(sse_std::AuthError::invalid("x"), sse_std::AuthError::Invalid(_)));
+    /// ```
+    #[must_use]
+    pub fn invalid(reason: &str) -> Self {
+        Self::Invalid(reason.to_owned())
+    }
+
+    /// The `WWW-Authenticate` value that goes with the 401 (RFC 6750).
+    ///
+    /// ```
+    /// assert_eq!(sse_std::AuthError::Missing.challenge(), r#"Bearer realm="sse""#);
+    /// let bad = sse_std::AuthError::invalid("expired");
+    /// assert_eq!(bad.challenge(), r#"Bearer realm="sse", error="invalid_token", error_description="expired""#);
+    /// ```
+    #[must_use]
+    pub fn challenge(&self) -> String {
+        match self {
+            Self::Missing => "Bearer realm=\"sse\"".to_owned(),
+            Self::Invalid(reason) => {
+                // A quoted-string may not hold `"` or `\`, nor controls.
+                let reason: String =
+                    reason.chars().filter(|c| !matches!(c, '"' | '\\') && !c.is_control()).collect();
+                format!("Bearer realm=\"sse\", error=\"invalid_token\", error_description=\"{reason}\"")
+            }
+        }
+    }
+}
+
+/// The `WWW-Authenticate` value that goes with a 403: the token is valid
+/// but does not grant what the request needs (RFC 6750).
+///
+/// ```
+/// assert!(sse_std::INSUFFICIENT_SCOPE.contains("insufficient_scope"));
+/// ```
+pub const INSUFFICIENT_SCOPE: &str = "Bearer realm=\"sse\", error=\"insufficient_scope\"";
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("a bearer token is required"),
+            Self::Invalid(reason) => write!(f, "invalid token: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// The token of an `Authorization` header value: `Bearer <token>`
+/// (scheme in any case).
+///
+/// # Errors
+/// [`AuthError::Invalid`] for another scheme or an empty or non-text
+/// token.
+///
+/// ```
+/// assert_eq!(sse_std::bearer_token(b"Bearer abc.def.ghi"), Ok("abc.def.ghi"));
+/// assert!(sse_std::bearer_token(b"Basic dXNlcjpwYXNz").is_err());
+/// ```
+pub fn bearer_token(authorization: &[u8]) -> Result<&str, AuthError> {
+    let text = std::str::from_utf8(authorization).map_err(|_| AuthError::invalid("token is not text"))?;
+    let (scheme, token) = text.trim().split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::invalid("use the Bearer scheme"));
+    }
+    let token = token.trim();
+    if token.is_empty() { Err(AuthError::invalid("empty bearer token")) } else { Ok(token) }
+}
+
+/// A subscriber's token from its carriers, in order: the `Authorization`
+/// header (`Bearer`), the `authorization` query parameter, the `sse_auth`
+/// cookie. `Ok(None)` if there is none.
+///
+/// # Errors
+/// [`AuthError::Invalid`] for an `Authorization` header that is not a
+/// bearer token.
+///
+/// ```
+/// let t = sse_std::subscriber_token(None, Some("topic=a&authorization=abc"), None);
+/// assert_eq!(t.unwrap().as_deref(), Some("abc"));
+/// let t = sse_std::subscriber_token(None, None, Some(b"theme=dark; sse_auth=xyz"));
+/// assert_eq!(t.unwrap().as_deref(), Some("xyz"));
+/// assert_eq!(sse_std::subscriber_token(None, None, None), Ok(None));
+/// ```
+pub fn subscriber_token(
+    authorization: Option<&[u8]>,
+    query: Option<&str>,
+    cookie: Option<&[u8]>,
+) -> Result<Option<String>, AuthError> {
+    if let Some(header) = authorization {
+        return bearer_token(header).map(|token| Some(token.to_owned()));
+    }
+    let from_query = query.and_then(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == AUTH_QUERY)
+            .map(|(_, v)| v.into_owned())
+    });
+    if from_query.is_some() {
+        return Ok(from_query);
+    }
+    let from_cookie = cookie.and_then(|cookie| std::str::from_utf8(cookie).ok()).and_then(|cookie| {
+        cookie.split(';').find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == AUTH_COOKIE).then(|| value.trim_matches('"').to_owned())
+        })
+    });
+    Ok(from_cookie)
+}
+
+/// The subscription a stream request asks for: the union of its `topic`
+/// query parameters (percent-decoded; every public event without any),
+/// with the private topics its token grants.
+///
+/// # Errors
+/// 400 for an invalid selector, 401 for a bad token or for a token when
+/// `verifier` is `None` (there is nothing to verify it with).
+///
+/// ```
+/// let s = sse_std::stream_subscription(Some("topic=sensors%2F*&topic=alerts"), None, None, None).unwrap();
+/// assert!(s.topics.covers(Some("sensors/t1")) && s.topics.covers(Some("alerts")));
+/// assert!(sse_std::stream_subscription(Some("topic=a*"), None, None, None).is_err());
+/// ```
+pub fn stream_subscription(
+    query: Option<&str>,
+    authorization: Option<&[u8]>,
+    cookie: Option<&[u8]>,
+    verifier: Option<&dyn Verify>,
+) -> Result<crate::Subscription, StreamRefusal> {
+    let chosen: Vec<String> = query
+        .map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name == "topic")
+                .map(|(_, value)| value.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let topics = if chosen.is_empty() {
+        Selectors::all()
+    } else {
+        Selectors::parse(&chosen).map_err(StreamRefusal::Topic)?
+    };
+    let grants = match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
+        None => Selectors::none(),
+        Some(token) => match verifier {
+            Some(verifier) => verifier.verify(&token).map_err(StreamRefusal::Auth)?,
+            None => {
+                return Err(StreamRefusal::Auth(AuthError::invalid("this hub accepts no subscriber tokens")));
+            }
+        },
+    };
+    Ok(crate::Subscription { topics, grants })
+}
+
+/// Why a stream request was refused before subscribing.
+///
+/// ```
+/// let e = sse_std::stream_subscription(Some("topic="), None, None, None).unwrap_err();
+/// assert_eq!(e.to_string(), "topic: topic is empty");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamRefusal {
+    /// A `topic` parameter is not a valid selector (400).
+    Topic(sse_core::TopicError),
+    /// The token was refused (401).
+    Auth(AuthError),
+}
+
+impl fmt::Display for StreamRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Topic(e) => write!(f, "topic: {e}"),
+            Self::Auth(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StreamRefusal {}
