@@ -223,7 +223,7 @@ impl Verify for JwtVerifier {
                 ErrorKind::ImmatureSignature => "token not valid yet (nbf)",
                 ErrorKind::InvalidSignature => "wrong signature",
                 ErrorKind::InvalidAlgorithm => "algorithm not accepted for this key",
-                ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => "malformed claims",
+                ErrorKind::InvalidClaimFormat(_) => "malformed claims",
                 _ => "malformed token",
             })
         })?;
