@@ -7,11 +7,13 @@
 //! problem.
 
 use serde::Deserialize;
-use sse_core::{Event, FieldError};
+use sse_core::{Audience, Event, FieldError, Topic, TopicError};
 
 /// One event to publish: `{"data": string, "event"?: string, "id"?:
-/// string, "retry"?: integer}`. Unknown fields are refused, so that a typo
-/// does not pass unnoticed.
+/// string, "retry"?: integer, "topic"?: string, "private"?: bool}`.
+/// Unknown fields are refused, so that a typo does not pass unnoticed.
+/// The topic and the private flag decide who receives the event (see
+/// [`Subscription`](crate::Subscription)); neither is written on the wire.
 ///
 /// ```
 /// let items = sse_std::parse_publish(br#"{"data":"hi","event":"greet"}"#).unwrap();
@@ -28,6 +30,12 @@ pub struct PublishItem {
     pub id: Option<String>,
     /// The reconnection time in milliseconds.
     pub retry: Option<u64>,
+    /// The topic (see [`Topic`]); none: only subscribers of `*` (and
+    /// those that chose no topic) receive it.
+    pub topic: Option<String>,
+    /// Only for subscribers granted the topic.
+    #[serde(default)]
+    pub private: bool,
 }
 
 impl PublishItem {
@@ -52,6 +60,22 @@ impl PublishItem {
             event = event.with_retry(ms);
         }
         Ok(event)
+    }
+
+    /// Who the event is for: its topic and private flag.
+    ///
+    /// # Errors
+    /// The [`TopicError`] of an invalid topic (never for an item from
+    /// [`parse_publish`], which checked it).
+    ///
+    /// ```
+    /// let items = sse_std::parse_publish(br#"{"data":"x","topic":"a/b","private":true}"#).unwrap();
+    /// let audience = items[0].audience().unwrap();
+    /// assert_eq!((audience.topic_name(), audience.private), (Some("a/b"), true));
+    /// ```
+    pub fn audience(&self) -> Result<Audience<'_>, TopicError> {
+        let topic = self.topic.as_deref().map(Topic::new).transpose()?;
+        Ok(Audience { topic, private: self.private })
     }
 }
 
@@ -83,6 +107,13 @@ pub enum PublishBodyError {
         /// Why it was refused.
         error: FieldError,
     },
+    /// Item `index` has an invalid topic.
+    Topic {
+        /// Position in the array (0 for a single object).
+        index: usize,
+        /// Why it was refused.
+        error: TopicError,
+    },
 }
 
 impl std::fmt::Display for PublishBodyError {
@@ -91,6 +122,7 @@ impl std::fmt::Display for PublishBodyError {
             Self::Json(message) => write!(f, "invalid JSON: {message}"),
             Self::Item { index, message } => write!(f, "item {index}: {message}"),
             Self::Field { index, field, error } => write!(f, "item {index}: {field}: {error}"),
+            Self::Topic { index, error } => write!(f, "item {index}: topic: {error}"),
         }
     }
 }
@@ -131,6 +163,9 @@ pub fn parse_publish(body: &[u8]) -> Result<Vec<PublishItem>, PublishBodyError> 
         if let Some(id) = &item.id {
             sse_core::check_id(id).map_err(|error| PublishBodyError::Field { index, field: "id", error })?;
         }
+        if let Some(topic) = &item.topic {
+            sse_core::check_topic(topic).map_err(|error| PublishBodyError::Topic { index, error })?;
+        }
         items.push(item);
     }
     Ok(items)
@@ -151,7 +186,9 @@ mod tests {
                 data: "a".into(),
                 event: Some("e".into()),
                 id: Some(String::new()),
-                retry: Some(0)
+                retry: Some(0),
+                topic: None,
+                private: false,
             }
         );
     }
@@ -170,6 +207,11 @@ mod tests {
             (br#"[{"data":"x"},{"data":"x","event":"a\nb"}]"#, "item 1: event: event name contains CR or LF"),
             (br#"{"data":"x","id":"a\rb"}"#, "item 0: id: event id contains CR or LF"),
             (br#"{"data":"x","id":"a\u0000b"}"#, "item 0: id: event id contains NUL"),
+            (br#"{"data":"x","topic":""}"#, "item 0: topic: topic is empty"),
+            (br#"{"data":"x","topic":"a/*"}"#, "item 0: topic: topic contains '*'"),
+            (br#"[{"data":"x"},{"data":"x","topic":"a\nb"}]"#, "item 1: topic: topic contains a control"),
+            (br#"{"data":"x","topic":5}"#, "item 0: invalid type: integer `5`, expected a string"),
+            (br#"{"data":"x","private":"yes"}"#, "item 0: invalid type: string \"yes\", expected a boolean"),
         ];
         for (body, want) in cases {
             let message = parse_publish(body).unwrap_err().to_string();

@@ -27,7 +27,7 @@ use common::process::{SSE, Serve};
 
 impl Serve {
     /// POSTs `body` to /publish; returns the status and the response body.
-    fn publish(&self, body: &str) -> (u16, String) {
+    fn curl_publish(&self, body: &str) -> (u16, String) {
         let out = Command::new("curl")
             .args([
                 "-s",
@@ -54,7 +54,7 @@ impl Serve {
 
     /// Publishes and returns the ids assigned.
     fn publish_ok(&self, body: &str) -> Vec<String> {
-        let (status, reply) = self.publish(body);
+        let (status, reply) = self.curl_publish(body);
         assert_eq!(status, 202, "{body}: {reply}");
         let reply: Value = serde_json::from_str(&reply).unwrap();
         reply["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
@@ -168,7 +168,7 @@ fn publish_tricky(serve: &Serve) -> Vec<Value> {
         ("not json", "invalid JSON"),
     ];
     for (body, named) in refused {
-        let (status, message) = serve.publish(body);
+        let (status, message) = serve.curl_publish(body);
         assert_eq!(status, 400, "{body}");
         assert!(message.contains(named), "{body}: {message:?} should name {named:?}");
     }
@@ -227,7 +227,7 @@ fn published_events_reach_sse_cat_and_curl_intact_and_injections_are_refused() {
 fn oversized_publish_bodies_get_413_with_or_without_a_length() {
     let serve = Serve::start(&["--keep-alive", "0"]);
     let big = format!(r#"{{"data":"{}"}}"#, "x".repeat(2 << 20));
-    let (status, _) = serve.publish(&big);
+    let (status, _) = serve.curl_publish(&big);
     assert_eq!(status, 413);
     // Chunked, so the size is only known while reading.
     let out = Command::new("curl")

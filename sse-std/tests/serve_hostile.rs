@@ -12,39 +12,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::process::{SSE, Serve};
+use common::process::{SSE, Serve, raw};
 
 impl Serve {
-    /// One request on a new connection (`Connection: close`): status and body.
-    fn request(&self, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
-        let port = self.addr.port();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n");
-        for header in headers {
-            head.push_str(header);
-            head.push_str("\r\n");
-        }
-        if method == "POST" {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        head.push_str("\r\n");
-        raw(self.addr, &[head.as_bytes(), body].concat())
-    }
-
-    fn publish(&self, json: &str) -> u16 {
-        self.request("POST", "/publish", &["Content-Type: application/json"], json.as_bytes()).0
-    }
-
-    /// The value of an unlabelled metric.
-    fn metric(&self, name: &str) -> u64 {
-        let (status, body) = self.request("GET", "/metrics", &[], b"");
-        assert_eq!(status, 200);
-        let text = String::from_utf8(body).unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-    }
-
     fn wait_for_metric(&self, name: &str, want: u64) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.metric(name) != want {
@@ -70,20 +40,6 @@ impl Serve {
 
 /// Sends `bytes` on a new connection and reads to the close: the status
 /// (0 if the server closed without answering) and the body.
-fn raw(addr: SocketAddr, bytes: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let _ = stream.write_all(bytes);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let status = response.get(9..12).and_then(|s| std::str::from_utf8(s).ok()?.parse().ok()).unwrap_or(0);
-    let body = match response.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(end) => response[end + 4..].to_vec(),
-        None => Vec::new(),
-    };
-    (status, body)
-}
-
 /// A stream request on a connection with a 4 KiB receive buffer, never read.
 fn stalled_client(addr: SocketAddr) -> TcpStream {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();

@@ -109,7 +109,8 @@ impl JwtKey {
         if memchr::memmem::find(bytes, b"PRIVATE KEY-----").is_some() {
             return Err(KeyError::PrivateKey);
         }
-        let attempts: [(fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>, AlgorithmFamily); 3] = [
+        type Parse = fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>;
+        let attempts: [(Parse, AlgorithmFamily); 3] = [
             (DecodingKey::from_rsa_pem, AlgorithmFamily::Rsa),
             (DecodingKey::from_ec_pem, AlgorithmFamily::Ec),
             (DecodingKey::from_ed_pem, AlgorithmFamily::Ed),

@@ -3,7 +3,10 @@
 //! Invariant: every wait a peer can cause has a deadline here, and every
 //! per-peer resource a bound, on by default.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::auth::Verify;
 
 /// TCP keep-alive probes on accepted connections: a peer that stops
 /// answering them (it vanished without a FIN) is dropped after about
@@ -88,6 +91,12 @@ pub struct ServerConfig {
     /// nor one of these gets 421 on every route: a web page cannot reach a
     /// local server through DNS rebinding (default empty).
     pub allowed_hosts: Vec<String>,
+    /// Verifies subscribers' tokens (from the `Authorization` header, the
+    /// `authorization` query parameter or the `sse_auth` cookie): a valid
+    /// one adds the private events of the topics it grants; a bad one gets
+    /// 401. `None`: every subscriber is anonymous, and one that presents a
+    /// token gets 401, since nothing can verify it (default none).
+    pub subscribe_verifier: Option<Arc<dyn Verify>>,
 }
 
 impl ServerConfig {
@@ -114,6 +123,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(2),
             metrics_path: None,
             allowed_hosts: Vec::new(),
+            subscribe_verifier: None,
         }
     }
 }

@@ -28,6 +28,7 @@ use super::ServerConfig;
 use super::conn::{answer_and_close, writable_by};
 use super::respond::{Answer, head_bytes};
 use super::stats::Counters;
+use super::stream::StreamRequest;
 use crate::hub::{Hub, Subscriber, deadline};
 
 /// Frames written by one vectored write at most. The batch of frame
@@ -42,13 +43,15 @@ pub(crate) async fn serve(
     hub: &Hub,
     config: &ServerConfig,
     counters: &Counters,
-    last_event_id: Option<&str>,
+    request: &StreamRequest,
     too_slow: Arc<Notify>,
 ) {
-    let mut subscriber = match hub.subscribe(last_event_id) {
+    let subscribed = request.subscription(config.subscribe_verifier.as_deref()).and_then(|s| {
+        hub.subscribe_with(s, request.last_event_id.as_deref()).map_err(|e| Answer::refused(e, config))
+    });
+    let mut subscriber = match subscribed {
         Ok(subscriber) => subscriber,
-        Err(e) => {
-            let answer = Answer::refused(e, config);
+        Err(answer) => {
             counters.status(answer.status.as_u16());
             let bytes = answer.to_bytes(config.cors_origin.as_deref());
             answer_and_close(&mut stream, &bytes, config.header_timeout).await;

@@ -16,6 +16,7 @@
 use http::StatusCode;
 
 use super::host::HostCheck;
+use super::stream::StreamRequest;
 
 /// Headers accepted in the first request head; more get 431.
 const MAX_HEADERS: usize = 64;
@@ -27,10 +28,7 @@ const READ_CHUNK: usize = 1024;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// A stream request, served by the fast path.
-    Stream {
-        /// The `Last-Event-ID` header, if present and not empty.
-        last_event_id: Option<String>,
-    },
+    Stream(StreamRequest),
     /// A valid request for hyper.
     Other,
     /// Refused with this status and reason; the connection is closed.
@@ -126,7 +124,7 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
         Err(_) => return Verdict::Refuse(StatusCode::BAD_REQUEST, "malformed request head"),
     }
     let (mut lengths, mut chunked, mut body) = (0usize, false, false);
-    let (mut last_event_id, mut host) = (None, None);
+    let (mut stream, mut host) = (StreamRequest::default(), None);
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             lengths = lengths.saturating_add(1);
@@ -138,8 +136,8 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
             chunked = true;
         } else if header.name.eq_ignore_ascii_case("host") {
             host.get_or_insert(header.value);
-        } else if header.name.eq_ignore_ascii_case("last-event-id") && !header.value.is_empty() {
-            last_event_id.get_or_insert_with(|| String::from_utf8_lossy(header.value).into_owned());
+        } else {
+            stream.header(header.name, header.value);
         }
     }
     if lengths > 1 {
@@ -157,7 +155,8 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "invalid request target");
     };
     if request.method == Some("GET") && uri.path() == events_path && !body && !chunked {
-        Verdict::Stream { last_event_id }
+        stream.query = uri.query().map(str::to_owned);
+        Verdict::Stream(stream)
     } else {
         Verdict::Other
     }
@@ -179,13 +178,21 @@ mod tests {
     }
 
     fn stream(id: Option<&str>) -> Verdict {
-        Verdict::Stream { last_event_id: id.map(str::to_owned) }
+        Verdict::Stream(StreamRequest { last_event_id: id.map(str::to_owned), ..StreamRequest::default() })
     }
 
     fn cases() -> Vec<(&'static [u8], Option<Verdict>)> {
         vec![
             (b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", Some(stream(None))),
-            (b"GET /events?x=1 HTTP/1.0\r\n\r\n", Some(stream(None))),
+            (
+                b"GET /events?topic=a%2F*&topic=b HTTP/1.0\r\nCookie: sse_auth=t\r\nAuthorization: Bearer x\r\n\r\n",
+                Some(Verdict::Stream(StreamRequest {
+                    query: Some("topic=a%2F*&topic=b".to_owned()),
+                    authorization: Some(b"Bearer x".to_vec()),
+                    cookie: Some(b"sse_auth=t".to_vec()),
+                    ..StreamRequest::default()
+                })),
+            ),
             (b"\r\nGET /events HTTP/1.1\r\n\r\n", Some(stream(None))),
             (
                 b"GET /events HTTP/1.1\r\nLast-Event-ID: 7\r\nLast-Event-ID: 8\r\n\r\n",

@@ -27,6 +27,7 @@ mod host;
 mod metrics;
 mod respond;
 mod stats;
+mod stream;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -57,6 +58,7 @@ use head::{HeadReader, Verdict};
 use host::HostCheck;
 use respond::Answer;
 use stats::Counters;
+use stream::StreamRequest;
 
 /// A hub subscriber as a stream of body frames.
 struct Frames(Subscriber);
@@ -252,10 +254,10 @@ fn serve(
                 tracing::debug!("request head too slow; connection dropped");
             }
             Ok(None) => {}
-            Ok(Some(Verdict::Stream { last_event_id })) => {
+            Ok(Some(Verdict::Stream(request))) => {
                 drop(head);
                 let (hub, counters) = (&shared.hub, &shared.counters);
-                direct::serve(stream, hub, config, counters, last_event_id.as_deref(), too_slow).await;
+                direct::serve(stream, hub, config, counters, &request, too_slow).await;
             }
             Ok(Some(Verdict::Refuse(status, reason))) => {
                 tracing::debug!(%status, reason, "request refused");
@@ -279,7 +281,7 @@ pub(crate) fn fuzz_first_head(pieces: &[&[u8]], max: usize) -> crate::fuzzing::F
     let hosts = HostCheck::new(None, &[]);
     match pieces.iter().find_map(|piece| head.feed(piece, "/events", &hosts)) {
         None => FirstHead::Undecided,
-        Some(Verdict::Stream { last_event_id }) => FirstHead::Stream(last_event_id),
+        Some(Verdict::Stream(request)) => FirstHead::Stream(request.last_event_id),
         Some(Verdict::Other) => FirstHead::Other,
         Some(Verdict::Refuse(status, _)) => FirstHead::Refused(status.as_u16()),
     }
@@ -379,13 +381,12 @@ impl Shared {
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
             return response;
         }
-        // The WHATWG client sends `Last-Event-ID` only when not empty.
-        let last_event_id = req
-            .headers()
-            .get("last-event-id")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .filter(|id| !id.is_empty());
-        match self.hub.subscribe(last_event_id.as_deref()) {
+        let request = StreamRequest::from_parts(req.uri(), req.headers());
+        let subscription = match request.subscription(self.config.subscribe_verifier.as_deref()) {
+            Ok(subscription) => subscription,
+            Err(answer) => return answer.into_response(None),
+        };
+        match self.hub.subscribe_with(subscription, request.last_event_id.as_deref()) {
             Ok(mut subscriber) => {
                 subscriber.set_disconnect_signal(too_slow);
                 let mut response = Response::new(UnsyncBoxBody::new(StreamBody::new(Frames(subscriber))));

@@ -129,6 +129,13 @@ impl Answer {
         }
     }
 
+    /// 401 with the `WWW-Authenticate` challenge of `error`.
+    pub(crate) fn unauthorized(error: &crate::auth::AuthError) -> Self {
+        let mut answer = Self::text(StatusCode::UNAUTHORIZED, &error.to_string());
+        answer.headers.push(("www-authenticate", error.challenge()));
+        answer
+    }
+
     /// 503 with `Retry-After`.
     pub(crate) fn busy(config: &ServerConfig, message: &str) -> Self {
         let mut answer = Self::text(StatusCode::SERVICE_UNAVAILABLE, message);

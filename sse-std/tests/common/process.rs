@@ -1,9 +1,10 @@
 //! `sse serve` as a child process on an ephemeral port of 127.0.0.1.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::SocketAddr;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::thread;
+use std::time::Duration;
 
 /// The `sse` binary built for these tests.
 pub const SSE: &str = env!("CARGO_BIN_EXE_sse");
@@ -57,6 +58,36 @@ impl Serve {
         format!("{}{path}", self.base)
     }
 
+    /// One request on a new connection (`Connection: close`): status and body.
+    pub fn request(&self, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
+        let port = self.addr.port();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n");
+        for header in headers {
+            head.push_str(header);
+            head.push_str("\r\n");
+        }
+        if method == "POST" {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        raw(self.addr, &[head.as_bytes(), body].concat())
+    }
+
+    pub fn publish(&self, json: &str) -> u16 {
+        self.request("POST", "/publish", &["Content-Type: application/json"], json.as_bytes()).0
+    }
+
+    /// The value of an unlabelled metric.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (status, body) = self.request("GET", "/metrics", &[], b"");
+        assert_eq!(status, 200);
+        let text = String::from_utf8(body).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    }
+
     /// The id it assigns to its `seq`th event.
     pub fn id(&self, seq: u64) -> String {
         format!("{}-{seq}", self.epoch)
@@ -68,4 +99,19 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `bytes` on a new connection and reads to the end: status and body.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let _ = stream.write_all(bytes);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let status = response.get(9..12).and_then(|s| std::str::from_utf8(s).ok()?.parse().ok()).unwrap_or(0);
+    let body = match response.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(end) => response[end + 4..].to_vec(),
+        None => Vec::new(),
+    };
+    (status, body)
 }

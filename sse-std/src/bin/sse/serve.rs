@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +11,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use sse_core::Event;
+use sse_core::{Audience, Event, Topic};
 use sse_std::{
-    Body, Hub, HubConfig, KeepaliveProbes, Server, ServerConfig, full, parse_publish, read_body,
-    text_response,
+    AuthError, Body, Hub, HubConfig, INSUFFICIENT_SCOPE, JwtKey, JwtVerifier, KeepaliveProbes, PublishItem,
+    Selectors, Server, ServerConfig, Verify, bearer_token, full, parse_publish, read_body, text_response,
 };
 use tokio::io::AsyncBufReadExt as _;
 
@@ -56,16 +57,29 @@ pub(crate) struct Args {
     /// With --stdin: each line is a publish object, as for POST /publish.
     #[arg(long, requires = "stdin")]
     json: bool,
-    /// Publish simulated sensor readings (event `sensor`) every 250 ms.
+    /// Publish simulated sensor readings (event `sensor`, topic
+    /// `sensors/demo`) every 250 ms.
     #[arg(long)]
     demo: bool,
     /// Allow this origin to read the stream and publish (CORS).
     #[arg(long)]
     cors: Option<String>,
-    /// Let anyone who can reach the listening address publish. Needed to
-    /// listen on an address other than loopback: POST /publish has no
-    /// authentication.
-    #[arg(long)]
+    /// Verify publishers' tokens with this key: every POST /publish then
+    /// needs `Authorization: Bearer <JWT>` whose claims hold
+    /// {"sse": {"publish": [selectors]}}. A PEM public key (RS256, PS256,
+    /// ES256, EdDSA, ...) or, for any other file, an HMAC secret (HS256):
+    /// the file's bytes as they are.
+    #[arg(long, value_name = "FILE")]
+    publish_key: Option<PathBuf>,
+    /// Verify subscribers' tokens with this key (as for --publish-key):
+    /// a token with {"sse": {"subscribe": [selectors]}} in the
+    /// Authorization header, the `authorization` query parameter or the
+    /// `sse_auth` cookie adds the private events of the topics it grants.
+    #[arg(long, value_name = "FILE")]
+    subscribe_key: Option<PathBuf>,
+    /// Let anyone who can reach the listening address publish, without a
+    /// token. Needed to listen beyond loopback without --publish-key.
+    #[arg(long, conflicts_with = "publish_key")]
     anonymous_publish: bool,
     /// Answer requests for this host name too (repeatable). On a loopback
     /// address only localhost and loopback addresses are answered (421
@@ -107,14 +121,23 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
-    if !args.listen.ip().is_loopback() && !args.anonymous_publish {
+    if !args.listen.ip().is_loopback() && args.publish_key.is_none() && !args.anonymous_publish {
         eprintln!(
-            "sse: refusing to listen on {}: anyone who can reach it could publish (POST /publish has no \
-             authentication); listen on a loopback address, or pass --anonymous-publish to allow it",
+            "sse: refusing to listen on {} without --publish-key FILE: anyone who can reach it could \
+             publish; give a key to verify publishers' tokens with, listen on a loopback address, or pass \
+             --anonymous-publish to allow it",
             args.listen
         );
         return ExitCode::FAILURE;
     }
+    let (publish_verifier, subscribe_verifier) =
+        match (load_key(args.publish_key.as_ref(), true), load_key(args.subscribe_key.as_ref(), false)) {
+            (Ok(publish), Ok(subscribe)) => (publish, subscribe),
+            (Err(message), _) | (_, Err(message)) => {
+                eprintln!("sse: {message}");
+                return ExitCode::FAILURE;
+            }
+        };
     let hub = Hub::new(HubConfig {
         history_events: args.history,
         history_bytes: args.history.saturating_mul(2048).max(1 << 20),
@@ -130,6 +153,7 @@ async fn serve(args: Args) -> ExitCode {
         tcp_user_timeout: (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout)),
         metrics_path: Some("/metrics".to_owned()),
         allowed_hosts: args.allow_hosts.clone(),
+        subscribe_verifier,
         ..ServerConfig::default()
     };
     if let Some(max) = args.max_connections {
@@ -143,8 +167,10 @@ async fn serve(args: Args) -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
+    let publishers = if publish_verifier.is_some() { "with a token" } else { "anonymously" };
     eprintln!(
-        "sse: serving http://{addr}/ (events at /events, publish with POST /publish, metrics at /metrics, ids {}-<n>)",
+        "sse: serving http://{addr}/ (events at /events, publish {publishers} with POST /publish, metrics at \
+         /metrics, ids {}-<n>)",
         hub.epoch()
     );
 
@@ -154,7 +180,7 @@ async fn serve(args: Args) -> ExitCode {
     if args.stdin {
         tokio::spawn(stdin(hub.clone(), args.json));
     }
-    let app = App { hub: hub.clone(), config: config.clone() };
+    let app = App { hub: hub.clone(), config: config.clone(), publish_verifier };
     let app = Arc::new(app);
     let server = Server::new(hub, config).with_handler(Arc::new(move |req| {
         let app = Arc::clone(&app);
@@ -184,9 +210,21 @@ fn raise_open_file_limit() {
     }
 }
 
+/// A `--publish-key` or `--subscribe-key` as a verifier; the message
+/// names the flag when the file is unusable.
+fn load_key(path: Option<&PathBuf>, publish: bool) -> Result<Option<Arc<dyn Verify>>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let flag = if publish { "--publish-key" } else { "--subscribe-key" };
+    let key = JwtKey::from_file(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    let verifier = if publish { JwtVerifier::publishers(key) } else { JwtVerifier::subscribers(key) };
+    Ok(Some(Arc::new(verifier)))
+}
+
 struct App {
     hub: Hub,
     config: ServerConfig,
+    /// `None`: anyone who reaches the server publishes, without a token.
+    publish_verifier: Option<Arc<dyn Verify>>,
 }
 
 impl App {
@@ -207,7 +245,7 @@ impl App {
                 headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
                 headers.insert(
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    HeaderValue::from_static("Content-Type, Last-Event-ID"),
+                    HeaderValue::from_static("Content-Type, Last-Event-ID, Authorization"),
                 );
                 response
             }
@@ -217,10 +255,13 @@ impl App {
         }
     }
 
-    /// `POST /publish`: validate every item, then publish them all. Only a
-    /// JSON body from this server's own origin (or the `--cors` one) is
-    /// taken, so that no other web page can publish: a cross-site form or
-    /// `text/plain` request gets 415, a foreign `Origin` 403.
+    /// `POST /publish`: validate and authorize every item, then publish
+    /// them all. Only a JSON body from this server's own origin (or the
+    /// `--cors` one) is taken, so that no other web page can publish: a
+    /// cross-site form or `text/plain` request gets 415, a foreign `Origin`
+    /// 403. With `--publish-key`, a missing or bad token gets 401 and a
+    /// token that does not grant every item's topic 403: nothing of the
+    /// request is published.
     async fn publish(&self, req: Request<Incoming>) -> Response<Body> {
         if !is_json(req.headers().get(header::CONTENT_TYPE)) {
             let mut response =
@@ -233,6 +274,10 @@ impl App {
         {
             return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
         }
+        let grants = match self.publisher_grants(req.headers().get(header::AUTHORIZATION)) {
+            Ok(grants) => grants,
+            Err(e) => return challenge(StatusCode::UNAUTHORIZED, &e.to_string(), &e.challenge()),
+        };
         let body =
             match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
                 Ok(body) => body,
@@ -242,13 +287,25 @@ impl App {
             Ok(items) => items,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, &e.to_string()),
         };
-        let mut ids = Vec::with_capacity(items.len());
+        let mut prepared = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let published = match item.to_event() {
-                Ok(event) => self.hub.publish(&event),
-                Err(e) => return text_response(StatusCode::BAD_REQUEST, &format!("item {index}: {e}")),
-            };
-            match published {
+            match prepare(item, grants.as_ref()) {
+                Ok(ready) => prepared.push(ready),
+                Err(Refused::Invalid(e)) => {
+                    return text_response(StatusCode::BAD_REQUEST, &format!("item {index}: {e}"));
+                }
+                Err(Refused::NotGranted) => {
+                    let message = format!(
+                        "item {index}: the token does not grant publishing to topic {}",
+                        item.topic.as_deref().unwrap_or("(none; needs \"*\")")
+                    );
+                    return challenge(StatusCode::FORBIDDEN, &message, INSUFFICIENT_SCOPE);
+                }
+            }
+        }
+        let mut ids = Vec::with_capacity(prepared.len());
+        for (audience, event) in prepared {
+            match self.hub.publish_to(audience, &event) {
                 Ok(published) => ids.push(published.id),
                 Err(e) => return text_response(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
             }
@@ -261,6 +318,46 @@ impl App {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
     }
+
+    /// What the request's token lets it publish: `None` for anything
+    /// (no `--publish-key`, and no token presented).
+    fn publisher_grants(&self, authorization: Option<&HeaderValue>) -> Result<Option<Selectors>, AuthError> {
+        match (&self.publish_verifier, authorization) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(AuthError::invalid("this hub accepts no publisher tokens")),
+            (Some(_), None) => Err(AuthError::Missing),
+            (Some(verifier), Some(value)) => verifier.verify(bearer_token(value.as_bytes())?).map(Some),
+        }
+    }
+}
+
+/// Why an item cannot be published.
+enum Refused {
+    Invalid(String),
+    NotGranted,
+}
+
+/// An item's audience and event, if `grants` (`None`: anything) covers
+/// its topic.
+fn prepare<'a>(
+    item: &'a PublishItem,
+    grants: Option<&Selectors>,
+) -> Result<(Audience<'a>, Event<'a>), Refused> {
+    let audience = item.audience().map_err(|e| Refused::Invalid(e.to_string()))?;
+    let event = item.to_event().map_err(|e| Refused::Invalid(e.to_string()))?;
+    if grants.is_some_and(|grants| !grants.covers(audience.topic_name())) {
+        return Err(Refused::NotGranted);
+    }
+    Ok((audience, event))
+}
+
+/// `status` with a `WWW-Authenticate` challenge.
+fn challenge(status: StatusCode, message: &str, challenge: &str) -> Response<Body> {
+    let mut response = text_response(status, message);
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 impl App {
@@ -294,6 +391,7 @@ fn not_allowed(allow: &'static str) -> Response<Body> {
 /// `--demo`: a temperature and a humidity that drift smoothly, with a
 /// little noise, every 250 ms.
 async fn demo(hub: Hub) {
+    let Ok(topic) = Topic::new("sensors/demo").map(Audience::on) else { return };
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     let mut noise = 0x2545_f491_4f6c_dd1d_u64;
     let mut data = String::new();
@@ -310,7 +408,7 @@ async fn demo(hub: Hub) {
         data.clear();
         let _ = write!(data, "{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
         let Ok(event) = Event::new().with_event("sensor") else { return };
-        if hub.publish(&event.with_data(&data)).is_err() {
+        if hub.publish_to(topic, &event.with_data(&data)).is_err() {
             return;
         }
     }
@@ -334,8 +432,8 @@ async fn stdin(hub: Hub, json: bool) {
             match parse_publish(line.as_bytes()) {
                 Ok(items) => {
                     for item in &items {
-                        if let Ok(event) = item.to_event() {
-                            let _ = hub.publish(&event);
+                        if let Ok((audience, event)) = prepare(item, None) {
+                            let _ = hub.publish_to(audience, &event);
                         }
                     }
                 }

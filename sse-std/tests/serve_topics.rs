@@ -1,0 +1,336 @@
+//! `sse serve` with topics and tokens, as a new user would try it: topic
+//! selectors on `/events`, exact multi-topic resume, JWT publishers,
+//! private events through every token carrier, and the safe defaults.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::process::{SSE, Serve};
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"the publish and subscribe secret of this test";
+const JSON: &str = "Content-Type: application/json";
+
+/// A key file holding `SECRET` as it is.
+fn secret_file(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.key", std::process::id()));
+    std::fs::write(&path, SECRET).unwrap();
+    path
+}
+
+fn token(claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::default(), claims, &EncodingKey::from_secret(SECRET).unwrap()).unwrap()
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// An open event stream read as raw frames.
+struct Stream {
+    socket: TcpStream,
+    buffered: Vec<u8>,
+}
+
+impl Stream {
+    /// `GET target` with `headers`; the status, and the stream if 200.
+    fn open(addr: SocketAddr, target: &str, headers: &[&str]) -> (u16, String, Option<Self>) {
+        let mut socket = TcpStream::connect(addr).unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut head = format!("GET {target} HTTP/1.1\r\nHost: localhost:{}\r\n", addr.port());
+        for header in headers {
+            head.push_str(header);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        socket.write_all(head.as_bytes()).unwrap();
+        let mut stream = Self { socket, buffered: Vec::new() };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let end = loop {
+            if let Some(end) = stream.buffered.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            assert!(Instant::now() < deadline && stream.fill(), "no response head");
+        };
+        let head = String::from_utf8_lossy(&stream.buffered[..end]).into_owned();
+        stream.buffered.drain(..end);
+        let status = head[9..12].parse().unwrap();
+        (status, head, (status == 200).then_some(stream))
+    }
+
+    /// Reads more; `false` once the server closed.
+    fn fill(&mut self) -> bool {
+        let mut buf = [0u8; 4096];
+        match self.socket.read(&mut buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buffered.extend_from_slice(&buf[..n]);
+                true
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// Every complete frame that arrives within `wait`.
+    fn frames_within(&mut self, wait: Duration) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if !self.fill() {
+                break;
+            }
+        }
+        let text = String::from_utf8(std::mem::take(&mut self.buffered)).unwrap();
+        let (complete, rest) = text.rsplit_once("\n\n").unwrap_or(("", &text));
+        self.buffered = rest.as_bytes().to_vec();
+        complete.split("\n\n").filter(|f| !f.is_empty()).map(|f| format!("{f}\n\n")).collect()
+    }
+}
+
+fn frame(id: &str, data: &str) -> String {
+    format!("id: {id}\ndata: {data}\n\n")
+}
+
+/// Publishes one item per topic in order; the ids answered.
+fn publish_all(serve: &Serve, items: &[Value], headers: &[&str]) -> (u16, Vec<String>) {
+    let (status, body) = serve.request("POST", "/publish", headers, json!(items).to_string().as_bytes());
+    let ids = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["ids"].as_array().cloned())
+        .map(|ids| ids.iter().map(|id| id.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    (status, ids)
+}
+
+#[test]
+fn two_topics_of_three_in_order_and_an_exact_resume() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let (status, _, stream) = Stream::open(serve.addr, "/events?topic=a&topic=b", &[]);
+    assert_eq!(status, 200);
+    let mut stream = stream.unwrap();
+    let topics = ["a", "c", "b", "c", "a", "b", "c", "a", "b"];
+    let items: Vec<Value> =
+        topics.iter().enumerate().map(|(i, t)| json!({"data": format!("{t}{i}"), "topic": t})).collect();
+    let (status, ids) = publish_all(&serve, &items, &[JSON]);
+    assert_eq!((status, ids.len()), (202, 9));
+    let want: Vec<String> = topics
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t != "c")
+        .map(|(i, t)| frame(&ids[i], &format!("{t}{i}")))
+        .collect();
+    let live = stream.frames_within(Duration::from_secs(1));
+    assert_eq!(live, want, "exactly the a and b events, in publish order, with the ids POST answered");
+    // Reconnect with the id of the third a/b event: exactly the rest, no missed.
+    let third = format!("Last-Event-ID: {}", &ids[4]);
+    assert!(live[2].starts_with(&format!("id: {}\n", ids[4])));
+    let (_, _, resumed) = Stream::open(serve.addr, "/events?topic=b&topic=a", &[&third]);
+    assert_eq!(resumed.unwrap().frames_within(Duration::from_millis(600)), want[3..]);
+    assert_eq!(serve.metric("sse_stale_resumes_total"), 0);
+}
+
+#[test]
+fn prefix_selectors_are_percent_decoded_and_match_below_the_prefix() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let (_, _, stream) = Stream::open(serve.addr, "/events?topic=sensors%2F*", &[]);
+    let mut stream = stream.unwrap();
+    let items: Vec<Value> = ["sensors/t1", "sensorsX", "sensors", "sensors/room1/t3", "other/sensors/t4"]
+        .iter()
+        .map(|t| json!({"data": t, "topic": t}))
+        .collect();
+    let (_, ids) = publish_all(&serve, &items, &[JSON]);
+    let frames = stream.frames_within(Duration::from_secs(1));
+    assert_eq!(frames, [frame(&ids[0], "sensors/t1"), frame(&ids[3], "sensors/room1/t3")]);
+    assert!(frames.iter().all(|f| !f.contains("topic")), "the topic is not on the wire");
+    for bad in ["/events?topic=a*", "/events?topic=", "/events?topic=%2F*"] {
+        let (status, _, _) = Stream::open(serve.addr, bad, &[]);
+        assert_eq!(status, 400, "{bad}");
+    }
+}
+
+#[test]
+fn publishers_need_a_valid_token_that_grants_every_topic() {
+    let key = secret_file("publish");
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key.to_str().unwrap()]);
+    let item = [json!({"data": "x", "topic": "news/eu"})];
+    let grant = json!({"sse": {"publish": ["news/*"]}});
+    let bearer = |t: &str| format!("Authorization: Bearer {t}");
+    let forged = jsonwebtoken::encode(
+        &Header::default(),
+        &grant,
+        &EncodingKey::from_secret(b"not the server's secret at all, but long").unwrap(),
+    )
+    .unwrap();
+    let expired = token(&json!({"sse": {"publish": ["*"]}, "exp": now() - 120}));
+    let early = token(&json!({"sse": {"publish": ["*"]}, "nbf": now() + 600}));
+    for (case, headers) in [
+        ("no token", vec![JSON.to_owned()]),
+        ("bad signature", vec![JSON.to_owned(), bearer(&forged)]),
+        ("expired", vec![JSON.to_owned(), bearer(&expired)]),
+        ("not yet valid", vec![JSON.to_owned(), bearer(&early)]),
+        (
+            "alg none",
+            vec![JSON.to_owned(), bearer("eyJhbGciOiJub25lIn0.eyJzc2UiOnsicHVibGlzaCI6WyIqIl19fQ.")],
+        ),
+        ("basic", vec![JSON.to_owned(), "Authorization: Basic dXNlcjpwYXNz".to_owned()]),
+    ] {
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let body = json!(item).to_string();
+        let mut socket = TcpStream::connect(serve.addr).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut head = format!(
+            "POST /publish HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for h in &headers {
+            head.push_str(h);
+            head.push_str("\r\n");
+        }
+        socket.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        let mut response = String::new();
+        let _ = socket.read_to_string(&mut response);
+        assert!(response.starts_with("HTTP/1.1 401"), "{case}: {response}");
+        assert!(response.to_ascii_lowercase().contains("www-authenticate: bearer"), "{case}: {response}");
+    }
+    // Valid, but one item of the batch is outside the grant: nothing published.
+    let batch = [json!({"data": "ok", "topic": "news/eu"}), json!({"data": "no", "topic": "sport"})];
+    let (status, body) = serve.request(
+        "POST",
+        "/publish",
+        &[JSON, &bearer(&token(&grant))],
+        json!(batch).to_string().as_bytes(),
+    );
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    let untopiced = [json!({"data": "no topic needs *"})];
+    assert_eq!(publish_all(&serve, &untopiced, &[JSON, &bearer(&token(&grant))]).0, 403);
+    // A subscriber's token does not let anyone publish.
+    let subscriber = token(&json!({"sse": {"subscribe": ["*"]}}));
+    assert_eq!(publish_all(&serve, &item, &[JSON, &bearer(&subscriber)]).0, 403);
+    assert_eq!(serve.metric("sse_events_published_total"), 0);
+    let (status, ids) = publish_all(&serve, &item, &[JSON, &bearer(&token(&grant))]);
+    assert_eq!((status, ids.len()), (202, 1));
+    assert_eq!(serve.metric("sse_events_published_total"), 1);
+}
+
+#[test]
+fn private_events_reach_granted_subscribers_through_every_carrier_and_nobody_else() {
+    let key = secret_file("both");
+    let key = key.to_str().unwrap();
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key, "--subscribe-key", key]);
+    let publisher = format!("Authorization: Bearer {}", token(&json!({"sse": {"publish": ["*"]}})));
+    let granted = token(&json!({"sse": {"subscribe": ["orders/42"]}}));
+    let other = token(&json!({"sse": {"subscribe": ["orders/7"]}}));
+    let target = "/events?topic=orders/*";
+    let mut granted_streams = [
+        Stream::open(serve.addr, target, &[&format!("Authorization: Bearer {granted}")]),
+        Stream::open(serve.addr, &format!("{target}&authorization={granted}"), &[]),
+        Stream::open(serve.addr, target, &[&format!("Cookie: theme=dark; sse_auth={granted}")]),
+    ];
+    let mut others = [
+        Stream::open(serve.addr, target, &[]),
+        Stream::open(serve.addr, target, &[&format!("Authorization: Bearer {other}")]),
+    ];
+    // Grants add private events only among the topics selected.
+    let (_, _, narrow) =
+        Stream::open(serve.addr, "/events?topic=orders/43", &[&format!("Cookie: sse_auth={granted}")]);
+    let (_, _, everything) = Stream::open(serve.addr, "/events", &[&format!("Cookie: sse_auth={granted}")]);
+    for (status, head, _) in granted_streams.iter().chain(&others) {
+        assert_eq!(*status, 200, "{head}");
+    }
+    let items = [
+        json!({"data": "public", "topic": "orders/42"}),
+        json!({"data": "secret", "topic": "orders/42", "private": true}),
+        json!({"data": "next", "topic": "orders/43"}),
+    ];
+    let (status, ids) = publish_all(&serve, &items, &[JSON, &publisher]);
+    assert_eq!(status, 202);
+    let all = [frame(&ids[0], "public"), frame(&ids[1], "secret"), frame(&ids[2], "next")];
+    let public = [frame(&ids[0], "public"), frame(&ids[2], "next")];
+    for (i, (_, _, stream)) in granted_streams.iter_mut().enumerate() {
+        assert_eq!(stream.as_mut().unwrap().frames_within(Duration::from_millis(600)), all, "carrier {i}");
+    }
+    for (i, (_, _, stream)) in others.iter_mut().enumerate() {
+        assert_eq!(
+            stream.as_mut().unwrap().frames_within(Duration::from_millis(300)),
+            public,
+            "subscriber {i}"
+        );
+    }
+    assert_eq!(narrow.unwrap().frames_within(Duration::from_millis(300)), public[1..]);
+    assert_eq!(everything.unwrap().frames_within(Duration::from_millis(300)), all);
+    // In replay too, on both paths (the fast path, and hyper after a first
+    // request on the same connection).
+    let resume = format!("Last-Event-ID: {}", ids[0]);
+    let (_, _, replay) = Stream::open(serve.addr, &format!("{target}&authorization={granted}"), &[&resume]);
+    assert_eq!(replay.unwrap().frames_within(Duration::from_millis(400)), all[1..]);
+    let (_, _, replay) = Stream::open(serve.addr, target, &[&resume]);
+    assert_eq!(replay.unwrap().frames_within(Duration::from_millis(400)), public[1..]);
+    let mut socket = TcpStream::connect(serve.addr).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let keep = format!(
+        "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\nGET {target} HTTP/1.1\r\nHost: localhost\r\nCookie: sse_auth={granted}\r\n{resume}\r\n\r\n"
+    );
+    socket.write_all(keep.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains("data: next") {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = socket.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.contains("data: secret") && seen.contains("data: next"), "{seen}");
+    // A bad subscriber token is refused, not downgraded to anonymous.
+    let expired = token(&json!({"sse": {"subscribe": ["*"]}, "exp": now() - 120}));
+    for (target, header) in [
+        (format!("{target}&authorization={expired}"), String::new()),
+        (target.to_owned(), format!("Cookie: sse_auth={expired}")),
+        (target.to_owned(), "Authorization: Bearer not.a.token".to_owned()),
+    ] {
+        let headers: Vec<&str> = [header.as_str()].into_iter().filter(|h| !h.is_empty()).collect();
+        let (status, head, _) = Stream::open(serve.addr, &target, &headers);
+        assert_eq!(status, 401, "{target} {header}");
+        assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{head}");
+    }
+}
+
+#[test]
+fn tokens_without_a_key_are_refused_not_ignored() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let bearer = format!("Authorization: Bearer {}", token(&json!({"sse": {"publish": ["*"]}})));
+    assert_eq!(publish_all(&serve, &[json!({"data": "x"})], &[JSON, &bearer]).0, 401);
+    assert_eq!(Stream::open(serve.addr, "/events", &[&bearer]).0, 401);
+    assert_eq!(publish_all(&serve, &[json!({"data": "x", "topic": "t", "private": true})], &[JSON]).0, 202);
+}
+
+#[test]
+fn listening_beyond_loopback_needs_a_publish_key() {
+    let out = Command::new(SSE).args(["serve", "--listen", "0.0.0.0:0"]).output().unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("--publish-key"), "{message}");
+    let out = Command::new(SSE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--publish-key", "/nonexistent/key"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--publish-key /nonexistent/key"));
+    let key = secret_file("beyond");
+    let mut child = Command::new(SSE)
+        .args(["serve", "--listen", "0.0.0.0:0", "--publish-key", key.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("serving http://0.0.0.0:") && line.contains("with a token"), "{line}");
+}
