@@ -313,7 +313,7 @@ async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_th
         start(quiet(), ServerConfig { cors_origin: Some("*".into()), ..Default::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The head arrives a byte at a time.
-    for byte in b"GET /events?topic=x HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: \r\n\r\n" {
+    for byte in b"GET /events?client=x HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: \r\n\r\n" {
         stream.write_all(&[*byte]).await.unwrap();
     }
     let head = read_until(&mut stream, b"\r\n\r\n").await;
