@@ -1,7 +1,9 @@
 //! Arbitrary publish bodies against sse-std's publish-body handling (the
 //! part of `POST /publish` that sees the client's bytes): no panic, and
-//! only the documented outcomes: 202 with every item a valid event, or 400
-//! with a message naming the item.
+//! only the documented outcomes: 202 with every item a valid event on a
+//! valid topic, or 400 with a message naming the item. The same bytes as
+//! a stream request's query: no panic, and every accepted `topic` is a
+//! valid selector that matches the way sse-core says.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +12,12 @@ fuzz_target!(|body: &[u8]| {
     match sse_std::parse_publish(body) {
         Ok(items) => {
             for item in &items {
+                let audience = item.audience().expect("validated items have valid topics");
+                if let Some(topic) = audience.topic_name() {
+                    assert!(sse_core::check_topic(topic).is_ok() && !topic.contains('*'));
+                    let exact = sse_core::Selector::parse(topic).expect("a topic is an exact selector");
+                    assert!(exact.matches(Some(topic)) && sse_core::Selector::All.matches(Some(topic)));
+                }
                 let event = item.to_event().expect("validated items are valid events");
                 let mut buf = vec![0u8; event.encoded_len()];
                 event.encode(&mut buf).unwrap();
@@ -28,6 +36,19 @@ fuzz_target!(|body: &[u8]| {
         Err(e) => {
             let message = e.to_string();
             assert!(message.starts_with("invalid JSON") || message.starts_with("item "), "{message}");
+        }
+    }
+    if let Ok(query) = std::str::from_utf8(body) {
+        if let Ok(subscription) = sse_std::stream_subscription(Some(query), None, None, None) {
+            for selector in subscription.topics.iter() {
+                let text = selector.to_string();
+                assert_eq!(sse_core::Selector::parse(&text), Ok(selector), "{text:?}");
+                if let sse_core::Selector::Under(prefix) = selector {
+                    assert!(selector.matches(Some(&format!("{prefix}x"))));
+                    assert!(!selector.matches(Some(prefix.trim_end_matches('/'))));
+                }
+            }
+            assert!(subscription.grants.is_empty(), "no token, no grants");
         }
     }
 });
