@@ -516,3 +516,41 @@ fn the_dashboard_shows_live_events_and_a_moving_chart_in_chromium() {
     assert_eq!(shown["firstLogType"], "sensor");
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "screenshot missing or empty");
 }
+
+#[test]
+#[ignore = "needs Chromium and Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn chromium_receives_private_events_with_a_cookie_or_query_token_and_strangers_do_not() {
+    let dir = browser_tools();
+    let secret = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-subscribe.key");
+    std::fs::write(&secret, b"a subscriber secret for the browser test").unwrap();
+    let serve = Serve::start(&["--keep-alive", "5", "--subscribe-key", secret.to_str().unwrap()]);
+    let claims = json!({"sse": {"subscribe": ["orders/42"]}});
+    let key = jsonwebtoken::EncodingKey::from_secret(b"a subscriber secret for the browser test").unwrap();
+    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    // Chromium speaks to `localhost`, the name a DNS-rebinding check accepts.
+    let base = serve.url("").replace("127.0.0.1", "localhost");
+    let mut node = Command::new("node")
+        .arg(dir.join("private.mjs"))
+        .args([&base, &token])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(node.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "open");
+    serve.publish_ok(
+        r#"[{"data":"public","topic":"orders/42"},{"data":"secret","topic":"orders/42","private":true}]"#,
+    );
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let out = wait(node, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_str(rest.trim()).unwrap();
+    let both = json!(["public", "secret"]);
+    assert_eq!(got["cookie"], both, "{got}");
+    assert_eq!(got["query"], both, "{got}");
+    assert_eq!(got["dashboard"], both, "{got}");
+    assert_eq!(got["anonymous"], json!(["public"]), "{got}");
+}
