@@ -332,5 +332,52 @@ fn listening_beyond_loopback_needs_a_publish_key() {
         .unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(line.contains("serving http://0.0.0.0:") && line.contains("with a token"), "{line}");
+    assert!(line.contains("serving http://0.0.0.0:") && line.contains("bearer token required"), "{line}");
+}
+
+/// `sse token KEY`, as the README's worked example runs it.
+fn sse_token(key: &str, args: &[&str]) -> String {
+    let out = Command::new(SSE).args(["token", "--key", key]).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn sse_token_mints_what_sse_serve_accepts_for_every_key_family() {
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys");
+    let secret = secret_file("mint");
+    let pairs = [
+        (secret.to_str().unwrap().to_owned(), secret.to_str().unwrap().to_owned()),
+        (format!("{keys}/rsa.key"), format!("{keys}/rsa.pub")),
+        (format!("{keys}/ec.key"), format!("{keys}/ec.pub")),
+        (format!("{keys}/ed.key"), format!("{keys}/ed.pub")),
+    ];
+    for (private, public) in &pairs {
+        let serve = Serve::start(&["--keep-alive", "0", "--publish-key", public, "--subscribe-key", public]);
+        let publisher = sse_token(private, &["--publish", "orders/*"]);
+        let subscriber = sse_token(private, &["--subscribe", "orders/42", "--ttl", "60"]);
+        let (_, _, stream) =
+            Stream::open(serve.addr, &format!("/events?topic=orders/*&authorization={subscriber}"), &[]);
+        let mut stream = stream.unwrap_or_else(|| panic!("{public}: subscriber token refused"));
+        let item = [json!({"data": "paid", "topic": "orders/42", "private": true})];
+        let (status, ids) =
+            publish_all(&serve, &item, &[JSON, &format!("Authorization: Bearer {publisher}")]);
+        assert_eq!(status, 202, "{public}");
+        assert_eq!(stream.frames_within(Duration::from_millis(500)), [frame(&ids[0], "paid")], "{public}");
+        let outside = [json!({"data": "x", "topic": "news"})];
+        assert_eq!(
+            publish_all(&serve, &outside, &[JSON, &format!("Authorization: Bearer {publisher}")]).0,
+            403
+        );
+    }
+    let out = Command::new(SSE)
+        .args(["token", "--key", secret.to_str().unwrap(), "--publish", "a*"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("selector"));
+    let out = Command::new(SSE)
+        .args(["token", "--key", &format!("{keys}/rsa.pub"), "--publish", "*"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a public key cannot sign");
 }

@@ -13,7 +13,8 @@
 //! streams end cleanly and new stream requests get 204, so browsers stop
 //! reconnecting.
 //!
-//! Modules: `config` (settings), `head` (the first request head), `direct`
+//! Modules: `config` (settings), `head` (the first request head), `stream`
+//! (what a stream request asks for: topics, token, `Last-Event-ID`), `direct`
 //! (the fast path), `conn` (the connection as hyper sees it, socket
 //! options), `respond` (bodies and the server's own answers), `stats`,
 //! `metrics` (the Prometheus exposition).
@@ -81,7 +82,8 @@ struct Shared {
 }
 
 /// An HTTP/1.1 server for a [`Hub`]: `GET` on the events path streams the
-/// hub (honouring `Last-Event-ID`); the metrics path, if configured,
+/// hub (honouring `Last-Event-ID`, `?topic=` selectors and a subscriber
+/// token; see [`stream_subscription`](crate::stream_subscription)); the metrics path, if configured,
 /// serves the counters; other paths go to the [`Handler`], if any, or get
 /// 404.
 ///

@@ -1,5 +1,6 @@
 //! The `sse` command: `sse serve` runs a hub with a live dashboard and a
-//! publish endpoint; `sse cat` is a spec-conformant client.
+//! publish endpoint; `sse cat` is a spec-conformant client; `sse token`
+//! mints the tokens `sse serve` verifies.
 
 #![deny(
     clippy::unwrap_used,
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod cat;
 mod serve;
+mod token;
 
 /// Server-Sent Events from the command line.
 #[derive(Debug, Parser)]
@@ -32,6 +34,9 @@ enum Command {
     /// Connect to an event stream (or read one from stdin) and print its
     /// events, as a browser's EventSource sees them.
     Cat(cat::Args),
+    /// Mint a JWT for `sse serve --publish-key` or `--subscribe-key`
+    /// (signed with an HMAC secret file or a PEM private key).
+    Token(token::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +51,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Cat(args) => cat::run(args),
+        Command::Token(args) => token::run(&args),
     }
 }

@@ -167,9 +167,9 @@ async fn serve(args: Args) -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
-    let publishers = if publish_verifier.is_some() { "with a token" } else { "anonymously" };
+    let publishers = if publish_verifier.is_some() { "bearer token required" } else { "no token" };
     eprintln!(
-        "sse: serving http://{addr}/ (events at /events, publish {publishers} with POST /publish, metrics at \
+        "sse: serving http://{addr}/ (events at /events, publish with POST /publish ({publishers}), metrics at \
          /metrics, ids {}-<n>)",
         hub.epoch()
     );

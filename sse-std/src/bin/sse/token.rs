@@ -1,0 +1,85 @@
+//! `sse token`: mints a JWT for `sse serve --publish-key` or
+//! `--subscribe-key`, signed with the jsonwebtoken crate.
+//!
+//! The key file is read as the server reads its key: an HMAC secret (the
+//! file's bytes as they are, HS256) or, for PEM, the private half of the
+//! server's public key (RSA: RS256, EC P-256: ES256, Ed25519: EdDSA).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+use sse_std::Selectors;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The signing key: an HMAC secret file, or a PEM private key.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// Grant publishing to this selector (repeatable): a topic, `prefix/*`
+    /// or `*`.
+    #[arg(long, value_name = "SELECTOR")]
+    publish: Vec<String>,
+    /// Grant the private events of this selector to a subscriber
+    /// (repeatable).
+    #[arg(long, value_name = "SELECTOR")]
+    subscribe: Vec<String>,
+    /// Seconds until the token expires (`exp`); 0: no expiry.
+    #[arg(long, default_value_t = 3600)]
+    ttl: u64,
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    match mint(args) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("sse: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn mint(args: &Args) -> Result<String, String> {
+    if args.publish.is_empty() && args.subscribe.is_empty() {
+        return Err("give --publish or --subscribe selectors to grant".to_owned());
+    }
+    for selector in args.publish.iter().chain(&args.subscribe) {
+        Selectors::parse([selector]).map_err(|e| format!("selector {selector:?}: {e}"))?;
+    }
+    let bytes = std::fs::read(&args.key).map_err(|e| format!("--key {}: {e}", args.key.display()))?;
+    let (algorithm, key) = signing_key(&bytes).map_err(|e| format!("--key {}: {e}", args.key.display()))?;
+    let mut claims = json!({"sse": {}});
+    if !args.publish.is_empty() {
+        claims["sse"]["publish"] = json!(args.publish);
+    }
+    if !args.subscribe.is_empty() {
+        claims["sse"]["subscribe"] = json!(args.subscribe);
+    }
+    if args.ttl > 0 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        claims["exp"] = json!(now.saturating_add(args.ttl));
+    }
+    jsonwebtoken::encode(&Header::new(algorithm), &claims, &key).map_err(|e| format!("signing failed: {e}"))
+}
+
+/// The algorithm and key for a key file's bytes.
+fn signing_key(bytes: &[u8]) -> Result<(Algorithm, EncodingKey), String> {
+    if !bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        let key = EncodingKey::from_secret(bytes).map_err(|_| "the HMAC secret is empty".to_owned())?;
+        return Ok((Algorithm::HS256, key));
+    }
+    let attempts: [(Algorithm, fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>); 3] = [
+        (Algorithm::RS256, EncodingKey::from_rsa_pem),
+        (Algorithm::ES256, EncodingKey::from_ec_pem),
+        (Algorithm::EdDSA, EncodingKey::from_ed_pem),
+    ];
+    attempts
+        .into_iter()
+        .find_map(|(algorithm, parse)| parse(bytes).ok().map(|key| (algorithm, key)))
+        .ok_or_else(|| "PEM that is not an RSA, EC P-256 or Ed25519 private key (PKCS#8)".to_owned())
+}
