@@ -12,7 +12,7 @@ mod vectors;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -464,15 +464,12 @@ fn browser_tools() -> PathBuf {
     dir
 }
 
-#[test]
-#[ignore = "needs Node.js packages from tests/browser; scripts/test.sh runs it"]
-fn the_npm_eventsource_client_receives_the_same_events() {
-    let dir = browser_tools();
-    let serve = Serve::start(&["--keep-alive", "0"]);
-    let count = (tricky().len() + 1).to_string();
+/// Runs a Node.js script and waits for its first line, which must be
+/// "open"; the rest of its output is left to read.
+fn node_until_open(script: &Path, args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>) {
     let mut node = Command::new("node")
-        .arg(dir.join("eventsource.mjs"))
-        .args([&serve.url("/events"), &count, "update", "end"])
+        .arg(script)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -480,7 +477,18 @@ fn the_npm_eventsource_client_receives_the_same_events() {
     let mut stdout = BufReader::new(node.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "open");
+    assert_eq!(line.trim(), "open", "{}", script.display());
+    (node, stdout)
+}
+
+#[test]
+#[ignore = "needs Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn the_npm_eventsource_client_receives_the_same_events() {
+    let dir = browser_tools();
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let count = (tricky().len() + 1).to_string();
+    let (node, mut stdout) =
+        node_until_open(&dir.join("eventsource.mjs"), &[&serve.url("/events"), &count, "update", "end"]);
     let expected = publish_tricky(&serve);
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
@@ -529,17 +537,7 @@ fn chromium_receives_private_events_with_a_cookie_or_query_token_and_strangers_d
     let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
     // Chromium speaks to `localhost`, the name a DNS-rebinding check accepts.
     let base = serve.url("").replace("127.0.0.1", "localhost");
-    let mut node = Command::new("node")
-        .arg(dir.join("private.mjs"))
-        .args([&base, &token])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(node.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "open");
+    let (node, mut stdout) = node_until_open(&dir.join("private.mjs"), &[&base, &token]);
     serve.publish_ok(
         r#"[{"data":"public","topic":"orders/42"},{"data":"secret","topic":"orders/42","private":true}]"#,
     );

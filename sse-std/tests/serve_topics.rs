@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::process::{SSE, Serve};
+use common::process::{SSE, Serve, first_line};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -310,29 +310,18 @@ fn tokens_without_a_key_are_refused_not_ignored() {
 }
 
 #[test]
-fn listening_beyond_loopback_needs_a_publish_key() {
+fn listening_beyond_loopback_needs_a_publish_key_or_anonymous_publish() {
     let out = Command::new(SSE).args(["serve", "--listen", "0.0.0.0:0"]).output().unwrap();
-    assert!(!out.status.success());
-    let message = String::from_utf8_lossy(&out.stderr);
-    assert!(message.contains("--publish-key"), "{message}");
-    let out = Command::new(SSE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--publish-key", "/nonexistent/key"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--publish-key /nonexistent/key"));
+    assert!(!out.status.success(), "it must exit at once, non-zero");
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert!(refused.contains("--publish-key") && refused.contains("--anonymous-publish"), "{refused}");
+    let bad_key = first_line(&["--listen", "127.0.0.1:0", "--publish-key", "/nonexistent/key"]);
+    assert!(bad_key.contains("--publish-key /nonexistent/key"), "{bad_key}");
     let key = secret_file("beyond");
-    let mut child = Command::new(SSE)
-        .args(["serve", "--listen", "0.0.0.0:0", "--publish-key", key.to_str().unwrap()])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut line)
-        .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    let line = first_line(&["--listen", "0.0.0.0:0", "--publish-key", key.to_str().unwrap()]);
     assert!(line.contains("serving http://0.0.0.0:") && line.contains("bearer token required"), "{line}");
+    let line = first_line(&["--listen", "0.0.0.0:0", "--anonymous-publish"]);
+    assert!(line.contains("serving http://0.0.0.0:") && line.contains("no token"), "{line}");
 }
 
 /// `sse token KEY`, as the README's worked example runs it.

@@ -94,6 +94,17 @@ impl Serve {
     }
 }
 
+/// The first line `sse serve ARGS` writes to stderr (its startup line, or
+/// why it refused to start); the process is killed after it.
+pub fn first_line(args: &[&str]) -> String {
+    let mut child = Command::new(SSE).arg("serve").args(args).stderr(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -53,16 +53,17 @@ fn mint(args: &Args) -> Result<String, String> {
     }
     let bytes = std::fs::read(&args.key).map_err(|e| format!("--key {}: {e}", args.key.display()))?;
     let (algorithm, key) = signing_key(&bytes).map_err(|e| format!("--key {}: {e}", args.key.display()))?;
-    let mut claims = json!({"sse": {}});
-    if !args.publish.is_empty() {
-        claims["sse"]["publish"] = json!(args.publish);
+    let mut grants = serde_json::Map::new();
+    for (claim, selectors) in [("publish", &args.publish), ("subscribe", &args.subscribe)] {
+        if !selectors.is_empty() {
+            grants.insert(claim.to_owned(), json!(selectors));
+        }
     }
-    if !args.subscribe.is_empty() {
-        claims["sse"]["subscribe"] = json!(args.subscribe);
-    }
+    let mut claims = serde_json::Map::new();
+    claims.insert("sse".to_owned(), grants.into());
     if args.ttl > 0 {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        claims["exp"] = json!(now.saturating_add(args.ttl));
+        claims.insert("exp".to_owned(), json!(now.saturating_add(args.ttl)));
     }
     jsonwebtoken::encode(&Header::new(algorithm), &claims, &key).map_err(|e| format!("signing failed: {e}"))
 }
@@ -73,7 +74,8 @@ fn signing_key(bytes: &[u8]) -> Result<(Algorithm, EncodingKey), String> {
         let key = EncodingKey::from_secret(bytes).map_err(|_| "the HMAC secret is empty".to_owned())?;
         return Ok((Algorithm::HS256, key));
     }
-    let attempts: [(Algorithm, fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>); 3] = [
+    type Parse = fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>;
+    let attempts: [(Algorithm, Parse); 3] = [
         (Algorithm::RS256, EncodingKey::from_rsa_pem),
         (Algorithm::ES256, EncodingKey::from_ec_pem),
         (Algorithm::EdDSA, EncodingKey::from_ed_pem),
