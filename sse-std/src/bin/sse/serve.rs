@@ -66,13 +66,13 @@ pub(crate) struct Args {
     cors: Option<String>,
     /// Verify publishers' tokens with this key: every POST /publish then
     /// needs `Authorization: Bearer <JWT>` whose claims hold
-    /// {"sse": {"publish": [selectors]}}. A PEM public key (RS256, PS256,
+    /// {"sse": {"publish": SELECTORS}} (a JSON list). A PEM public key (RS256, PS256,
     /// ES256, EdDSA, ...) or, for any other file, an HMAC secret (HS256):
     /// the file's bytes as they are.
     #[arg(long, value_name = "FILE")]
     publish_key: Option<PathBuf>,
     /// Verify subscribers' tokens with this key (as for --publish-key):
-    /// a token with {"sse": {"subscribe": [selectors]}} in the
+    /// a token with {"sse": {"subscribe": SELECTORS}} in the
     /// Authorization header, the `authorization` query parameter or the
     /// `sse_auth` cookie adds the private events of the topics it grants.
     #[arg(long, value_name = "FILE")]
