@@ -23,6 +23,8 @@ mod auth;
 mod hub;
 #[cfg(feature = "json")]
 mod publish;
+#[cfg(feature = "redis")]
+mod redis;
 mod server;
 mod topics;
 mod writer;
@@ -36,6 +38,8 @@ pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
 pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};
+#[cfg(feature = "redis")]
+pub use redis::{RedisConfig, RedisError, RedisHub};
 pub use server::{
     Body, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
     default_max_connections, full, read_body, text_response,

@@ -5,12 +5,12 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::process::{SSE, Serve, first_line};
+use common::process::{SSE, Serve, Stream, first_line};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -30,66 +30,6 @@ fn token(claims: &Value) -> String {
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// An open event stream read as raw frames.
-struct Stream {
-    socket: TcpStream,
-    buffered: Vec<u8>,
-}
-
-impl Stream {
-    /// `GET target` with `headers`; the status, and the stream if 200.
-    fn open(addr: SocketAddr, target: &str, headers: &[&str]) -> (u16, String, Option<Self>) {
-        let mut socket = TcpStream::connect(addr).unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let mut head = format!("GET {target} HTTP/1.1\r\nHost: localhost:{}\r\n", addr.port());
-        for header in headers {
-            head.push_str(header);
-            head.push_str("\r\n");
-        }
-        head.push_str("\r\n");
-        socket.write_all(head.as_bytes()).unwrap();
-        let mut stream = Self { socket, buffered: Vec::new() };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let end = loop {
-            if let Some(end) = stream.buffered.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            assert!(Instant::now() < deadline && stream.fill(), "no response head");
-        };
-        let head = String::from_utf8_lossy(&stream.buffered[..end]).into_owned();
-        stream.buffered.drain(..end);
-        let status = head[9..12].parse().unwrap();
-        (status, head, (status == 200).then_some(stream))
-    }
-
-    /// Reads more; `false` once the server closed.
-    fn fill(&mut self) -> bool {
-        let mut buf = [0u8; 4096];
-        match self.socket.read(&mut buf) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buffered.extend_from_slice(&buf[..n]);
-                true
-            }
-            Err(_) => true,
-        }
-    }
-
-    /// Every complete frame that arrives within `wait`.
-    fn frames_within(&mut self, wait: Duration) -> Vec<String> {
-        let deadline = Instant::now() + wait;
-        while Instant::now() < deadline {
-            if !self.fill() {
-                break;
-            }
-        }
-        let text = String::from_utf8(std::mem::take(&mut self.buffered)).unwrap();
-        let (complete, rest) = text.rsplit_once("\n\n").unwrap_or(("", &text));
-        self.buffered = rest.as_bytes().to_vec();
-        complete.split("\n\n").filter(|f| !f.is_empty()).map(|f| format!("{f}\n\n")).collect()
-    }
 }
 
 fn frame(id: &str, data: &str) -> String {

@@ -18,6 +18,9 @@ pub(crate) struct Delivery {
     pub(crate) frame: Bytes,
     /// `None`: no topic, public.
     pub(crate) tag: Option<Arc<Tag>>,
+    /// A signal for every subscriber whatever its subscription (the
+    /// `missed` frame after the hub lost continuity).
+    pub(crate) to_all: bool,
 }
 
 /// The owned form of an [`Audience`] other than [`Audience::EVERYONE`].
@@ -31,7 +34,12 @@ impl Delivery {
     /// A frame for everyone.
     #[cfg(test)]
     pub(crate) fn everyone(frame: Bytes) -> Self {
-        Self { frame, tag: None }
+        Self { frame, tag: None, to_all: false }
+    }
+
+    /// A signal frame for every subscriber.
+    pub(crate) fn signal(frame: Bytes) -> Self {
+        Self { frame, tag: None, to_all: true }
     }
 
     /// A frame for `audience`.
@@ -39,11 +47,14 @@ impl Delivery {
         let tag = (audience != Audience::EVERYONE).then(|| {
             Arc::new(Tag { topic: audience.topic_name().map(Box::from), private: audience.private })
         });
-        Self { frame, tag }
+        Self { frame, tag, to_all: false }
     }
 
     /// Whether it reaches a subscriber with `subscription`.
     pub(crate) fn reaches(&self, subscription: &Subscription) -> bool {
+        if self.to_all {
+            return true;
+        }
         match &self.tag {
             None => subscription.admits(Audience::EVERYONE),
             Some(tag) => subscription.admits_parts(tag.topic.as_deref(), tag.private),

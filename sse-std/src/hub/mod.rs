@@ -30,17 +30,19 @@ mod delivery;
 mod error;
 mod keep_alive;
 mod replay;
+mod source;
 mod stats;
 mod subscriber;
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 
 use bytes::{Bytes, BytesMut};
 use sse_core::{Audience, Event, MISSED_EVENTS, Resume};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
+pub(crate) use config::new_epoch;
 pub use config::{HubConfig, SlowConsumer};
 pub use error::{PublishError, SubscribeError};
 pub(crate) use keep_alive::deadline;
@@ -50,6 +52,7 @@ pub use subscriber::Subscriber;
 use crate::topics::Subscription;
 pub(crate) use delivery::Delivery;
 use replay::ReplayLog;
+pub(crate) use source::{Replay, ReplaySource};
 use stats::{Counters, add};
 use subscriber::{ClientSlot, Tracker};
 
@@ -83,6 +86,8 @@ pub(crate) struct Inner {
     config: HubConfig,
     epoch: String,
     counters: Counters,
+    /// Consulted when the log cannot answer a `Last-Event-ID`.
+    source: OnceLock<Arc<dyn ReplaySource>>,
 }
 
 /// A broadcast hub. Cheap to clone: clones share the hub.
@@ -136,6 +141,7 @@ impl Hub {
                 config,
                 epoch,
                 counters: Counters::default(),
+                source: OnceLock::new(),
             }),
         }
     }
@@ -329,11 +335,20 @@ impl Hub {
             let admitted = state.log.from(seq).filter(|d| d.reaches(&subscription));
             first.extend(admitted.map(|d| d.frame.clone()));
         }
+        // The shared history answers what the log cannot, up to the
+        // newest event here: every later one reaches `receiver`.
+        let mut pending = None;
+        if let (Some(Resume::Missed), Some(source), Some(after)) =
+            (resume, self.inner.source.get(), last_event_id)
+        {
+            pending = Some(source.replay(after, state.log.newest_id(), &subscription));
+        }
         drop(state);
         let counters = &self.inner.counters;
         match resume {
             None | Some(Resume::UpToDate) => {}
             Some(Resume::From(_)) => add(&counters.replays, 1),
+            Some(Resume::Missed) if pending.is_some() => {}
             Some(Resume::Missed) => {
                 add(&counters.stale_resumes, 1);
                 add(&counters.missed_sent, 1);
@@ -349,7 +364,30 @@ impl Hub {
             }
             trackers.push(Arc::downgrade(&tracker));
         }
-        Ok(Subscriber::new(tracker, first, BroadcastStream::new(receiver), subscription, slot))
+        let mut subscriber =
+            Subscriber::new(tracker, first, BroadcastStream::new(receiver), subscription, slot);
+        if let Some(pending) = pending {
+            subscriber.replay_from(pending);
+        }
+        Ok(subscriber)
+    }
+
+    /// Makes `source` answer the `Last-Event-ID`s the log cannot; the
+    /// first one set stays.
+    pub(crate) fn set_replay_source(&self, source: Arc<dyn ReplaySource>) {
+        let _ = self.inner.source.set(source);
+    }
+
+    /// The hub lost continuity (its shared history was trimmed past what
+    /// it had read, or restarted empty): the log is cleared, so that no
+    /// resume crosses the gap, and every subscriber gets `missed` now.
+    pub(crate) fn gap(&self) {
+        let mut state = self.lock();
+        state.log.clear();
+        if let Some(sender) = state.sender.as_ref() {
+            let receivers = sender.send(Delivery::signal(Bytes::from_static(MISSED_EVENTS))).unwrap_or(0);
+            add(&self.inner.counters.missed_sent, receivers as u64);
+        }
     }
 
     /// Subscribers connected now.
@@ -405,7 +443,7 @@ impl Hub {
 }
 
 /// Encodes one event into new `Bytes`, measured once.
-fn encode(event: &Event<'_>) -> Result<Bytes, PublishError> {
+pub(crate) fn encode(event: &Event<'_>) -> Result<Bytes, PublishError> {
     let mut buf = BytesMut::zeroed(event.encoded_len());
     let n = event.encode(&mut buf).map_err(|_| PublishError::Format)?;
     buf.truncate(n);

@@ -61,8 +61,7 @@ impl ReplayLog {
         let entry = Entry { id: Box::from(id), delivery };
         let cost = entry.cost();
         if cost > self.max_bytes || self.max_events == 0 {
-            self.entries.clear();
-            self.bytes = 0;
+            self.clear();
             return false;
         }
         while self.entries.len() >= self.max_events || self.bytes.saturating_add(cost) > self.max_bytes {
@@ -72,6 +71,17 @@ impl ReplayLog {
         self.bytes = self.bytes.saturating_add(cost);
         self.entries.push_back(entry);
         true
+    }
+
+    /// The id of the newest stored event.
+    pub(crate) fn newest_id(&self) -> Option<&str> {
+        self.entries.back().map(|e| &*e.id)
+    }
+
+    /// Forgets every stored event (sequence numbers go on).
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
     }
 
     /// Where a client that sends `Last-Event-ID: id` resumes. If several

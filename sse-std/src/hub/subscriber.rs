@@ -22,7 +22,7 @@ use super::config::SlowConsumer;
 use super::error::SubscribeError;
 use super::keep_alive::KeepAlive;
 use super::stats::add;
-use super::{Delivery, Inner};
+use super::{Delivery, Inner, Replay};
 use crate::topics::Subscription;
 
 /// What the hub knows of one subscriber's progress.
@@ -89,6 +89,8 @@ pub struct Subscriber {
     tracker: Arc<Tracker>,
     /// Retry, replay or stale-id signal, sent before anything live.
     first: std::vec::IntoIter<Bytes>,
+    /// A replay from the hub's shared history, sent after `first`.
+    pending: Option<Replay>,
     live: BroadcastStream<Delivery>,
     subscription: Subscription,
     keep_alive: Option<KeepAlive>,
@@ -118,6 +120,7 @@ impl Subscriber {
         Self {
             tracker,
             first: first.into_iter(),
+            pending: None,
             live,
             subscription,
             keep_alive: config.keep_alive.map(KeepAlive::new),
@@ -147,6 +150,33 @@ impl Subscriber {
         } else {
             *self.tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
         }
+    }
+
+    /// Sends what `replay` yields (or `missed`) before anything live.
+    pub(crate) fn replay_from(&mut self, replay: Replay) {
+        self.pending = Some(replay);
+    }
+
+    /// Polls the pending replay: its frames (or `missed`) become the next
+    /// ones sent. `Pending` while it runs.
+    fn poll_replay(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(pending) = self.pending.as_mut() else { return Poll::Ready(()) };
+        let Poll::Ready(replayed) = pending.as_mut().poll(cx) else { return Poll::Pending };
+        self.pending = None;
+        let counters = &self.slot.inner.counters;
+        let frames = match replayed {
+            Some(frames) => {
+                add(&counters.replays, 1);
+                frames
+            }
+            None => {
+                add(&counters.stale_resumes, 1);
+                add(&counters.missed_sent, 1);
+                vec![Bytes::from_static(MISSED_EVENTS)]
+            }
+        };
+        self.first = frames.into_iter();
+        Poll::Ready(())
     }
 
     /// Real traffic resets the keep-alive timer.
@@ -195,6 +225,12 @@ impl futures_core::Stream for Subscriber {
         if this.ended || this.tracker.killed.load(Ordering::Acquire) {
             this.ended = true;
             return Poll::Ready(None);
+        }
+        if let Some(first) = this.first.next() {
+            return this.traffic(first);
+        }
+        if this.poll_replay(cx).is_pending() {
+            return Poll::Pending;
         }
         if let Some(first) = this.first.next() {
             return this.traffic(first);

@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Serve an event stream at /events, a publish endpoint at /publish and
     /// a live dashboard at /.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Connect to an event stream (or read one from stdin) and print its
     /// events, as a browser's EventSource sees them.
     Cat(cat::Args),
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Cat(args) => cat::run(args),
         Command::Token(args) => token::run(&args),
     }

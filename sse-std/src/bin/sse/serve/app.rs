@@ -1,0 +1,206 @@
+//! The routes `sse serve` adds to the server: the dashboard and `POST
+//! /publish`, where every item is validated and authorized before any is
+//! published.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use sse_core::{Audience, Event};
+use sse_std::{
+    AuthError, Body, INSUFFICIENT_SCOPE, PublishItem, Selectors, ServerConfig, Verify, bearer_token, full,
+    parse_publish, read_body, text_response,
+};
+
+use super::sink::{Publishing, Sink};
+
+const DASHBOARD: &str = include_str!("../dashboard.html");
+
+pub(crate) struct App {
+    pub(crate) sink: Sink,
+    pub(crate) config: ServerConfig,
+    /// `None`: anyone who reaches the server publishes, without a token.
+    pub(crate) publish_verifier: Option<Arc<dyn Verify>>,
+}
+
+impl App {
+    pub(crate) async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        match (req.uri().path(), req.method()) {
+            ("/", &Method::GET | &Method::HEAD) => {
+                let mut response = Response::new(full(Bytes::from_static(DASHBOARD.as_bytes())));
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                response
+            }
+            ("/publish", &Method::POST) => self.publish(req).await,
+            ("/publish" | "/events", &Method::OPTIONS) if self.config.cors_origin.is_some() => {
+                let mut response = Response::new(full(Bytes::new()));
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                let headers = response.headers_mut();
+                headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("Content-Type, Last-Event-ID, Authorization"),
+                );
+                response
+            }
+            ("/", _) => not_allowed("GET"),
+            ("/publish", _) => not_allowed("POST"),
+            _ => text_response(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+
+    /// `POST /publish`: validate and authorize every item, then publish
+    /// them all. Only a JSON body from this server's own origin (or the
+    /// `--cors` one) is taken, so that no other web page can publish: a
+    /// cross-site form or `text/plain` request gets 415, a foreign `Origin`
+    /// 403. With `--publish-key`, a missing or bad token gets 401 and a
+    /// token that does not grant every item's topic 403: nothing of the
+    /// request is published.
+    async fn publish(&self, req: Request<Incoming>) -> Response<Body> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            let mut response =
+                text_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
+            response.headers_mut().insert("accept-post", HeaderValue::from_static("application/json"));
+            return response;
+        }
+        if let Some(origin) = req.headers().get(header::ORIGIN)
+            && !self.origin_allowed(origin, req.headers().get(header::HOST))
+        {
+            return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
+        }
+        let grants = match self.publisher_grants(req.headers().get(header::AUTHORIZATION)) {
+            Ok(grants) => grants,
+            Err(e) => return challenge(StatusCode::UNAUTHORIZED, &e.to_string(), &e.challenge()),
+        };
+        let body =
+            match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+        let items = match parse_publish(&body) {
+            Ok(items) => items,
+            Err(e) => return text_response(StatusCode::BAD_REQUEST, &e.to_string()),
+        };
+        let publishing = match self.start(&items, grants.as_ref()) {
+            Ok(publishing) => publishing,
+            Err(refused) => return *refused,
+        };
+        let ids = match publishing.await {
+            Ok(ids) => ids,
+            Err(failed) => {
+                let mut response = text_response(failed.status, &failed.message);
+                if failed.status == StatusCode::SERVICE_UNAVAILABLE {
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                return response;
+            }
+        };
+        let mut json = String::from("{\"ids\":");
+        json.push_str(&serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()));
+        json.push_str("}\n");
+        let mut response = Response::new(full(Bytes::from(json)));
+        *response.status_mut() = StatusCode::ACCEPTED;
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+
+    /// Authorizes every item, then starts publishing them all; the
+    /// answer that refuses the request otherwise (nothing published).
+    fn start(
+        &self,
+        items: &[PublishItem],
+        grants: Option<&Selectors>,
+    ) -> Result<Publishing, Box<Response<Body>>> {
+        let mut prepared = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            match prepare(item, grants) {
+                Ok(ready) => prepared.push(ready),
+                Err(Refused::Invalid(e)) => {
+                    return Err(Box::new(text_response(
+                        StatusCode::BAD_REQUEST,
+                        &format!("item {index}: {e}"),
+                    )));
+                }
+                Err(Refused::NotGranted) => {
+                    let message = format!(
+                        "item {index}: the token does not grant publishing to topic {}",
+                        item.topic.as_deref().unwrap_or("(none; needs \"*\")")
+                    );
+                    return Err(Box::new(challenge(StatusCode::FORBIDDEN, &message, INSUFFICIENT_SCOPE)));
+                }
+            }
+        }
+        Ok(self.sink.publish(&prepared))
+    }
+
+    /// What the request's token lets it publish: `None` for anything
+    /// (no `--publish-key`, and no token presented).
+    fn publisher_grants(&self, authorization: Option<&HeaderValue>) -> Result<Option<Selectors>, AuthError> {
+        match (&self.publish_verifier, authorization) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(AuthError::invalid("this hub accepts no publisher tokens")),
+            (Some(_), None) => Err(AuthError::Missing),
+            (Some(verifier), Some(value)) => verifier.verify(bearer_token(value.as_bytes())?).map(Some),
+        }
+    }
+}
+
+/// Why an item cannot be published.
+pub(crate) enum Refused {
+    Invalid(String),
+    NotGranted,
+}
+
+/// An item's audience and event, if `grants` (`None`: anything) covers
+/// its topic.
+pub(crate) fn prepare<'a>(
+    item: &'a PublishItem,
+    grants: Option<&Selectors>,
+) -> Result<(Audience<'a>, Event<'a>), Refused> {
+    let audience = item.audience().map_err(|e| Refused::Invalid(e.to_string()))?;
+    let event = item.to_event().map_err(|e| Refused::Invalid(e.to_string()))?;
+    if grants.is_some_and(|grants| !grants.covers(audience.topic_name())) {
+        return Err(Refused::NotGranted);
+    }
+    Ok((audience, event))
+}
+
+/// `status` with a `WWW-Authenticate` challenge.
+fn challenge(status: StatusCode, message: &str, challenge: &str) -> Response<Body> {
+    let mut response = text_response(status, message);
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+impl App {
+    /// The server's own origin (`http://` and the request's `Host`), or the
+    /// `--cors` origin (`*`: any).
+    fn origin_allowed(&self, origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
+        let origin = origin.as_bytes();
+        let own = host.is_some_and(|host| {
+            origin.strip_prefix(b"http://").is_some_and(|rest| rest.eq_ignore_ascii_case(host.as_bytes()))
+        });
+        let cors =
+            self.config.cors_origin.as_deref().is_some_and(|cors| cors == "*" || cors.as_bytes() == origin);
+        own || cors
+    }
+}
+
+/// Whether a `Content-Type` is `application/json` (parameters aside).
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, &format!("use {allow}"));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}

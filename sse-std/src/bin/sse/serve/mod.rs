@@ -1,0 +1,253 @@
+//! `sse serve`: a hub behind the HTTP server, with `POST /publish`, a
+//! dashboard at `/`, and optional publishers (`--stdin`, `--demo`); with
+//! `--redis`, one of many instances that share a Redis stream.
+//!
+//! Modules: `app` (the dashboard and publish routes), `sink` (where events
+//! are published), `feeds` (`--demo`, `--stdin`).
+
+mod app;
+mod feeds;
+mod sink;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sse_std::{
+    Hub, HubConfig, JwtKey, JwtVerifier, KeepaliveProbes, RedisConfig, RedisHub, Server, ServerConfig, Verify,
+};
+
+use app::App;
+use sink::Sink;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Events kept for clients that resume with Last-Event-ID.
+    #[arg(long, default_value_t = 1024)]
+    history: usize,
+    /// Seconds without traffic before a keep-alive comment (0: never).
+    #[arg(long, default_value_t = 15)]
+    keep_alive: u64,
+    /// Most event streams at once; more get 503 with Retry-After.
+    #[arg(long)]
+    max_clients: Option<usize>,
+    /// Most connections at once, streams included; more get 503 and are
+    /// closed [default: the open-file limit, raised to its maximum, less 64].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds a client may accept no bytes while events wait before its
+    /// stream is closed (0: never).
+    #[arg(long, default_value_t = 30)]
+    stall_timeout: u64,
+    /// TCP keep-alive probes on accepted connections, as IDLE:INTERVAL:COUNT
+    /// seconds and probes (like nginx's so_keepalive), or "off": a client
+    /// that vanished without closing is dropped after IDLE + INTERVAL × COUNT.
+    #[arg(long, default_value = "30:10:3", value_parser = parse_keepalive)]
+    tcp_keepalive: Keepalive,
+    /// Seconds sent data may stay unacknowledged before the kernel drops the
+    /// connection (TCP_USER_TIMEOUT, Linux; 0: the kernel's default).
+    #[arg(long, default_value_t = 60)]
+    tcp_user_timeout: u64,
+    /// Publish each line of stdin as one event's data.
+    #[arg(long)]
+    stdin: bool,
+    /// With --stdin: each line is a publish object, as for POST /publish.
+    #[arg(long, requires = "stdin")]
+    json: bool,
+    /// Publish simulated sensor readings (event `sensor`, topic
+    /// `sensors/demo`) every 250 ms.
+    #[arg(long)]
+    demo: bool,
+    /// Allow this origin to read the stream and publish (CORS).
+    #[arg(long)]
+    cors: Option<String>,
+    /// Verify publishers' tokens with this key: every POST /publish then
+    /// needs `Authorization: Bearer <JWT>` whose claims hold
+    /// {"sse": {"publish": SELECTORS}} (a JSON list). A PEM public key (RS256, PS256,
+    /// ES256, EdDSA, ...) or, for any other file, an HMAC secret (HS256):
+    /// the file's bytes as they are.
+    #[arg(long, value_name = "FILE")]
+    publish_key: Option<PathBuf>,
+    /// Verify subscribers' tokens with this key (as for --publish-key):
+    /// a token with {"sse": {"subscribe": SELECTORS}} in the
+    /// Authorization header, the `authorization` query parameter or the
+    /// `sse_auth` cookie adds the private events of the topics it grants.
+    #[arg(long, value_name = "FILE")]
+    subscribe_key: Option<PathBuf>,
+    /// Let anyone who can reach the listening address publish, without a
+    /// token. Needed to listen beyond loopback without --publish-key.
+    #[arg(long, conflicts_with = "publish_key")]
+    anonymous_publish: bool,
+    /// Share events with every `sse serve` on this Redis (redis://HOST:PORT):
+    /// they all publish into one stream and deliver the same events with
+    /// the same ids, so a client resumes on any of them. --history sets the
+    /// stream's approximate length.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// The Redis stream's key (its epoch is kept at KEY:epoch).
+    #[arg(long, value_name = "KEY", default_value = "sse", requires = "redis")]
+    redis_key: String,
+    /// Answer requests for this host name too (repeatable). On a loopback
+    /// address only localhost and loopback addresses are answered (421
+    /// otherwise), so that no web page reaches the server by DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
+}
+
+/// `--tcp-keepalive`: probes, or `None` for "off".
+#[derive(Clone, Copy, Debug)]
+struct Keepalive(Option<KeepaliveProbes>);
+
+fn parse_keepalive(text: &str) -> Result<Keepalive, String> {
+    if text == "off" {
+        return Ok(Keepalive(None));
+    }
+    let parts: Vec<&str> = text.split(':').collect();
+    let [idle, interval, count] = parts.as_slice() else {
+        return Err("expected IDLE:INTERVAL:COUNT (seconds, seconds, probes) or off".to_owned());
+    };
+    let secs = |s: &str| s.parse::<u64>().ok().filter(|&n| n > 0).map(Duration::from_secs);
+    match (secs(idle), secs(interval), count.parse::<u32>().ok().filter(|&n| n > 0)) {
+        (Some(idle), Some(interval), Some(retries)) => {
+            Ok(Keepalive(Some(KeepaliveProbes { idle, interval, retries })))
+        }
+        _ => Err("IDLE, INTERVAL and COUNT must be positive whole numbers".to_owned()),
+    }
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sse: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> ExitCode {
+    if !args.listen.ip().is_loopback() && args.publish_key.is_none() && !args.anonymous_publish {
+        eprintln!(
+            "sse: refusing to listen on {} without --publish-key FILE: anyone who can reach it could \
+             publish; give a key to verify publishers' tokens with, listen on a loopback address, or pass \
+             --anonymous-publish to allow it",
+            args.listen
+        );
+        return ExitCode::FAILURE;
+    }
+    let (publish_verifier, subscribe_verifier) =
+        match (load_key(args.publish_key.as_ref(), true), load_key(args.subscribe_key.as_ref(), false)) {
+            (Ok(publish), Ok(subscribe)) => (publish, subscribe),
+            (Err(message), _) | (_, Err(message)) => {
+                eprintln!("sse: {message}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let hub = Hub::new(HubConfig {
+        history_events: args.history,
+        history_bytes: args.history.saturating_mul(2048).max(1 << 20),
+        keep_alive: (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive)),
+        max_clients: args.max_clients,
+        ..HubConfig::default()
+    });
+    let sink = match &args.redis {
+        None => Sink::Local(hub.clone()),
+        Some(url) => {
+            let config = RedisConfig {
+                url: url.clone(),
+                key: args.redis_key.clone(),
+                max_len: args.history,
+                ..RedisConfig::default()
+            };
+            match RedisHub::connect(hub.clone(), config).await {
+                Ok(shared) => Sink::Redis(shared),
+                Err(e) => {
+                    eprintln!("sse: --redis {url}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    raise_open_file_limit();
+    let mut config = ServerConfig {
+        cors_origin: args.cors.clone(),
+        stall_timeout: (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout)),
+        tcp_keepalive: args.tcp_keepalive.0,
+        tcp_user_timeout: (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout)),
+        metrics_path: Some("/metrics".to_owned()),
+        allowed_hosts: args.allow_hosts.clone(),
+        subscribe_verifier,
+        ..ServerConfig::default()
+    };
+    if let Some(max) = args.max_connections {
+        config.max_connections = max;
+    }
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("sse: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    let publishers = if publish_verifier.is_some() { "bearer token required" } else { "no token" };
+    let ids = match &sink {
+        Sink::Local(hub) => format!("ids {}-<n>", hub.epoch()),
+        Sink::Redis(_) => format!("ids <epoch>-<stream id> from redis key {}", args.redis_key),
+    };
+    eprintln!(
+        "sse: serving http://{addr}/ (events at /events, publish with POST /publish ({publishers}), metrics at \
+         /metrics, {ids})"
+    );
+
+    if args.demo {
+        tokio::spawn(feeds::demo(sink.clone()));
+    }
+    if args.stdin {
+        tokio::spawn(feeds::stdin(sink.clone(), args.json));
+    }
+    let app = App { sink, config: config.clone(), publish_verifier };
+    let app = Arc::new(app);
+    let server = Server::new(hub, config).with_handler(Arc::new(move |req| {
+        let app = Arc::clone(&app);
+        Box::pin(async move { app.handle(req).await })
+    }));
+    let shutdown = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        eprintln!("sse: shutting down");
+    };
+    match server.run(listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, so that the
+/// default `max_connections` (derived from it) allows many streams.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("sse: cannot raise the open-file limit: {e}");
+    }
+}
+
+/// A `--publish-key` or `--subscribe-key` as a verifier; the message
+/// names the flag when the file is unusable.
+fn load_key(path: Option<&PathBuf>, publish: bool) -> Result<Option<Arc<dyn Verify>>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let flag = if publish { "--publish-key" } else { "--subscribe-key" };
+    let key = JwtKey::from_file(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    let verifier = if publish { JwtVerifier::publishers(key) } else { JwtVerifier::subscribers(key) };
+    Ok(Some(Arc::new(verifier)))
+}

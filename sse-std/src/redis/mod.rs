@@ -1,0 +1,258 @@
+//! Scale-out on Redis Streams: many hubs, one history.
+//!
+//! Invariant: an event is published only by adding it to the stream (one
+//! Lua script per request adds every item with the stream's epoch, so a
+//! request is stored whole or not at all); each instance's one reader
+//! (`XREAD BLOCK`) is the only path into its local [`Hub`], so every
+//! instance delivers the same events in the same order with the same ids,
+//! `<epoch>-<stream id>`. The epoch (a random value kept next to the
+//! stream, drawn again when Redis lost it) tells a restarted-empty Redis
+//! from the one that assigned an id. A `Last-Event-ID` the local log cannot
+//! answer is answered with `XRANGE` up to the newest local event, or with
+//! `missed`; the reader turns any loss of continuity it sees (the stream
+//! trimmed past its position, a new epoch) into `missed` for every
+//! subscriber. Every Redis call has a deadline.
+//!
+//! Modules: `entry` (events as stream entries, ids), `reader` (the
+//! stream's follower), `source` (replay from the stream).
+
+mod entry;
+mod reader;
+mod source;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sse_core::{Audience, Event};
+
+use crate::hub::Hub;
+
+/// The Lua script that adds a request's items: it keeps the epoch (drawn
+/// by the caller, set only if Redis has none) and adds every item with it,
+/// atomically. `ARGV`: candidate epoch, max length, then for each item its
+/// field count and its fields and values.
+const ADD: &str = r"
+redis.call('SET', KEYS[2], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[2])
+local ids = {}
+local i = 3
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local args = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'x', epoch}
+  for j = 1, 2 * n do args[#args + 1] = ARGV[i + j] end
+  ids[#ids + 1] = redis.call('XADD', unpack(args))
+  i = i + 1 + 2 * n
+end
+return {epoch, ids}
+";
+
+/// Settings of a [`RedisHub`].
+///
+/// ```
+/// let config = sse_std::RedisConfig { url: "redis://127.0.0.1:6380".into(), ..Default::default() };
+/// assert_eq!(config.key, "sse");
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// The server (default `redis://127.0.0.1:6379`).
+    pub url: String,
+    /// The stream's key; the epoch is kept at `<key>:epoch` (default `sse`).
+    pub key: String,
+    /// Approximate length the stream is trimmed to (`MAXLEN ~`; default
+    /// 1024): how far back any instance can resume a client.
+    pub max_len: usize,
+    /// Deadline of every Redis call (default 5 s): a publish that cannot
+    /// be stored by then fails, and a replay gives `missed`.
+    pub timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".to_owned(),
+            key: "sse".to_owned(),
+            max_len: 1024,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a [`RedisHub`] could not start or publish.
+///
+/// ```
+/// let e = sse_std::RedisError::PublisherId;
+/// assert!(e.to_string().contains("id"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisError {
+    /// Redis did not answer in time or answered with an error: nothing of
+    /// the request was stored (503).
+    Unavailable(String),
+    /// An event carried its own id: ids are assigned from the stream so
+    /// that every instance resumes a client exactly (400).
+    PublisherId,
+    /// The URL is not a Redis URL.
+    Url(String),
+}
+
+impl std::fmt::Display for RedisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(reason) => write!(f, "redis unavailable: {reason}"),
+            Self::PublisherId => {
+                f.write_str("ids are assigned by the hub when it runs on Redis; leave out \"id\"")
+            }
+            Self::Url(reason) => write!(f, "invalid redis URL: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for RedisError {}
+
+/// A [`Hub`] whose events go through a Redis stream shared with other
+/// instances: publish with [`publish`](Self::publish), serve
+/// [`hub`](Self::hub) as usual. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), sse_std::RedisError> {
+/// use sse_core::{Audience, Event};
+/// let hub = sse_std::Hub::new(Default::default());
+/// let shared = sse_std::RedisHub::connect(hub.clone(), Default::default()).await?;
+/// let ids = shared.publish(&[(Audience::EVERYONE, Event::new().with_data("hi"))]).await?;
+/// // Every instance on this stream delivers it with this id.
+/// println!("{}", ids[0]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisHub {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RedisHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisHub").field("config", &self.shared.config).finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    hub: Hub,
+    config: RedisConfig,
+    connection: ConnectionManager,
+    add: redis::Script,
+    epoch_key: String,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> RedisError {
+    RedisError::Unavailable(e.to_string())
+}
+
+impl RedisHub {
+    /// Connects, fills `hub`'s log with the stream's newest events, and
+    /// starts following the stream. `hub` then receives only what the
+    /// stream holds: publish through [`publish`](Self::publish).
+    ///
+    /// # Errors
+    /// [`RedisError::Url`] for a bad URL, [`RedisError::Unavailable`] if
+    /// Redis does not answer within the timeout.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), sse_std::RedisError> {
+    /// let config = sse_std::RedisConfig { key: "orders".into(), ..Default::default() };
+    /// let shared = sse_std::RedisHub::connect(sse_std::Hub::new(Default::default()), config).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(hub: Hub, config: RedisConfig) -> Result<Self, RedisError> {
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| RedisError::Url(e.to_string()))?;
+        let manager = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.timeout))
+            .set_connection_timeout(Some(config.timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let connection =
+            tokio::time::timeout(config.timeout, ConnectionManager::new_with_config(client.clone(), manager))
+                .await
+                .map_err(|_| unavailable("no answer"))?
+                .map_err(unavailable)?;
+        let epoch_key = format!("{}:epoch", config.key);
+        let shared = Arc::new(Shared { hub, config, connection, add: redis::Script::new(ADD), epoch_key });
+        let start = reader::prefill(&shared).await?;
+        shared.hub.set_replay_source(Arc::new(source::StreamSource::new(&shared)));
+        tokio::spawn(reader::follow(Arc::clone(&shared), client, start));
+        Ok(Self { shared })
+    }
+
+    /// The local hub: serve it (subscribe, `Server`) as usual.
+    ///
+    /// ```no_run
+    /// # fn f(shared: sse_std::RedisHub) {
+    /// let server = sse_std::Server::new(shared.hub().clone(), Default::default());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// Adds the events to the stream, all or none, and returns their ids
+    /// (the ids every instance's subscribers see). They reach subscribers
+    /// when the readers see them, on this instance as on the others.
+    ///
+    /// # Errors
+    /// [`RedisError::PublisherId`] if an event has an id (nothing is
+    /// stored); [`RedisError::Unavailable`] if Redis does not store them
+    /// within the timeout.
+    ///
+    /// ```no_run
+    /// # async fn f(shared: sse_std::RedisHub) -> Result<(), sse_std::RedisError> {
+    /// use sse_core::{Audience, Event, Topic};
+    /// let t = Audience::on(Topic::new("orders/42").unwrap()).private();
+    /// let ids = shared.publish(&[(t, Event::new().with_data("paid"))]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn publish(
+        &self,
+        items: &[(Audience<'_>, Event<'_>)],
+    ) -> impl Future<Output = Result<Vec<String>, RedisError>> + Send + 'static {
+        // Everything the script needs, owned, so that the future borrows
+        // nothing of the events (whose data may be any `Display`).
+        let mut args: Vec<String> = Vec::new();
+        let mut refused = None;
+        for (audience, event) in items {
+            if event.id().is_some() {
+                refused = Some(RedisError::PublisherId);
+                break;
+            }
+            let fields = entry::fields(*audience, event);
+            args.push(fields.len().to_string());
+            for (name, value) in fields {
+                args.push(name.to_owned());
+                args.push(value);
+            }
+        }
+        let shared = Arc::clone(&self.shared);
+        async move {
+            if let Some(refused) = refused {
+                return Err(refused);
+            }
+            if args.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut invocation = shared.add.key(&shared.config.key);
+            invocation.key(&shared.epoch_key).arg(crate::hub::new_epoch()).arg(shared.config.max_len.max(1));
+            for arg in &args {
+                invocation.arg(arg);
+            }
+            let mut connection = shared.connection.clone();
+            let added: (String, Vec<String>) =
+                tokio::time::timeout(shared.config.timeout, invocation.invoke_async(&mut connection))
+                    .await
+                    .map_err(|_| unavailable("no answer in time"))?
+                    .map_err(unavailable)?;
+            let (epoch, ids) = added;
+            Ok(ids.into_iter().map(|id| format!("{epoch}-{id}")).collect())
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The stream's follower: the one path from Redis into the local hub.
+//!
+//! Invariant: entries reach the hub in stream order, each once, from the
+//! position after the last one delivered. When the follower cannot be
+//! sure it saw every entry since that position (the entry it last read
+//! is gone after a reconnect: trimmed, or Redis restarted empty; or an
+//! entry carries another epoch) it tells the hub, which sends `missed` to
+//! every subscriber and forgets its log, then goes on from what the
+//! stream holds. Redis being down only pauses it: it reconnects with
+//! backoff, up to a second apart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands as _, AsyncConnectionConfig};
+
+use super::entry::Entry;
+use super::{RedisError, Shared, unavailable};
+
+/// How long one `XREAD` blocks (and so how soon a shut-down hub's follower
+/// notices).
+const BLOCK: Duration = Duration::from_secs(2);
+
+/// Entries read per `XREAD`.
+const BATCH: usize = 512;
+
+/// Where the follower is: the last entry delivered and its epoch.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Position {
+    /// Stream id of the last entry delivered; `None`: from the start.
+    last: Option<String>,
+    epoch: Option<String>,
+}
+
+/// Fills the hub's log with the stream's newest entries (as many as the
+/// stream keeps); the position after them.
+pub(crate) async fn prefill(shared: &Shared) -> Result<Position, RedisError> {
+    let mut connection = shared.connection.clone();
+    let count = shared.config.max_len.max(1);
+    let newest: StreamRangeReply = tokio::time::timeout(
+        shared.config.timeout,
+        connection.xrevrange_count(&shared.config.key, "+", "-", count),
+    )
+    .await
+    .map_err(|_| unavailable("no answer in time"))?
+    .map_err(unavailable)?;
+    let mut position = Position::default();
+    for entry in newest.ids.iter().rev() {
+        deliver(shared, &mut position, entry);
+    }
+    Ok(position)
+}
+
+/// Publishes one stream entry into the hub and advances `position`.
+fn deliver(shared: &Shared, position: &mut Position, entry: &StreamId) {
+    position.last = Some(entry.id.clone());
+    let Some(decoded) = Entry::decode(&entry.id, &entry.map) else {
+        tracing::warn!(id = %entry.id, "skipping a stream entry that is not an event");
+        return;
+    };
+    if position.epoch.as_ref().is_some_and(|epoch| *epoch != decoded.epoch) {
+        tracing::warn!(epoch = %decoded.epoch, "the stream has a new epoch: subscribers get missed");
+        shared.hub.gap();
+    }
+    position.epoch = Some(decoded.epoch.clone());
+    let _ = decoded.with_event(|audience, event| shared.hub.publish_to(audience, event));
+}
+
+/// Follows the stream until the hub shuts down.
+pub(crate) async fn follow(shared: Arc<Shared>, client: redis::Client, mut position: Position) {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(shared.config.timeout))
+        .set_response_timeout(Some(BLOCK.saturating_add(shared.config.timeout)));
+    let mut backoff = Duration::from_millis(50);
+    let mut connection = None;
+    while !shared.hub.is_shut_down() {
+        let conn = match connection.as_mut() {
+            Some(conn) => conn,
+            None => match client.get_multiplexed_async_connection_with_config(&config).await {
+                Ok(conn) => {
+                    backoff = Duration::from_millis(50);
+                    let conn = connection.insert(conn);
+                    if let Err(e) = check_continuity(&shared, conn, &mut position).await {
+                        tracing::warn!(error = %e, "redis: checking the stream position failed");
+                        connection = None;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "redis unreachable");
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2).min(Duration::from_secs(1));
+                    continue;
+                }
+            },
+        };
+        let options = StreamReadOptions::default().block(BLOCK.as_millis() as usize).count(BATCH);
+        let from = position.last.clone().unwrap_or_else(|| "0-0".to_owned());
+        let read: Result<Option<StreamReadReply>, _> =
+            conn.xread_options(&[&shared.config.key], &[&from], &options).await;
+        match read {
+            Ok(reply) => {
+                for key in reply.map(|r| r.keys).unwrap_or_default() {
+                    for entry in &key.ids {
+                        deliver(&shared, &mut position, entry);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "redis: reading the stream failed; reconnecting");
+                connection = None;
+            }
+        }
+    }
+}
+
+/// After a (re)connection: if the entry last delivered is no longer in the
+/// stream, entries after it may be gone too, so the hub signals a gap and
+/// the follower restarts from the stream's oldest entry (every entry still
+/// there is newer than the one it had).
+async fn check_continuity(
+    shared: &Shared,
+    conn: &mut redis::aio::MultiplexedConnection,
+    position: &mut Position,
+) -> Result<(), redis::RedisError> {
+    let Some(last) = position.last.clone() else { return Ok(()) };
+    let found: StreamRangeReply = conn.xrange(&shared.config.key, &last, &last).await?;
+    if found.ids.is_empty() {
+        tracing::warn!(last = %last, "the stream no longer holds the last entry read: subscribers get missed");
+        shared.hub.gap();
+        *position = Position { last: None, epoch: None };
+    }
+    Ok(())
+}

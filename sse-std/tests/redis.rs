@@ -1,0 +1,356 @@
+//! `sse serve --redis` instances on a real `redis-server` (each test
+//! starts its own on a free loopback port, never a system service): shared
+//! events with identical ids, failover resume, replay from Redis on a late
+//! instance, Redis stopped and started, Redis restarted empty, trimmed
+//! history.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::process::{Serve, Stream};
+use serde_json::{Value, json};
+
+const JSON: &str = "Content-Type: application/json";
+
+/// A `redis-server` of this test, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    persistent: bool,
+}
+
+impl Redis {
+    /// Without persistence: a restart starts empty.
+    fn start() -> Self {
+        Self::launch(free_port(), None, false)
+    }
+
+    /// With an append-only file fsynced on every write: a restart keeps
+    /// everything.
+    fn persistent() -> Self {
+        Self::launch(free_port(), None, true)
+    }
+
+    fn launch(port: u16, dir: Option<PathBuf>, persistent: bool) -> Self {
+        let dir = dir.unwrap_or_else(|| {
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("redis-{}-{port}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            dir
+        });
+        let mut args: Vec<String> =
+            ["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--dir"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+        args.push(dir.to_str().unwrap().to_owned());
+        // Small stream nodes, so that `MAXLEN ~` trims at small lengths.
+        args.extend(["--stream-node-max-entries", "10"].map(str::to_owned));
+        if persistent {
+            args.extend(["--appendonly", "yes", "--appendfsync", "always"].map(str::to_owned));
+        } else {
+            args.extend(["--appendonly", "no"].map(str::to_owned));
+        }
+        let child = Command::new("redis-server")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test.sh installs it)");
+        let redis = Self { child, port, dir, persistent };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]).as_deref() != Some("PONG") {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts again on the same port (and directory: with persistence,
+    /// the same data).
+    fn restart(&mut self) {
+        self.stop();
+        let again = Self::launch(self.port, Some(self.dir.clone()), self.persistent);
+        let old = std::mem::replace(self, again);
+        std::mem::forget(old);
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn instance(redis: &Redis, extra: &[&str]) -> Serve {
+    let url = redis.url();
+    let mut args = vec!["--keep-alive", "1", "--redis", &url];
+    args.extend_from_slice(extra);
+    Serve::start(&args)
+}
+
+/// POSTs the items; status and ids.
+fn publish(serve: &Serve, items: &[Value]) -> (u16, Vec<String>) {
+    let (status, body) = serve.request("POST", "/publish", &[JSON], json!(items).to_string().as_bytes());
+    let ids = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["ids"].as_array().cloned())
+        .map(|ids| ids.iter().map(|id| id.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    (status, ids)
+}
+
+fn data(i: usize) -> Value {
+    json!({"data": format!("e{i}")})
+}
+
+fn frame(id: &str, data: &str) -> String {
+    format!("id: {id}\ndata: {data}\n\n")
+}
+
+/// The event frames of `frames` (keep-alive comments left out).
+fn events(frames: Vec<String>) -> Vec<String> {
+    frames.into_iter().filter(|f| !f.starts_with(':')).collect()
+}
+
+/// Reads until `count` events arrived (or 10 s passed).
+fn read_events(stream: &mut Stream, count: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.len() < count && Instant::now() < deadline {
+        got.extend(events(stream.frames_within(Duration::from_millis(100))));
+    }
+    got
+}
+
+fn open(serve: &Serve, target: &str, headers: &[&str]) -> Stream {
+    let (status, head, stream) = Stream::open(serve.addr, target, headers);
+    assert_eq!(status, 200, "{head}");
+    stream.unwrap()
+}
+
+#[test]
+fn two_instances_deliver_the_same_events_with_the_same_ids() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis, &[]), instance(&redis, &[]));
+    let mut on_a = open(&a, "/events", &[]);
+    let mut on_b = open(&b, "/events", &[]);
+    let mut topic_on_b = open(&b, "/events?topic=t/*", &[]);
+    let items: Vec<Value> = (0..6)
+        .map(|i| json!({"data": format!("e{i}"), "topic": if i % 2 == 0 { "t/x" } else { "u" }}))
+        .collect();
+    let (status, ids) = publish(&a, &items[..3]);
+    assert_eq!(status, 202);
+    let (status, more) = publish(&b, &items[3..]);
+    assert_eq!(status, 202);
+    let ids: Vec<String> = ids.into_iter().chain(more).collect();
+    let want: Vec<String> = ids.iter().enumerate().map(|(i, id)| frame(id, &format!("e{i}"))).collect();
+    assert_eq!(read_events(&mut on_a, 6), want);
+    assert_eq!(read_events(&mut on_b, 6), want, "B delivers A's events, in order, with the same ids");
+    let even: Vec<String> = want.iter().step_by(2).cloned().collect();
+    assert_eq!(read_events(&mut topic_on_b, 3), even);
+    // Ids are the stream's: the same prefix (epoch) and increasing.
+    let epoch = ids[0].split_once('-').unwrap().0;
+    assert!(ids.iter().all(|id| id.starts_with(&format!("{epoch}-"))), "{ids:?}");
+    // A publisher-supplied id cannot be resumed on every instance: refused.
+    let (status, _) = publish(&a, &[json!({"data": "x", "id": "mine"})]);
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn a_client_moved_to_another_instance_resumes_exactly() {
+    let redis = Redis::start();
+    let a = instance(&redis, &[]);
+    let mut b = instance(&redis, &[]);
+    let mut client = open(&b, "/events", &[]);
+    let (_, first) = publish(&a, &(0..3).map(data).collect::<Vec<_>>());
+    let seen = read_events(&mut client, 3);
+    assert_eq!(seen.len(), 3);
+    // B dies without a word; events go on while the client is away.
+    let _ = b.child.kill();
+    let _ = b.child.wait();
+    let (_, rest) = publish(&a, &(3..7).map(data).collect::<Vec<_>>());
+    let last = format!("Last-Event-ID: {}", first[2]);
+    let mut resumed = open(&a, "/events", &[&last]);
+    let want: Vec<String> =
+        rest.iter().enumerate().map(|(i, id)| frame(id, &format!("e{}", i + 3))).collect();
+    assert_eq!(read_events(&mut resumed, 4), want);
+    thread::sleep(Duration::from_millis(300));
+    assert!(events(resumed.frames_within(Duration::from_millis(200))).is_empty(), "no duplicate, no missed");
+}
+
+#[test]
+fn a_late_instance_answers_old_ids_from_redis_filtered_by_topic_and_privacy() {
+    let redis = Redis::start();
+    let a = instance(&redis, &["--history", "500"]);
+    let items: Vec<Value> = (0..60)
+        .map(|i| match i % 3 {
+            0 => json!({"data": format!("e{i}"), "topic": "a"}),
+            1 => json!({"data": format!("e{i}"), "topic": "a", "private": true}),
+            _ => json!({"data": format!("e{i}"), "topic": "b"}),
+        })
+        .collect();
+    let (status, ids) = publish(&a, &items);
+    assert_eq!(status, 202);
+    // C keeps only the newest 5 events itself: id 10 is older.
+    let c = instance(&redis, &["--history", "5"]);
+    let resume = format!("Last-Event-ID: {}", ids[10]);
+    let mut replay = open(&c, "/events?topic=a", &[&resume]);
+    let want: Vec<String> =
+        (11..60).filter(|i| i % 3 == 0).map(|i| frame(&ids[i], &format!("e{i}"))).collect();
+    assert_eq!(read_events(&mut replay, want.len()), want, "public events of topic a after id 10");
+    assert_eq!(c.metric("sse_replays_total"), 1);
+    assert_eq!(c.metric("sse_stale_resumes_total"), 0);
+    // Live events follow the replay without a gap.
+    let (_, next) = publish(&a, &[json!({"data": "live", "topic": "a"})]);
+    assert_eq!(read_events(&mut replay, 1), [frame(&next[0], "live")]);
+    // An id of another epoch, or never assigned, is missed, not replayed.
+    for stale in ["0000-1-0", "garbage", &format!("{}-0", ids[10].split_once('-').unwrap().0)] {
+        let header = format!("Last-Event-ID: {stale}");
+        let mut s = open(&c, "/events?topic=a", &[&header]);
+        assert_eq!(read_events(&mut s, 1), ["event: missed\ndata: \n\n"], "{stale}");
+    }
+}
+
+#[test]
+fn trimmed_history_gives_missed() {
+    let redis = Redis::start();
+    let a = instance(&redis, &["--history", "20"]);
+    let (_, ids) = publish(&a, &(0..200).map(data).collect::<Vec<_>>());
+    let length: usize = redis.cli(&["XLEN", "sse"]).unwrap().parse().unwrap();
+    assert!(length < 100, "the stream is trimmed near 20 entries, has {length}");
+    let c = instance(&redis, &["--history", "5"]);
+    let old = format!("Last-Event-ID: {}", ids[5]);
+    let mut s = open(&c, "/events", &[&old]);
+    assert_eq!(read_events(&mut s, 1), ["event: missed\ndata: \n\n"]);
+    // Within what is kept, the replay is exact.
+    let recent = format!("Last-Event-ID: {}", ids[190]);
+    let mut s = open(&c, "/events", &[&recent]);
+    let want: Vec<String> = (191..200).map(|i| frame(&ids[i], &format!("e{i}"))).collect();
+    assert_eq!(read_events(&mut s, 9), want);
+}
+
+#[test]
+fn redis_stopped_and_started_loses_nothing_that_was_accepted() {
+    let mut redis = Redis::persistent();
+    let (a, b) = (instance(&redis, &[]), instance(&redis, &[]));
+    let mut on_b = open(&b, "/events", &[]);
+    let publisher = {
+        let (addr, stop) = (a.addr, std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let flag = std::sync::Arc::clone(&stop);
+        let handle = thread::spawn(move || {
+            let mut accepted = Vec::new();
+            let (mut refused, mut slowest) = (0, Duration::ZERO);
+            for i in 0.. {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let body = json!([{"data": format!("p{i}")}]).to_string();
+                let head = format!(
+                    "POST /publish HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{JSON}\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let started = Instant::now();
+                let (status, reply) = common::process::raw(addr, head.as_bytes());
+                slowest = slowest.max(started.elapsed());
+                match status {
+                    202 => {
+                        let reply: Value = serde_json::from_slice(&reply).unwrap();
+                        accepted.push((reply["ids"][0].as_str().unwrap().to_owned(), format!("p{i}")));
+                    }
+                    503 => refused += 1,
+                    other => panic!("publish answered {other}"),
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            (accepted, refused, slowest)
+        });
+        (handle, stop)
+    };
+    thread::sleep(Duration::from_millis(500));
+    redis.stop();
+    // Streams stay open while Redis is down: keep-alives go on.
+    let down = on_b.frames_within(Duration::from_millis(2500));
+    assert!(down.iter().any(|f| f.starts_with(':')), "keep-alive while Redis is down: {down:?}");
+    redis.restart();
+    thread::sleep(Duration::from_millis(2500));
+    publisher.1.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (accepted, refused, slowest) = publisher.0.join().unwrap();
+    println!("accepted {}, refused {refused}, slowest answer {slowest:?}", accepted.len());
+    assert!(refused > 0, "publishing while Redis was down must have been refused");
+    assert!(slowest < Duration::from_secs(5), "every publish answered within 5 s, slowest {slowest:?}");
+    let after_restart = accepted.iter().filter(|(_, d)| !down.iter().any(|f| f.contains(d.as_str()))).count();
+    assert!(after_restart > 0);
+    let want: Vec<String> = accepted.iter().map(|(id, d)| frame(id, d)).collect();
+    let mut got: Vec<String> = events(down);
+    while got.len() < want.len() {
+        let more = read_events(&mut on_b, 1);
+        if more.is_empty() {
+            break;
+        }
+        got.extend(more);
+    }
+    got.extend(events(on_b.frames_within(Duration::from_millis(300))));
+    // Every 202-accepted event, in order. A request answered 503 may still
+    // have been stored (Redis died after storing it, before answering):
+    // only such events may appear besides, never `missed`.
+    let delivered: Vec<&String> = got.iter().filter(|f| want.contains(f)).collect();
+    assert_eq!(delivered, want.iter().collect::<Vec<_>>(), "every 202-accepted event reaches B, in order");
+    let accepted_data: Vec<&str> = accepted.iter().map(|(_, d)| d.as_str()).collect();
+    for extra in got.iter().filter(|f| !want.contains(f)) {
+        let data = extra.rsplit_once("data: ").map(|(_, d)| d.trim()).unwrap_or_default();
+        assert!(data.starts_with('p') && !accepted_data.contains(&data), "unexpected {extra:?}");
+    }
+}
+
+#[test]
+fn redis_restarted_empty_gives_missed_never_a_wrong_replay() {
+    let mut redis = Redis::start();
+    let a = instance(&redis, &[]);
+    let mut live = open(&a, "/events", &[]);
+    let (_, before) = publish(&a, &(0..3).map(data).collect::<Vec<_>>());
+    assert_eq!(read_events(&mut live, 3).len(), 3);
+    redis.restart();
+    // Publishing works again within seconds.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let (status, ids) = publish(&a, &[json!({"data": "after"})]);
+        if status == 202 {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "publishing did not recover");
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert_ne!(after[0].split_once('-').unwrap().0, before[0].split_once('-').unwrap().0, "a new epoch");
+    let got = read_events(&mut live, 2);
+    assert_eq!(got, ["event: missed\ndata: \n\n".to_owned(), frame(&after[0], "after")]);
+    // A client that resumes from before the restart is told it missed events.
+    let old = format!("Last-Event-ID: {}", before[1]);
+    let mut resumed = open(&a, "/events", &[&old]);
+    assert_eq!(read_events(&mut resumed, 1), ["event: missed\ndata: \n\n"]);
+}
