@@ -10,16 +10,29 @@ step() { printf '\n==> %s\n' "$*"; }
 # it needs a global logger to link, which only firmware provides).
 CORE_FEATURES="embedded-io,embedded-io-async,serde"
 
-step "tools: curl, Chromium and the Node.js test peers (installed when missing)"
+step "tools: curl, Chromium, redis-server, nginx and the Node.js test peers (installed when missing)"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
 command -v curl >/dev/null || missing+=(curl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v ip >/dev/null || missing+=(iproute2)
+# The Redis tests start their own redis-server on a free loopback port;
+# no system service is used.
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nginx >/dev/null || missing+=(nginx)
 if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
+    # Packages must not start their system services (redis on 6379, nginx
+    # on 0.0.0.0:80): tests start their own on loopback.
+    no_services=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod +x /usr/sbin/policy-rc.d
+        no_services=1
+    fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    if [ -n "$no_services" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
 fi
 command -v node >/dev/null || { echo "node is required (it comes with the machine image)"; exit 1; }
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

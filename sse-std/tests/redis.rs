@@ -354,3 +354,93 @@ fn redis_restarted_empty_gives_missed_never_a_wrong_replay() {
     let mut resumed = open(&a, "/events", &[&old]);
     assert_eq!(read_events(&mut resumed, 1), ["event: missed\ndata: \n\n"]);
 }
+
+/// nginx in front of two instances, with the configuration the README
+/// shows: a client (`sse cat`) whose instance dies reconnects through
+/// nginx to the other and resumes exactly.
+#[test]
+fn behind_nginx_a_client_survives_its_instance() {
+    let redis = Redis::start();
+    let mut instances = [instance(&redis, &[]), instance(&redis, &[])];
+    let port = free_port();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let conf = format!(
+        "{user}worker_processes 1;\npid {dir}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
+         access_log off;\nclient_body_temp_path {dir}/body;\nproxy_temp_path {dir}/proxy;\n\
+         fastcgi_temp_path {dir}/fastcgi;\nuwsgi_temp_path {dir}/uwsgi;\nscgi_temp_path {dir}/scgi;\n\
+         upstream sse {{\n    server 127.0.0.1:{a} max_fails=1 fail_timeout=5s;\n    \
+         server 127.0.0.1:{b} max_fails=1 fail_timeout=5s;\n}}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    location / {{\n        proxy_pass http://sse;\n        \
+         proxy_http_version 1.1;\n        proxy_set_header Host $http_host;\n        proxy_buffering off;\n        \
+         proxy_read_timeout 1h;\n    }}\n}}\n}}\n",
+        user = if root { "user root;\n" } else { "" },
+        dir = dir.display(),
+        a = instances[0].addr.port(),
+        b = instances[1].addr.port(),
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let mut nginx = Command::new("nginx")
+        .args([
+            "-p",
+            dir.to_str().unwrap(),
+            "-c",
+            dir.join("nginx.conf").to_str().unwrap(),
+            "-g",
+            "daemon off;",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx must be installed (scripts/test.sh installs it)");
+    let front = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nginx did not start");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let mut cat = Command::new(common::process::SSE)
+        .args(["cat", "--json", "--max-events", "6", &format!("{front}/events")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(cat.stdout.take().unwrap()));
+    // Wait until the stream is open on one instance.
+    let serving = loop {
+        if let Some(i) = (0..2).find(|&i| instances[i].metric("sse_streams") == 1) {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "the client never connected");
+        thread::sleep(Duration::from_millis(50));
+    };
+    let other = 1 - serving;
+    let post = |items: &[Value]| {
+        let body = json!(items).to_string();
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", JSON, "--data-binary", &body])
+            .arg(format!("{front}/publish"))
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"202", "publish through nginx");
+    };
+    post(&(0..3).map(data).collect::<Vec<_>>());
+    let mut got: Vec<Value> = Vec::new();
+    for _ in 0..3 {
+        got.push(serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap());
+    }
+    let _ = instances[serving].child.kill();
+    let _ = instances[serving].child.wait();
+    // Published while the client is away (straight to the live instance).
+    assert_eq!(publish(&instances[other], &(3..6).map(data).collect::<Vec<_>>()).0, 202);
+    for _ in 0..3 {
+        got.push(serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap());
+    }
+    let status = cat.wait().unwrap();
+    let _ = nginx.kill();
+    let _ = nginx.wait();
+    assert!(status.success());
+    let seen: Vec<&str> = got.iter().map(|e| e["data"].as_str().unwrap()).collect();
+    assert_eq!(seen, ["e0", "e1", "e2", "e3", "e4", "e5"], "{got:?}");
+}
