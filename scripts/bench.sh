@@ -60,6 +60,13 @@ cargo build --release --locked -p sse-tests --example fanout_server >&2
 cargo bench -p sse-tests --bench fanout --locked 2>/dev/null | grep '^|\|^$'
 
 echo
+echo "### Through Redis (two instances) next to one in-memory hub"
+echo
+command -v redis-server >/dev/null || { echo "redis-server is required (scripts/test.sh installs it)"; exit 1; }
+cargo build --release --locked -p sse-std --bin sse >&2
+cargo bench -p sse-tests --bench redis --locked 2>/dev/null | grep -v '^$\|Running\|Finished'
+
+echo
 echo "### Embedded footprint"
 echo
 bash scripts/footprint.sh 2>/dev/null

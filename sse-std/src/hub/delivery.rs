@@ -38,6 +38,7 @@ impl Delivery {
     }
 
     /// A signal frame for every subscriber.
+    #[cfg(feature = "redis")]
     pub(crate) fn signal(frame: Bytes) -> Self {
         Self { frame, tag: None, to_all: true }
     }

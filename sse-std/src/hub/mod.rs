@@ -42,6 +42,7 @@ use sse_core::{Audience, Event, MISSED_EVENTS, Resume};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
+#[cfg(feature = "redis")]
 pub(crate) use config::new_epoch;
 pub use config::{HubConfig, SlowConsumer};
 pub use error::{PublishError, SubscribeError};
@@ -374,6 +375,7 @@ impl Hub {
 
     /// Makes `source` answer the `Last-Event-ID`s the log cannot; the
     /// first one set stays.
+    #[cfg(feature = "redis")]
     pub(crate) fn set_replay_source(&self, source: Arc<dyn ReplaySource>) {
         let _ = self.inner.source.set(source);
     }
@@ -381,6 +383,7 @@ impl Hub {
     /// The hub lost continuity (its shared history was trimmed past what
     /// it had read, or restarted empty): the log is cleared, so that no
     /// resume crosses the gap, and every subscriber gets `missed` now.
+    #[cfg(feature = "redis")]
     pub(crate) fn gap(&self) {
         let mut state = self.lock();
         state.log.clear();
