@@ -444,3 +444,54 @@ fn behind_nginx_a_client_survives_its_instance() {
     let seen: Vec<&str> = got.iter().map(|e| e["data"].as_str().unwrap()).collect();
     assert_eq!(seen, ["e0", "e1", "e2", "e3", "e4", "e5"], "{got:?}");
 }
+
+#[test]
+fn an_instance_that_fell_behind_the_trimmed_stream_sends_missed() {
+    let redis = Redis::start();
+    let a = instance(&redis, &["--history", "20"]);
+    let b = instance(&redis, &["--history", "20"]);
+    let mut on_b = open(&b, "/events", &[]);
+    let (_, first) = publish(&a, &[data(0)]);
+    assert_eq!(read_events(&mut on_b, 1), [frame(&first[0], "e0")]);
+    // B is paused while the stream moves on far past its position.
+    let pid = b.child.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let (_, ids) = publish(&a, &(1..300).map(data).collect::<Vec<_>>());
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    let got = read_events(&mut on_b, 2);
+    assert_eq!(got[0], "event: missed\ndata: \n\n", "{:?}", &got[..2.min(got.len())]);
+    // After the signal it goes on with what the stream still holds, newest last.
+    let rest = read_events(&mut on_b, 1);
+    let last = frame(ids.last().unwrap(), "e299");
+    let mut all: Vec<String> = got.into_iter().skip(1).chain(rest).collect();
+    all.extend(events(on_b.frames_within(Duration::from_millis(500))));
+    assert_eq!(all.last(), Some(&last));
+}
+
+#[test]
+fn a_hung_redis_gets_503_within_the_deadline_and_streams_stay_open() {
+    let redis = Redis::start();
+    let a = instance(&redis, &[]);
+    let mut on_a = open(&a, "/events", &[]);
+    let pid = redis.child.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    let (status, _) = publish(&a, &[data(0)]);
+    let took = started.elapsed();
+    assert_eq!(status, 503);
+    assert!(took < Duration::from_secs(5), "503 after {took:?}");
+    let quiet = on_a.frames_within(Duration::from_millis(1500));
+    assert!(quiet.iter().any(|f| f.starts_with(':')), "keep-alives go on: {quiet:?}");
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ids = loop {
+        let (status, ids) = publish(&a, &[data(1)]);
+        if status == 202 {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "publishing did not recover");
+        thread::sleep(Duration::from_millis(100));
+    };
+    let got = read_events(&mut on_a, 1);
+    assert_eq!(got.last(), Some(&frame(&ids[0], "e1")), "{got:?}");
+}

@@ -2,7 +2,8 @@
 //!
 //! Invariant: an entry holds every field of an event (data, name, retry,
 //! comment) and its audience (topic, private flag) under one-letter field
-//! names, plus the epoch of the stream it was added to, so that every
+//! names, plus the epoch of the stream it was added to and its number in
+//! that epoch, so that every
 //! instance re-encodes the same frame with the same id: `<epoch>-<stream
 //! id>`. An entry that does not decode to a valid event is skipped by
 //! every instance alike.
@@ -14,6 +15,7 @@ use sse_core::{Audience, Event, Topic};
 
 /// Field names in a stream entry.
 pub(crate) const EPOCH: &str = "x";
+const NUMBER: &str = "n";
 const DATA: &str = "d";
 const NAME: &str = "e";
 const RETRY: &str = "r";
@@ -56,6 +58,8 @@ pub(crate) struct Entry {
     /// `<epoch>-<stream id>`.
     pub(crate) id: String,
     pub(crate) epoch: String,
+    /// The entry's number in its epoch: consecutive, from 1.
+    pub(crate) number: u64,
     data: Option<String>,
     name: Option<String>,
     retry: Option<u64>,
@@ -72,6 +76,7 @@ impl Entry {
         let entry = Self {
             id: format!("{epoch}-{stream_id}"),
             epoch,
+            number: text(NUMBER)?.parse().ok()?,
             data: text(DATA),
             name: text(NAME),
             retry: match text(RETRY) {
@@ -152,6 +157,7 @@ mod tests {
         let audience = Audience::on(Topic::new("t/1").unwrap()).private();
         let mut fields: Vec<(&str, String)> = fields(audience, &event);
         fields.push((EPOCH, "ep".to_owned()));
+        fields.push((NUMBER, "7".to_owned()));
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let entry = Entry::decode("17-3", &map(&pairs)).unwrap();
         assert_eq!(entry.id, "ep-17-3");
@@ -168,11 +174,12 @@ mod tests {
 
     #[test]
     fn foreign_or_broken_entries_are_not_events() {
-        assert!(Entry::decode("1-0", &map(&[("d", "no epoch")])).is_none());
-        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("e", "a\nb")])).is_none());
-        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("t", "a*")])).is_none());
-        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("r", "soon")])).is_none());
-        assert!(Entry::decode("1-0", &map(&[("x", "e")])).is_some());
+        assert!(Entry::decode("1-0", &map(&[("d", "no epoch"), ("n", "1")])).is_none());
+        assert!(Entry::decode("1-0", &map(&[("x", "e")])).is_none(), "no number");
+        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("n", "1"), ("e", "a\nb")])).is_none());
+        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("n", "1"), ("t", "a*")])).is_none());
+        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("n", "1"), ("r", "soon")])).is_none());
+        assert!(Entry::decode("1-0", &map(&[("x", "e"), ("n", "1")])).is_some());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! instance delivers the same events in the same order with the same ids,
 //! `<epoch>-<stream id>`. The epoch (a random value kept next to the
 //! stream, drawn again when Redis lost it) tells a restarted-empty Redis
-//! from the one that assigned an id. A `Last-Event-ID` the local log cannot
+//! from the one that assigned an id, and a counter numbers the entries so
+//! that a reader notices any it did not see. A `Last-Event-ID` the local log cannot
 //! answer is answered with `XRANGE` up to the newest local event, or with
 //! `missed`; the reader turns any loss of continuity it sees (the stream
 //! trimmed past its position, a new epoch) into `missed` for every
@@ -30,9 +31,11 @@ use sse_core::{Audience, Event};
 use crate::hub::Hub;
 
 /// The Lua script that adds a request's items: it keeps the epoch (drawn
-/// by the caller, set only if Redis has none) and adds every item with it,
-/// atomically. `ARGV`: candidate epoch, max length, then for each item its
-/// field count and its fields and values.
+/// by the caller, set only if Redis has none) and adds every item with it
+/// and the next number of a counter (`<key>:seq`), atomically, so that a
+/// reader sees any entry it skipped as a jump in the numbers. `ARGV`:
+/// candidate epoch, max length, then for each item its field count and
+/// its fields and values.
 const ADD: &str = r"
 redis.call('SET', KEYS[2], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[2])
@@ -40,7 +43,8 @@ local ids = {}
 local i = 3
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
-  local args = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'x', epoch}
+  local seq = redis.call('INCR', KEYS[3])
+  local args = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'x', epoch, 'n', seq}
   for j = 1, 2 * n do args[#args + 1] = ARGV[i + j] end
   ids[#ids + 1] = redis.call('XADD', unpack(args))
   i = i + 1 + 2 * n
@@ -58,12 +62,13 @@ return {epoch, ids}
 pub struct RedisConfig {
     /// The server (default `redis://127.0.0.1:6379`).
     pub url: String,
-    /// The stream's key; the epoch is kept at `<key>:epoch` (default `sse`).
+    /// The stream's key; its epoch and entry counter are kept at
+    /// `<key>:epoch` and `<key>:seq` (default `sse`).
     pub key: String,
     /// Approximate length the stream is trimmed to (`MAXLEN ~`; default
     /// 1024): how far back any instance can resume a client.
     pub max_len: usize,
-    /// Deadline of every Redis call (default 5 s): a publish that cannot
+    /// Deadline of every Redis call (default 3 s): a publish that cannot
     /// be stored by then fails, and a replay gives `missed`.
     pub timeout: Duration,
 }
@@ -74,7 +79,7 @@ impl Default for RedisConfig {
             url: "redis://127.0.0.1:6379".to_owned(),
             key: "sse".to_owned(),
             max_len: 1024,
-            timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(3),
         }
     }
 }
@@ -143,6 +148,7 @@ struct Shared {
     connection: ConnectionManager,
     add: redis::Script,
     epoch_key: String,
+    seq_key: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> RedisError {
@@ -177,7 +183,9 @@ impl RedisHub {
                 .map_err(|_| unavailable("no answer"))?
                 .map_err(unavailable)?;
         let epoch_key = format!("{}:epoch", config.key);
-        let shared = Arc::new(Shared { hub, config, connection, add: redis::Script::new(ADD), epoch_key });
+        let seq_key = format!("{}:seq", config.key);
+        let add = redis::Script::new(ADD);
+        let shared = Arc::new(Shared { hub, config, connection, add, epoch_key, seq_key });
         let start = reader::prefill(&shared).await?;
         shared.hub.set_replay_source(Arc::new(source::StreamSource::new(&shared)));
         tokio::spawn(reader::follow(Arc::clone(&shared), client, start));
@@ -241,7 +249,11 @@ impl RedisHub {
                 return Ok(Vec::new());
             }
             let mut invocation = shared.add.key(&shared.config.key);
-            invocation.key(&shared.epoch_key).arg(crate::hub::new_epoch()).arg(shared.config.max_len.max(1));
+            invocation
+                .key(&shared.epoch_key)
+                .key(&shared.seq_key)
+                .arg(crate::hub::new_epoch())
+                .arg(shared.config.max_len.max(1));
             for arg in &args {
                 invocation.arg(arg);
             }

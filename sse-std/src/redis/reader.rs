@@ -1,13 +1,13 @@
 //! The stream's follower: the one path from Redis into the local hub.
 //!
 //! Invariant: entries reach the hub in stream order, each once, from the
-//! position after the last one delivered. When the follower cannot be
-//! sure it saw every entry since that position (the entry it last read
-//! is gone after a reconnect: trimmed, or Redis restarted empty; or an
-//! entry carries another epoch) it tells the hub, which sends `missed` to
-//! every subscriber and forgets its log, then goes on from what the
-//! stream holds. Redis being down only pauses it: it reconnects with
-//! backoff, up to a second apart.
+//! position after the last one delivered. Entries are numbered within
+//! their epoch, so when the next one read is not the next number (entries
+//! were trimmed before this follower read them) or carries another epoch
+//! (Redis restarted empty), the follower tells the hub, which sends
+//! `missed` to every subscriber and forgets its log, then goes on from
+//! what the stream holds. Redis being down only pauses it: it reconnects
+//! with backoff, up to a second apart, and reads on from its position.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,12 +25,13 @@ const BLOCK: Duration = Duration::from_secs(2);
 /// Entries read per `XREAD`.
 const BATCH: usize = 512;
 
-/// Where the follower is: the last entry delivered and its epoch.
+/// Where the follower is: the last entry delivered, its epoch and number.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Position {
     /// Stream id of the last entry delivered; `None`: from the start.
     last: Option<String>,
     epoch: Option<String>,
+    number: Option<u64>,
 }
 
 /// Fills the hub's log with the stream's newest entries (as many as the
@@ -59,11 +60,19 @@ fn deliver(shared: &Shared, position: &mut Position, entry: &StreamId) {
         tracing::warn!(id = %entry.id, "skipping a stream entry that is not an event");
         return;
     };
-    if position.epoch.as_ref().is_some_and(|epoch| *epoch != decoded.epoch) {
-        tracing::warn!(epoch = %decoded.epoch, "the stream has a new epoch: subscribers get missed");
+    let same_epoch = position.epoch.as_ref() == Some(&decoded.epoch);
+    let follows = position.number.is_none_or(|n| n.checked_add(1) == Some(decoded.number));
+    if position.epoch.is_some() && !(same_epoch && follows) {
+        tracing::warn!(
+            epoch = %decoded.epoch,
+            number = decoded.number,
+            "entries were lost before this instance read them (trimmed, or Redis restarted empty): \
+             subscribers get missed"
+        );
         shared.hub.gap();
     }
     position.epoch = Some(decoded.epoch.clone());
+    position.number = Some(decoded.number);
     let _ = decoded.with_event(|audience, event| shared.hub.publish_to(audience, event));
 }
 
@@ -80,12 +89,7 @@ pub(crate) async fn follow(shared: Arc<Shared>, client: redis::Client, mut posit
             None => match client.get_multiplexed_async_connection_with_config(&config).await {
                 Ok(conn) => {
                     backoff = Duration::from_millis(50);
-                    let conn = connection.insert(conn);
-                    if let Err(e) = check_continuity(&shared, conn, &mut position).await {
-                        tracing::warn!(error = %e, "redis: checking the stream position failed");
-                        connection = None;
-                    }
-                    continue;
+                    connection.insert(conn)
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "redis unreachable");
@@ -113,23 +117,4 @@ pub(crate) async fn follow(shared: Arc<Shared>, client: redis::Client, mut posit
             }
         }
     }
-}
-
-/// After a (re)connection: if the entry last delivered is no longer in the
-/// stream, entries after it may be gone too, so the hub signals a gap and
-/// the follower restarts from the stream's oldest entry (every entry still
-/// there is newer than the one it had).
-async fn check_continuity(
-    shared: &Shared,
-    conn: &mut redis::aio::MultiplexedConnection,
-    position: &mut Position,
-) -> Result<(), redis::RedisError> {
-    let Some(last) = position.last.clone() else { return Ok(()) };
-    let found: StreamRangeReply = conn.xrange(&shared.config.key, &last, &last).await?;
-    if found.ids.is_empty() {
-        tracing::warn!(last = %last, "the stream no longer holds the last entry read: subscribers get missed");
-        shared.hub.gap();
-        *position = Position { last: None, epoch: None };
-    }
-    Ok(())
 }
