@@ -63,7 +63,7 @@ echo
 echo "### Through Redis (two instances) next to one in-memory hub"
 echo
 command -v redis-server >/dev/null || { echo "redis-server is required (scripts/test.sh installs it)"; exit 1; }
-cargo build --release --locked -p sse-std --bin sse >&2
+cargo build --release --locked -p sse-cli >&2
 cargo bench -p sse-tests --bench redis --locked 2>/dev/null | grep -v '^$\|Running\|Finished'
 
 echo

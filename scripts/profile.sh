@@ -14,11 +14,11 @@ if ! command -v valgrind >/dev/null; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq valgrind >/dev/null
 fi
-cargo build --release --locked -p sse-tests --example profile_codec >&2
+cargo build --profile profiling --locked -p sse-tests --example profile_codec >&2
 case "$which" in encode-*) collect='*encode_once*' ;; *) collect='*parse_once*' ;; esac
 out="target/callgrind.$which.out"
 valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$collect" \
-    target/release/examples/profile_codec "$which" "$rounds" 2>&1 | grep -E 'Collected' |
+    target/profiling/examples/profile_codec "$which" "$rounds" 2>&1 | grep -E 'Collected' |
     awk -v r="$rounds" '{ gsub(",", "", $4); printf "%s: %d instructions per round\n", "'"$which"'", $4 / r }'
 # Exclusive instructions by function, across source lines.
 callgrind_annotate --inclusive=no --auto=no "$out" 2>/dev/null | awk -v r="$rounds" '

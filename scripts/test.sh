@@ -60,11 +60,11 @@ cargo test -p sse-core --features "$CORE_FEATURES" --locked
 cargo test -p sse-embedded --features async --locked
 
 step "end to end with third-party peers: npm eventsource, headless Chromium"
-cargo test -p sse-std --test cli --locked -- --ignored --nocapture
+cargo test -p sse-cli --test cli --locked -- --ignored --nocapture
 
 step "a client that vanishes without a FIN, between two network namespaces (needs root)"
 if [ "$(id -u)" = 0 ]; then
-    cargo test -p sse-std --test vanished --locked -- --ignored --nocapture
+    cargo test -p sse-cli --test vanished --locked -- --ignored --nocapture
 else
     echo "skipped (not passed): creating network namespaces needs root"
 fi

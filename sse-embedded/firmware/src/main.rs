@@ -33,7 +33,7 @@ const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
 
 /// The same self-contained dashboard `sse serve` shows: connection state,
 /// a live log, and a live chart of the numeric fields of JSON events.
-const DASHBOARD: &[u8] = include_bytes!("../../../sse-std/src/bin/sse/dashboard.html");
+const DASHBOARD: &[u8] = include_bytes!("../../../sse-cli/src/dashboard.html");
 const PAGES: &[Page<'static>] =
     &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
 

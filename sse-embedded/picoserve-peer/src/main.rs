@@ -56,7 +56,7 @@ const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
 const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
 
 /// The page `sse-firmware` and `sse serve` show.
-const DASHBOARD: &str = include_str!("../../../sse-std/src/bin/sse/dashboard.html");
+const DASHBOARD: &str = include_str!("../../../sse-cli/src/dashboard.html");
 
 /// Connections served at once, and each one's buffers, as in the firmware
 /// (and, as there, one more with the `one-more-slot` feature).

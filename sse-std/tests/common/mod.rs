@@ -2,8 +2,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod process;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -273,7 +273,7 @@ fn sse_token(key: &str, args: &[&str]) -> String {
 
 #[test]
 fn sse_token_mints_what_sse_serve_accepts_for_every_key_family() {
-    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys");
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/../sse-std/tests/keys");
     let secret = secret_file("mint");
     let pairs = [
         (secret.to_str().unwrap().to_owned(), secret.to_str().unwrap().to_owned()),
