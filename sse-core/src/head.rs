@@ -8,7 +8,9 @@
 use crate::error::HeadError;
 
 /// The headers every event-stream response carries: the content type, no
-/// caching, and no buffering by nginx-style proxies. No `Content-Encoding`
+/// caching and no transformation (`no-transform`: compressing proxies and
+/// middleware must pass the stream through as it is, event by event), and
+/// no buffering by nginx-style proxies. No `Content-Encoding`
 /// and no `Content-Length` are ever sent: the stream is not compressed and
 /// ends when the connection does. Adapters built on an HTTP library use
 /// this list so that all of them send the same headers.
@@ -16,8 +18,11 @@ use crate::error::HeadError;
 /// ```
 /// assert_eq!(sse_core::STREAM_HEADERS[0], ("Content-Type", "text/event-stream"));
 /// ```
-pub const STREAM_HEADERS: &[(&str, &str)] =
-    &[("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")];
+pub const STREAM_HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "text/event-stream"),
+    ("Cache-Control", "no-cache, no-transform"),
+    ("X-Accel-Buffering", "no"),
+];
 
 const CRLF: &[u8] = b"\r\n";
 const STATUS_200: &[u8] = b"HTTP/1.1 200 OK\r\n";
@@ -47,7 +52,7 @@ enum Kind {
 ///     &buf[..n],
 ///     b"HTTP/1.1 200 OK\r\n\
 ///       Content-Type: text/event-stream\r\n\
-///       Cache-Control: no-cache\r\n\
+///       Cache-Control: no-cache, no-transform\r\n\
 ///       X-Accel-Buffering: no\r\n\
 ///       Access-Control-Allow-Origin: *\r\n\
 ///       \r\n"
@@ -66,7 +71,7 @@ impl<'h> ResponseHead<'h> {
     ///
     /// ```
     /// let head = sse_core::ResponseHead::stream();
-    /// assert_eq!(head.encoded_len(), Ok(100));
+    /// assert_eq!(head.encoded_len(), Ok(114));
     /// ```
     #[must_use]
     pub const fn stream() -> Self {
@@ -199,7 +204,7 @@ impl<'h> ResponseHead<'h> {
     /// let mut small = [0u8; 10];
     /// assert_eq!(
     ///     ResponseHead::stream().encode(&mut small),
-    ///     Err(HeadError::BufferTooSmall { needed: 100, available: 10 })
+    ///     Err(HeadError::BufferTooSmall { needed: 114, available: 10 })
     /// );
     /// ```
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, HeadError> {
@@ -242,7 +247,7 @@ mod tests {
         let head = core::str::from_utf8(&buf[..n]).unwrap();
         assert_eq!(
             head,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n\
              X-Accel-Buffering: no\r\n\r\n"
         );
         assert!(!head.contains("Content-Length") && !head.contains("Content-Encoding"));

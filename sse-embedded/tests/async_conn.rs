@@ -135,7 +135,7 @@ fn serve_with(mut pipe: Pipe<'_>, history: &RefCell<History<8, 1024>>) -> (Serve
 }
 
 const HEAD: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n";
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n\r\n";
 
 #[test]
 fn a_stream_with_replay_then_keep_alive() {

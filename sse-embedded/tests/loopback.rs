@@ -88,7 +88,7 @@ struct Net {
 }
 
 const HEAD: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n";
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n\r\n";
 
 impl Net {
     fn new(config: Config<'static>, limits: Limits, server_tx: usize) -> Self {

@@ -24,7 +24,7 @@ async fn stream_has_the_sse_headers_and_delivers_published_events() {
     assert_eq!(response.status(), 200);
     let h = response.headers();
     assert_eq!(h["content-type"], "text/event-stream");
-    assert_eq!(h["cache-control"], "no-cache");
+    assert_eq!(h["cache-control"], "no-cache, no-transform");
     assert_eq!(h["x-accel-buffering"], "no");
     assert!(h.get("content-encoding").is_none() && h.get("content-length").is_none());
     let mut reader = EventReader::new(response);
@@ -319,7 +319,7 @@ async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_th
     let head = read_until(&mut stream, b"\r\n\r\n").await;
     assert_eq!(
         head,
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n\
           X-Accel-Buffering: no\r\nAccess-Control-Allow-Origin: *\r\n\r\n"
     );
     for i in 0..40 {
