@@ -37,6 +37,10 @@ fuzz_target!(|input: Input| {
             Ok(e) => event = e,
             Err(FieldError::IdLineBreak) => return assert!(id.contains(['\r', '\n'])),
             Err(FieldError::IdNul) => return assert!(id.contains('\0') && !id.contains(['\r', '\n'])),
+            Err(FieldError::IdControl) => {
+                let control = |c: char| c != '\t' && c.is_ascii_control();
+                return assert!(id.chars().any(control) && !id.contains(['\r', '\n', '\0']));
+            }
             Err(other) => panic!("unexpected {other:?}"),
         }
     }

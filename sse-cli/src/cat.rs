@@ -172,13 +172,30 @@ async fn from_url(args: &Args, printer: &mut Printer, parser: &mut EventParser) 
     // probably in the region of a few seconds": browsers use 3 s.
     let mut retry = Duration::from_secs(3);
     let mut last_event_id = args.last_event_id.clone().unwrap_or_default();
+    let mut unsendable = None;
+    // Attempts in a row that delivered no event: each doubles the wait.
+    let mut fruitless = 0u32;
     loop {
+        let printed_before = printer.printed;
         let mut request = client
             .get(&args.source)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .header(reqwest::header::CACHE_CONTROL, "no-cache");
         if !last_event_id.is_empty() {
-            request = request.header("Last-Event-ID", &last_event_id);
+            match reqwest::header::HeaderValue::from_str(&last_event_id) {
+                Ok(value) => request = request.header("Last-Event-ID", value),
+                // A valid SSE id that no header can carry (a control
+                // character): resume is impossible, so say so once and
+                // reconnect without it rather than fail for ever.
+                Err(_) if unsendable.as_ref() != Some(&last_event_id) => {
+                    eprintln!(
+                        "sse: the last event id {last_event_id:?} cannot be sent as Last-Event-ID (it holds a \
+                         control character); reconnecting without it"
+                    );
+                    unsendable = Some(last_event_id.clone());
+                }
+                Err(_) => {}
+            }
         }
         match request.send().await {
             Err(e) => {
@@ -187,7 +204,7 @@ async fn from_url(args: &Args, printer: &mut Printer, parser: &mut EventParser) 
                 if args.no_reconnect {
                     return Stop::Failed(format!("cannot connect to {}: {e}", args.source));
                 }
-                eprintln!("sse: cannot connect ({e}); retrying in {} ms", retry.as_millis());
+                eprint!("sse: cannot connect ({e}); ");
             }
             Ok(response) if response.status() == reqwest::StatusCode::NO_CONTENT => {
                 eprintln!("sse: the server answered 204 No Content: not reconnecting");
@@ -222,13 +239,48 @@ async fn from_url(args: &Args, printer: &mut Printer, parser: &mut EventParser) 
                 match (ended, args.no_reconnect) {
                     (None, true) => return Stop::Done,
                     (Some(e), true) => return Stop::Failed(format!("the stream failed: {e}")),
-                    (None, false) => eprintln!("sse: stream ended; reconnecting in {} ms", retry.as_millis()),
+                    (None, false) => eprint!("sse: stream ended; "),
                     (Some(e), false) => {
-                        eprintln!("sse: stream failed ({e}); reconnecting in {} ms", retry.as_millis());
+                        eprint!("sse: stream failed ({e}); ");
                     }
                 }
             }
         }
-        tokio::time::sleep(retry).await;
+        fruitless = if printer.printed > printed_before { 0 } else { fruitless.saturating_add(1) };
+        let delay = reconnect_delay(retry, fruitless);
+        eprintln!("reconnecting in {} ms", delay.as_millis());
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The shortest wait before reconnecting, whatever `retry:` says: a
+/// server that sends `retry: 0` and closes cannot make `sse cat` spin.
+const MIN_RECONNECT: Duration = Duration::from_millis(500);
+
+/// The longest wait between attempts.
+const MAX_RECONNECT: Duration = Duration::from_secs(60);
+
+/// The wait before the next attempt: the server's reconnection time (at
+/// least [`MIN_RECONNECT`]), doubled for each attempt in a row that
+/// delivered no event, up to [`MAX_RECONNECT`].
+fn reconnect_delay(retry: Duration, fruitless: u32) -> Duration {
+    let doubled = 1u32.checked_shl(fruitless.saturating_sub(1).min(16)).unwrap_or(u32::MAX);
+    retry.max(MIN_RECONNECT).saturating_mul(if fruitless == 0 { 1 } else { doubled }).min(MAX_RECONNECT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnecting_backs_off_and_never_spins() {
+        let zero = Duration::ZERO;
+        assert_eq!(reconnect_delay(zero, 0), MIN_RECONNECT);
+        assert_eq!(reconnect_delay(zero, 1), MIN_RECONNECT);
+        assert_eq!(reconnect_delay(zero, 2), MIN_RECONNECT * 2);
+        assert_eq!(reconnect_delay(zero, 4), MIN_RECONNECT * 8);
+        assert_eq!(reconnect_delay(Duration::from_secs(3), 0), Duration::from_secs(3));
+        assert_eq!(reconnect_delay(Duration::from_secs(3), 100), MAX_RECONNECT);
+        assert_eq!(reconnect_delay(Duration::from_secs(u64::MAX), 3), MAX_RECONNECT);
     }
 }

@@ -552,3 +552,58 @@ fn chromium_receives_private_events_with_a_cookie_or_query_token_and_strangers_d
     assert_eq!(got["dashboard"], both, "{got}");
     assert_eq!(got["anonymous"], json!(["public"]), "{got}");
 }
+
+/// A server on 127.0.0.1 that answers every connection with `body`
+/// after a stream head and closes; records each request head.
+fn repeating(body: &'static [u8]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&heads);
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n");
+            let _ = stream.write_all(body);
+        }
+    });
+    (url, heads)
+}
+
+#[test]
+fn an_id_no_header_can_carry_and_retry_zero_never_make_sse_cat_spin() {
+    // A valid SSE id with an escape character, `retry: 0`, one event, close.
+    let (url, heads) = repeating(b"retry: 0\nid: a\x1bb\ndata: x\n\n");
+    let started = Instant::now();
+    let child = Command::new(SSE)
+        .args(["cat", "--max-events", "3", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait(child, Duration::from_secs(20));
+    let took = started.elapsed();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("cannot be sent as Last-Event-ID").count(), 1, "{stderr}");
+    assert!(!stderr.contains("builder error"), "{stderr}");
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3, "one connection per event: {heads:?}");
+    assert!(heads.iter().all(|h| !h.to_ascii_lowercase().contains("last-event-id")), "{heads:?}");
+    assert!(took >= Duration::from_millis(1000), "retry: 0 is floored at 500 ms: {took:?}");
+
+    // A server that accepts and closes without an event: the waits double.
+    let (url, heads) = repeating(b"retry: 0\n\n");
+    let mut child = Command::new(SSE).args(["cat", &url]).stderr(Stdio::null()).spawn().unwrap();
+    thread::sleep(Duration::from_millis(3200));
+    let _ = child.kill();
+    let _ = child.wait();
+    let attempts = heads.lock().unwrap().len();
+    assert!((2..=4).contains(&attempts), "backoff: 0, 0.5, 1.5 (then 3.5) s; got {attempts} attempts");
+}

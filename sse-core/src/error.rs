@@ -28,6 +28,11 @@ pub enum FieldError {
     /// The id contains NUL; the WHATWG parser ignores such an `id` field, so
     /// the client's `Last-Event-ID` would silently not change.
     IdNul,
+    /// The id contains another ASCII control character (tab aside). The
+    /// WHATWG parser keeps such an id, but no client can send it back: a
+    /// `Last-Event-ID` header value may not hold it, so the client could
+    /// never resume. Refused on purpose, stricter than the specification.
+    IdControl,
 }
 
 impl fmt::Display for FieldError {
@@ -36,6 +41,7 @@ impl fmt::Display for FieldError {
             Self::EventNameLineBreak => "event name contains CR or LF",
             Self::IdLineBreak => "event id contains CR or LF",
             Self::IdNul => "event id contains NUL",
+            Self::IdControl => "event id contains a control character, which Last-Event-ID cannot carry",
         })
     }
 }
@@ -216,6 +222,7 @@ mod defmt_impls {
                     Self::EventNameLineBreak => "event name contains CR or LF",
                     Self::IdLineBreak => "event id contains CR or LF",
                     Self::IdNul => "event id contains NUL",
+                    Self::IdControl => "event id contains a control character",
                 }
             )
         }

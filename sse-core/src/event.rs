@@ -105,8 +105,9 @@ impl<'a> Event<'a> {
     /// id, so it sends no `Last-Event-ID` when it reconnects.
     ///
     /// # Errors
-    /// [`FieldError::IdLineBreak`] if `id` contains CR or LF,
-    /// [`FieldError::IdNul`] if it contains NUL.
+    /// As [`check_id`]: [`FieldError::IdLineBreak`] if `id` contains CR or
+    /// LF, [`FieldError::IdNul`] if it contains NUL, [`FieldError::IdControl`]
+    /// for another control character but tab.
     ///
     /// ```
     /// use sse_core::{Event, FieldError};
@@ -261,26 +262,39 @@ pub const fn check_event_name(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// The one predicate for ids: refuses CR, LF and NUL.
+/// The one predicate for ids: refuses CR, LF, NUL and every other ASCII
+/// control character but tab, so that every id can come back as a
+/// `Last-Event-ID` header.
 ///
 /// ```
 /// assert!(sse_core::check_id("").is_ok());
+/// assert!(sse_core::check_id("a\tb").is_ok());
 /// assert!(sse_core::check_id("7\0").is_err());
+/// assert_eq!(sse_core::check_id("7\x1b"), Err(sse_core::FieldError::IdControl));
 /// ```
 ///
 /// # Errors
 /// [`FieldError::IdLineBreak`] if `id` contains CR or LF,
-/// [`FieldError::IdNul`] if it contains NUL (checked in that order).
+/// [`FieldError::IdNul`] if it contains NUL, [`FieldError::IdControl`]
+/// for another control character (checked in that order).
 pub const fn check_id(id: &str) -> Result<(), FieldError> {
     let mut rest = id.as_bytes();
-    let mut nul = false;
+    let (mut nul, mut control) = (false, false);
     while let [byte, tail @ ..] = rest {
         match byte {
             b'\r' | b'\n' => return Err(FieldError::IdLineBreak),
             0 => nul = true,
+            b'\t' => {}
+            byte if byte.is_ascii_control() => control = true,
             _ => {}
         }
         rest = tail;
     }
-    if nul { Err(FieldError::IdNul) } else { Ok(()) }
+    if nul {
+        Err(FieldError::IdNul)
+    } else if control {
+        Err(FieldError::IdControl)
+    } else {
+        Ok(())
+    }
 }

@@ -44,11 +44,16 @@ fn without(s: impl Strategy<Value = String>, bad: &'static [char]) -> impl Strat
     s.prop_map(move |s| s.chars().filter(|c| !bad.contains(c)).collect())
 }
 
+/// Text that is a valid id: no ASCII control character but tab.
+fn id_text() -> impl Strategy<Value = String> {
+    text().prop_map(|s| s.chars().filter(|c| *c == '\t' || !c.is_ascii_control()).collect())
+}
+
 pub fn parts() -> impl Strategy<Value = Parts> {
     (
         prop::option::of(text()),
         prop::option::of(without(text(), &['\r', '\n'])),
-        prop::option::of(without(text(), &['\r', '\n', '\0'])),
+        prop::option::of(id_text()),
         prop::option::of(any::<u64>()),
         prop::option::of(text()),
         prop::option::of(prop::collection::vec(1usize..8, 1..10)),
