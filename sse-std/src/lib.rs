@@ -35,7 +35,10 @@ pub use auth::{
 };
 #[cfg(feature = "jwt")]
 pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
-pub use hub::{Hub, HubConfig, HubStats, PublishError, Published, SlowConsumer, SubscribeError, Subscriber};
+pub use hub::{
+    Hub, HubConfig, HubStats, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
+    Subscriber,
+};
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};
 #[cfg(feature = "redis")]

@@ -240,3 +240,33 @@ async fn replay_shares_the_published_bytes_instead_of_copying_them() {
     assert_eq!((stats.replays, stats.stale_resumes, stats.missed_sent), (1, 0, 0));
     assert_eq!(stats.published_bytes, (sent[0].len() + sent[1].len()) as u64);
 }
+
+#[test]
+fn a_subscriber_with_keep_alive_works_outside_any_runtime() {
+    let hub = Hub::new(HubConfig {
+        keep_alive: Some(Duration::from_millis(1)),
+        epoch: Some("t".into()),
+        ..HubConfig::default()
+    });
+    let mut s = hub.subscribe(None).unwrap();
+    // Polled with no tokio runtime at all: no keep-alive, no panic.
+    assert!(s.next().now_or_never().is_none());
+    hub.publish(&Event::new().with_data("x")).unwrap();
+    assert_eq!(s.next().now_or_never(), Some(Some(frame(0, "x"))));
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(s.next().now_or_never().is_none());
+}
+
+#[test]
+fn a_huge_queue_len_is_bounded_not_a_panic() {
+    let hub = quiet(HubConfig {
+        queue_len: usize::MAX,
+        slow_consumer: SlowConsumer::Disconnect,
+        ..HubConfig::default()
+    });
+    let mut s = hub.subscribe(None).unwrap();
+    for i in 0..10 {
+        hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
+    }
+    assert_eq!(ready(&mut s).len(), 10);
+}

@@ -57,7 +57,8 @@ pub struct HubConfig {
     pub history_bytes: usize,
     /// How many events one subscriber may fall behind before
     /// [`slow_consumer`](Self::slow_consumer) applies (default 256; at
-    /// least 1).
+    /// least 1 and at most [`MAX_QUEUE_LEN`]: the ring is allocated when the
+    /// hub is made).
     pub queue_len: usize,
     /// The slow-consumer policy (default: drop the oldest and tell).
     pub slow_consumer: SlowConsumer,
@@ -107,3 +108,13 @@ pub(crate) fn new_epoch() -> String {
     hasher.write_u32(std::process::id());
     format!("{millis:x}{:04x}", hasher.finish() & 0xffff)
 }
+
+/// The largest [`HubConfig::queue_len`] a hub uses; larger values are
+/// taken as this.
+///
+/// ```
+/// let hub = sse_std::Hub::new(sse_std::HubConfig { queue_len: usize::MAX, ..Default::default() });
+/// assert!(hub.subscribe(None).is_ok());
+/// assert_eq!(sse_std::MAX_QUEUE_LEN, 1 << 20);
+/// ```
+pub const MAX_QUEUE_LEN: usize = 1 << 20;

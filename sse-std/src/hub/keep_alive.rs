@@ -3,6 +3,8 @@
 //! Invariant: the timer is made on the first idle poll (so a subscriber can
 //! be made and dropped outside a tokio runtime), and polling it outside a
 //! runtime never panics: without a runtime there is simply no keep-alive.
+//! Inside a tokio runtime the timer needs tokio's time driver
+//! (`enable_time` or `enable_all`), as every tokio timer does.
 
 use std::future::Future as _;
 use std::pin::Pin;

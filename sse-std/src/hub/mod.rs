@@ -44,7 +44,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 #[cfg(feature = "redis")]
 pub(crate) use config::new_epoch;
-pub use config::{HubConfig, SlowConsumer};
+pub use config::{HubConfig, MAX_QUEUE_LEN, SlowConsumer};
 pub use error::{PublishError, SubscribeError};
 pub(crate) use keep_alive::deadline;
 pub use stats::HubStats;
@@ -133,7 +133,7 @@ impl Hub {
     #[must_use]
     pub fn new(config: HubConfig) -> Self {
         let log = ReplayLog::new(config.history_events, config.history_bytes);
-        let (sender, _) = broadcast::channel(config.queue_len.max(1));
+        let (sender, _) = broadcast::channel(config.queue_len.clamp(1, MAX_QUEUE_LEN));
         let epoch = config.epoch.clone().unwrap_or_else(config::new_epoch);
         Self {
             inner: Arc::new(Inner {
@@ -241,7 +241,7 @@ impl Hub {
         add(&self.inner.counters.published, 1);
         add(&self.inner.counters.published_bytes, len);
         if self.inner.config.slow_consumer == SlowConsumer::Disconnect {
-            let every = (self.inner.config.queue_len / 4).max(1) as u64;
+            let every = (self.inner.config.queue_len.min(MAX_QUEUE_LEN) / 4).max(1) as u64;
             if seq.is_multiple_of(every) {
                 self.disconnect_stalled(seq.saturating_add(1));
             }
@@ -252,7 +252,7 @@ impl Hub {
     /// Ends every subscriber that fell more than `queue_len` events behind
     /// `next_seq`, even one that no longer reads at all.
     fn disconnect_stalled(&self, next_seq: u64) {
-        let limit = self.inner.config.queue_len.max(1) as u64;
+        let limit = self.inner.config.queue_len.clamp(1, MAX_QUEUE_LEN) as u64;
         let counters = &self.inner.counters;
         let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
         trackers.retain(|weak| {
