@@ -43,6 +43,8 @@ cargo fmt --all --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p sse-std --all-targets --all-features --locked -- -D warnings
+cargo clippy -p sse-std --no-default-features --locked -- -D warnings
 cargo clippy -p sse-core --all-targets --features "$CORE_FEATURES" --locked -- -D warnings
 cargo clippy -p sse-core --features defmt --locked -- -D warnings
 cargo clippy -p sse-embedded --all-targets --features async,log --locked -- -D warnings
@@ -51,11 +53,14 @@ cargo clippy -p sse-embedded --no-default-features --features async,defmt --lock
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p sse-std --no-deps --all-features --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features async --locked
 
 step "tests"
 cargo test --workspace --locked
+# Every feature of sse-std (axum, jwt, redis, json, metrics) with its tests.
+cargo test -p sse-std --all-features --locked
 cargo test -p sse-core --features "$CORE_FEATURES" --locked
 cargo test -p sse-embedded --features async --locked
 

@@ -1,42 +1,54 @@
-//! Serving a hub from axum: a `Subscriber` is a `Stream<Item = Bytes>`, so
-//! it is the response body as it is.
+//! Serving events from axum with sse-std (feature `axum`): the hub's
+//! stream in one line (`route_service`), a handler of your own that
+//! subscribes with the `LastEventId` extractor, and a stream computed for
+//! each request.
 //!
 //! ```sh
-//! cargo run -p sse-std --example axum   # then: curl -N http://127.0.0.1:3000/events
+//! cargo run -p sse-std --features axum --example axum
+//! curl -N http://127.0.0.1:3000/events           # the hub, with resume and ?topic=
+//! curl -N http://127.0.0.1:3000/ticks            # the hub's `tick` topic, from a handler
+//! curl -N http://127.0.0.1:3000/countdown/5      # one stream for this request only
 //! ```
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
 use axum::routing::get;
-use futures_util::StreamExt as _;
-use sse_std::{Hub, SubscribeError};
+use futures_util::Stream;
+use sse_core::{Audience, Event, Topic};
+use sse_std::{
+    EventStream, Hub, LastEventId, OwnedEvent, Selectors, SubscribeError, Subscriber, Subscription,
+};
 
-/// The `/events` route: the hub's stream, resuming after `Last-Event-ID`.
-async fn events(State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    match hub.subscribe(last_event_id) {
-        Ok(subscriber) => {
-            let mut response = Body::from_stream(subscriber.map(Ok::<_, Infallible>)).into_response();
-            for (name, value) in sse_core::STREAM_HEADERS {
-                response.headers_mut().insert(*name, HeaderValue::from_static(value));
-            }
-            response
-        }
-        // Tell browsers to stop reconnecting while shutting down.
-        Err(SubscribeError::ShutDown) => StatusCode::NO_CONTENT.into_response(),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-    }
+/// A handler of your own: the hub's `tick` topic, resuming after the
+/// client's last id.
+async fn ticks(State(hub): State<Hub>, LastEventId(id): LastEventId) -> Result<Subscriber, SubscribeError> {
+    let ticks = Selectors::parse(["tick"]).map(Subscription::new).unwrap_or_default();
+    hub.subscribe_with(ticks, id.as_deref())
 }
 
-/// The application: one route, the hub as state.
+/// A per-request computation: `from`, `from - 1`, … `1`, 100 ms apart,
+/// then the stream ends.
+async fn countdown(Path(from): Path<u32>) -> EventStream<impl Stream<Item = OwnedEvent>> {
+    let steps = futures_util::stream::unfold(from, |n| async move {
+        if n == 0 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let event = OwnedEvent::data(n.to_string()).with_event("count").ok()?.with_id(n.to_string()).ok()?;
+        Some((event, n - 1))
+    });
+    EventStream::new(steps).keep_alive(Duration::from_secs(15)).retry(Duration::from_secs(10))
+}
+
+/// The application.
 pub fn router(hub: Hub) -> Router {
-    Router::new().route("/events", get(events)).with_state(hub)
+    Router::new()
+        .route_service("/events", hub.service())
+        .route("/ticks", get(ticks))
+        .route("/countdown/{from}", get(countdown))
+        .with_state(hub)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -44,11 +56,10 @@ async fn main() -> std::io::Result<()> {
     let hub = Hub::new(Default::default());
     let publisher = hub.clone();
     tokio::spawn(async move {
+        let Ok(topic) = Topic::new("tick") else { return };
         for tick in 0u64.. {
             let data = format!("{{\"tick\":{tick}}}");
-            if let Ok(event) = sse_core::Event::new().with_event("tick") {
-                let _ = publisher.publish(&event.with_data(&data));
-            }
+            let _ = publisher.publish_to(Audience::on(topic), &Event::new().with_data(&data));
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });

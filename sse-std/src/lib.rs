@@ -27,6 +27,7 @@ mod publish;
 mod redis;
 mod server;
 mod topics;
+mod web;
 mod writer;
 
 pub use auth::{
@@ -48,6 +49,9 @@ pub use server::{
     default_max_connections, full, read_body, text_response,
 };
 pub use topics::{Selectors, Subscription};
+#[cfg(feature = "axum")]
+pub use web::LastEventId;
+pub use web::{EventStream, HubService, OwnedEvent};
 pub use writer::{SseWriter, WriteError};
 
 /// Entry points for the cargo-fuzz targets in `fuzz/`; not part of the

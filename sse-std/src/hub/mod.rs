@@ -46,7 +46,7 @@ use tokio_stream::wrappers::BroadcastStream;
 pub(crate) use config::new_epoch;
 pub use config::{HubConfig, MAX_QUEUE_LEN, SlowConsumer};
 pub use error::{PublishError, SubscribeError};
-pub(crate) use keep_alive::deadline;
+pub(crate) use keep_alive::{KeepAlive, deadline};
 pub use stats::HubStats;
 pub use subscriber::Subscriber;
 

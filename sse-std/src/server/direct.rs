@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 use super::ServerConfig;
 use super::conn::{answer_and_close, writable_by};
-use super::respond::{Answer, head_bytes};
+use super::respond::head_bytes;
 use super::stats::Counters;
 use super::stream::StreamRequest;
 use crate::hub::{Hub, Subscriber, deadline};
@@ -46,9 +46,7 @@ pub(crate) async fn serve(
     request: &StreamRequest,
     too_slow: Arc<Notify>,
 ) {
-    let subscribed = request.subscription(config.subscribe_verifier.as_deref()).and_then(|s| {
-        hub.subscribe_with(s, request.last_event_id.as_deref()).map_err(|e| Answer::refused(e, config))
-    });
+    let subscribed = request.subscribe(hub, config.subscribe_verifier.as_deref(), config.retry_after_secs());
     let mut subscriber = match subscribed {
         Ok(subscriber) => subscriber,
         Err(answer) => {

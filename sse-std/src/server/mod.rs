@@ -26,22 +26,18 @@ mod head;
 mod host;
 #[cfg(feature = "metrics")]
 mod metrics;
-mod respond;
+pub(crate) mod respond;
 mod stats;
-mod stream;
+pub(crate) mod stream;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::StreamBody;
-use http_body_util::combinators::UnsyncBoxBody;
-use hyper::body::{Frame, Incoming};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -53,24 +49,13 @@ pub use config::{KeepaliveProbes, ServerConfig, default_max_connections};
 pub use respond::{Body, Handler, HandlerFuture, full, read_body, text_response};
 pub use stats::{ServerMonitor, ServerStats};
 
-use crate::hub::{Hub, Subscriber};
+use crate::hub::Hub;
 use conn::Conn;
 use head::{HeadReader, Verdict};
 use host::HostCheck;
 use respond::Answer;
 use stats::Counters;
 use stream::StreamRequest;
-
-/// A hub subscriber as a stream of body frames.
-struct Frames(Subscriber);
-
-impl futures_core::Stream for Frames {
-    type Item = Result<Frame<Bytes>, Infallible>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().0).poll_next(cx).map(|frame| frame.map(|b| Ok(Frame::data(b))))
-    }
-}
 
 struct Shared {
     hub: Hub,
@@ -384,20 +369,13 @@ impl Shared {
             return response;
         }
         let request = StreamRequest::from_parts(req.uri(), req.headers());
-        let subscription = match request.subscription(self.config.subscribe_verifier.as_deref()) {
-            Ok(subscription) => subscription,
-            Err(answer) => return answer.into_response(None),
-        };
-        match self.hub.subscribe_with(subscription, request.last_event_id.as_deref()) {
+        let verifier = self.config.subscribe_verifier.as_deref();
+        match request.subscribe(&self.hub, verifier, self.config.retry_after_secs()) {
             Ok(mut subscriber) => {
                 subscriber.set_disconnect_signal(too_slow);
-                let mut response = Response::new(UnsyncBoxBody::new(StreamBody::new(Frames(subscriber))));
-                for (name, value) in sse_core::STREAM_HEADERS {
-                    response.headers_mut().insert(*name, HeaderValue::from_static(value));
-                }
-                response
+                crate::web::stream_response(subscriber)
             }
-            Err(e) => Answer::refused(e, &self.config).into_response(None),
+            Err(answer) => answer.into_response(None),
         }
     }
 }

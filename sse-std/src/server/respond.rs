@@ -118,14 +118,15 @@ impl Answer {
 
     /// A refused stream request: 204 during shutdown (an EventSource stops
     /// reconnecting), 503 with `Retry-After` when every slot is taken.
-    pub(crate) fn refused(error: SubscribeError, config: &ServerConfig) -> Self {
+    /// `Retry-After: retry_after_secs` goes with the 503.
+    pub(crate) fn refused_after(error: SubscribeError, retry_after_secs: u64) -> Self {
         match error {
             SubscribeError::ShutDown => Self {
                 status: StatusCode::NO_CONTENT,
                 headers: vec![("cache-control", "no-cache".to_owned())],
                 body: Bytes::new(),
             },
-            SubscribeError::TooManyClients => Self::busy(config, &error.to_string()),
+            SubscribeError::TooManyClients => Self::busy_after(retry_after_secs, &error.to_string()),
         }
     }
 
@@ -138,8 +139,13 @@ impl Answer {
 
     /// 503 with `Retry-After`.
     pub(crate) fn busy(config: &ServerConfig, message: &str) -> Self {
+        Self::busy_after(config.retry_after_secs(), message)
+    }
+
+    /// 503 with `Retry-After: retry_after_secs` (at least 1).
+    pub(crate) fn busy_after(retry_after_secs: u64, message: &str) -> Self {
         let mut answer = Self::text(StatusCode::SERVICE_UNAVAILABLE, message);
-        answer.headers.push(("retry-after", config.retry_after_secs().to_string()));
+        answer.headers.push(("retry-after", retry_after_secs.max(1).to_string()));
         answer
     }
 
@@ -209,7 +215,7 @@ mod tests {
     #[test]
     fn both_renderings_say_the_same() {
         let config = ServerConfig { cors_origin: Some("https://app.example".into()), ..Default::default() };
-        let answer = Answer::refused(SubscribeError::TooManyClients, &config);
+        let answer = Answer::refused_after(SubscribeError::TooManyClients, config.retry_after_secs());
         let bytes = String::from_utf8(answer.to_bytes(config.cors_origin.as_deref())).unwrap();
         assert!(bytes.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{bytes}");
         for line in [
@@ -226,7 +232,7 @@ mod tests {
         assert_eq!(response.headers()["retry-after"], "5");
         assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example");
 
-        let gone = Answer::refused(SubscribeError::ShutDown, &config);
+        let gone = Answer::refused_after(SubscribeError::ShutDown, config.retry_after_secs());
         let bytes = String::from_utf8(gone.to_bytes(Some("bad\r\nvalue"))).unwrap();
         assert!(bytes.starts_with("HTTP/1.1 204 No Content\r\n") && !bytes.contains("content-length"));
         assert!(!bytes.contains("bad"), "an invalid origin is left out: {bytes}");

@@ -1,16 +1,22 @@
-//! What a stream request asks for, read the same way on both paths: the
-//! client's `Last-Event-ID`, its `topic` selectors and its token.
+//! What a stream request asks for, read the same way on every path: the
+//! client's `Last-Event-ID` (or the `lastEventId` query parameter that
+//! EventSource polyfills send), its `topic` selectors and its token.
 //!
-//! Invariant: the fast path (httparse) and hyper produce the same
-//! [`StreamRequest`] for the same head, and one function turns it into a
-//! subscription or a refusal (400 for a bad selector, 401 with
-//! `WWW-Authenticate` for a bad token).
+//! Invariant: the fast path (httparse), hyper and the tower service
+//! produce the same [`StreamRequest`] for the same head, and one function
+//! turns it into a subscriber or a refusal (400 for a bad selector, 401
+//! with `WWW-Authenticate` for a bad token, 204 during shutdown, 503 with
+//! `Retry-After` when full).
 
 use http::{HeaderMap, StatusCode, Uri, header};
 
 use super::respond::Answer;
 use crate::auth::{StreamRefusal, Verify, stream_subscription};
+use crate::hub::{Hub, Subscriber};
 use crate::topics::Subscription;
+
+/// The query parameter EventSource polyfills send the last id in.
+const LAST_EVENT_ID_QUERY: &str = "lastEventId";
 
 /// The parts of a stream request that decide what it receives.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +59,30 @@ impl StreamRequest {
             }
         }
         request
+    }
+
+    /// Where the client resumes: the `Last-Event-ID` header, or else a
+    /// non-empty `lastEventId` query parameter.
+    pub(crate) fn resume_id(&self) -> Option<String> {
+        self.last_event_id.clone().or_else(|| {
+            let query = self.query.as_deref()?;
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(name, value)| name == LAST_EVENT_ID_QUERY && !value.is_empty())
+                .map(|(_, value)| value.into_owned())
+        })
+    }
+
+    /// A subscriber of `hub` for this request, or the answer that refuses
+    /// it.
+    pub(crate) fn subscribe(
+        &self,
+        hub: &Hub,
+        verifier: Option<&dyn Verify>,
+        retry_after_secs: u64,
+    ) -> Result<Subscriber, Answer> {
+        let subscription = self.subscription(verifier)?;
+        hub.subscribe_with(subscription, self.resume_id().as_deref())
+            .map_err(|e| Answer::refused_after(e, retry_after_secs))
     }
 
     /// The subscription asked for, or the answer that refuses it.

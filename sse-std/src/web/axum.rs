@@ -1,0 +1,65 @@
+//! axum integration (feature `axum`): a hub subscriber, a subscribe error
+//! and a per-request stream are responses; `LastEventId` is an extractor.
+//!
+//! Invariant: the responses are the ones the built-in server sends (stream
+//! headers from sse-core, 204 during shutdown, 503 with `Retry-After`).
+
+use std::convert::Infallible;
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use futures_core::Stream;
+use http::request::Parts;
+
+use super::event::OwnedEvent;
+use super::stream::{EventStream, stream_response};
+use crate::hub::{SubscribeError, Subscriber};
+use crate::server::respond::Answer;
+use crate::server::stream::StreamRequest;
+
+/// `Retry-After` of a 503 from `SubscribeError` as a response.
+const RETRY_AFTER_SECS: u64 = 5;
+
+impl IntoResponse for Subscriber {
+    fn into_response(self) -> Response {
+        stream_response(self).map(axum_core::body::Body::new)
+    }
+}
+
+impl IntoResponse for SubscribeError {
+    fn into_response(self) -> Response {
+        Answer::refused_after(self, RETRY_AFTER_SECS).into_response(None).map(axum_core::body::Body::new)
+    }
+}
+
+impl<S: Stream<Item = OwnedEvent> + Send + 'static> IntoResponse for EventStream<S> {
+    fn into_response(self) -> Response {
+        stream_response(self).map(axum_core::body::Body::new)
+    }
+}
+
+/// The id a reconnecting client resumes after: the `Last-Event-ID`
+/// header, or the `lastEventId` query parameter that EventSource polyfills
+/// send; `None` for a first connection.
+///
+/// ```
+/// use axum::extract::State;
+/// use sse_std::{Hub, LastEventId, SubscribeError, Subscriber};
+///
+/// async fn events(State(hub): State<Hub>, LastEventId(id): LastEventId) -> Result<Subscriber, SubscribeError> {
+///     hub.subscribe(id.as_deref())
+/// }
+/// let app: axum::Router = axum::Router::new()
+///     .route("/events", axum::routing::get(events))
+///     .with_state(Hub::new(Default::default()));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastEventId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self(StreamRequest::from_parts(&parts.uri, &parts.headers).resume_id()))
+    }
+}
