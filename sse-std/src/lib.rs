@@ -48,6 +48,8 @@ pub use server::{
     Body, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
     default_max_connections, full, read_body, text_response,
 };
+#[cfg(feature = "tls")]
+pub use server::{TlsConfig, TlsError, tls_config};
 pub use topics::{Selectors, Subscription};
 #[cfg(feature = "axum")]
 pub use web::LastEventId;

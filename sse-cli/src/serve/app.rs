@@ -67,7 +67,7 @@ impl App {
             return response;
         }
         if let Some(origin) = req.headers().get(header::ORIGIN)
-            && !self.origin_allowed(origin, req.headers().get(header::HOST))
+            && !self.origin_allowed(origin, host_of(&req))
         {
             return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
         }
@@ -178,17 +178,25 @@ fn challenge(status: StatusCode, message: &str, challenge: &str) -> Response<Bod
 }
 
 impl App {
-    /// The server's own origin (`http://` and the request's `Host`), or the
-    /// `--cors` origin (`*`: any).
-    fn origin_allowed(&self, origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
+    /// The server's own origin (`http://` or `https://` and the request's
+    /// host: `Host`, or HTTP/2's `:authority`), or the `--cors` origin
+    /// (`*`: any).
+    fn origin_allowed(&self, origin: &HeaderValue, host: Option<&[u8]>) -> bool {
         let origin = origin.as_bytes();
         let own = host.is_some_and(|host| {
-            origin.strip_prefix(b"http://").is_some_and(|rest| rest.eq_ignore_ascii_case(host.as_bytes()))
+            let rest = origin.strip_prefix(b"http://").or_else(|| origin.strip_prefix(b"https://"));
+            rest.is_some_and(|rest| rest.eq_ignore_ascii_case(host))
         });
         let cors =
             self.config.cors_origin.as_deref().is_some_and(|cors| cors == "*" || cors.as_bytes() == origin);
         own || cors
     }
+}
+
+/// The host a request names: `Host`, or HTTP/2's `:authority`.
+fn host_of<B>(req: &Request<B>) -> Option<&[u8]> {
+    let header = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
+    header.or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes()))
 }
 
 /// Whether a `Content-Type` is `application/json` (parameters aside).

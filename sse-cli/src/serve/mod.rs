@@ -83,6 +83,14 @@ pub(crate) struct Args {
     /// token. Needed to listen beyond loopback without --publish-key.
     #[arg(long, conflicts_with = "publish_key")]
     anonymous_publish: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key): HTTP/2
+    /// and HTTP/1.1 by ALPN, so a browser keeps any number of streams to
+    /// this origin on one connection.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Share events with every `sse serve` on this Redis (redis://HOST:PORT):
     /// they all publish into one stream and deliver the same events with
     /// the same ids, so a client resumes on any of them. --history sets the
@@ -188,6 +196,15 @@ async fn serve(args: Args) -> ExitCode {
     if let Some(max) = args.max_connections {
         config.max_connections = max;
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        match sse_std::tls_config(cert, key) {
+            Ok(tls) => config.tls = Some(tls),
+            Err(e) => {
+                eprintln!("sse: --tls-cert/--tls-key: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -197,12 +214,13 @@ async fn serve(args: Args) -> ExitCode {
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
     let publishers = if publish_verifier.is_some() { "bearer token required" } else { "no token" };
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let ids = match &sink {
         Sink::Local(hub) => format!("ids {}-<n>", hub.epoch()),
         Sink::Redis(_) => format!("ids <epoch>-<stream id> from redis key {}", args.redis_key),
     };
     eprintln!(
-        "sse: serving http://{addr}/ (events at /events, publish with POST /publish ({publishers}), metrics at \
+        "sse: serving {scheme}://{addr}/ (events at /events, publish with POST /publish ({publishers}), metrics at \
          /metrics, {ids})"
     );
 

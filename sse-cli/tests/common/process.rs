@@ -36,11 +36,11 @@ impl Serve {
         stderr.read_line(&mut line).unwrap();
         let base = line
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .trim_end_matches('/')
             .to_owned();
-        let addr = base.trim_start_matches("http://").parse().unwrap();
+        let addr = base.trim_start_matches("https://").trim_start_matches("http://").parse().unwrap();
         // Only a hub that assigns its own ids prints their epoch.
         let epoch = line
             .split_once("ids ")

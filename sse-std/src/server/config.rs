@@ -97,6 +97,13 @@ pub struct ServerConfig {
     /// 401. `None`: every subscriber is anonymous, and one that presents a
     /// token gets 401, since nothing can verify it (default none).
     pub subscribe_verifier: Option<Arc<dyn Verify>>,
+    /// Serve TLS (feature `tls`; from [`tls_config`](crate::tls_config)):
+    /// every connection starts with a handshake (within `header_timeout`),
+    /// then speaks HTTP/2 or HTTP/1.1 as ALPN chose. With HTTP/2 a browser
+    /// keeps any number of streams to one origin on one connection,
+    /// instead of six. Default none: plain HTTP/1.1, with the fast path.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::tls::TlsConfig>,
 }
 
 impl ServerConfig {
@@ -124,6 +131,8 @@ impl Default for ServerConfig {
             metrics_path: None,
             allowed_hosts: Vec::new(),
             subscribe_verifier: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

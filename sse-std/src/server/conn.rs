@@ -21,9 +21,9 @@ use tokio::time::Sleep;
 use super::stats::Counters;
 use crate::hub::deadline;
 
-pub(crate) struct Conn {
+pub(crate) struct Conn<S = TcpStream> {
     prefix: Bytes,
-    stream: TcpStream,
+    stream: S,
     stall: Option<Duration>,
     /// Made on the first pending write, then reset.
     timer: Option<Pin<Box<Sleep>>>,
@@ -31,13 +31,8 @@ pub(crate) struct Conn {
     counters: Arc<Counters>,
 }
 
-impl Conn {
-    pub(crate) fn new(
-        prefix: Vec<u8>,
-        stream: TcpStream,
-        stall: Option<Duration>,
-        counters: Arc<Counters>,
-    ) -> Self {
+impl<S> Conn<S> {
+    pub(crate) fn new(prefix: Vec<u8>, stream: S, stall: Option<Duration>, counters: Arc<Counters>) -> Self {
         Self { prefix: Bytes::from(prefix), stream, stall, timer: None, armed: false, counters }
     }
 
@@ -75,7 +70,7 @@ impl Conn {
     }
 }
 
-impl AsyncRead for Conn {
+impl<S: AsyncRead + Unpin> AsyncRead for Conn<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -92,7 +87,7 @@ impl AsyncRead for Conn {
     }
 }
 
-impl AsyncWrite for Conn {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Conn<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.stream).poll_write(cx, buf);

@@ -29,6 +29,8 @@ mod metrics;
 pub(crate) mod respond;
 mod stats;
 pub(crate) mod stream;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -48,6 +50,8 @@ use tokio::sync::{Notify, mpsc};
 pub use config::{KeepaliveProbes, ServerConfig, default_max_connections};
 pub use respond::{Body, Handler, HandlerFuture, full, read_body, text_response};
 pub use stats::{ServerMonitor, ServerStats};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError, tls_config};
 
 use crate::hub::Hub;
 use conn::Conn;
@@ -227,13 +231,18 @@ fn serve(
         let _open = (open, counted);
         let config = &shared.config;
         conn::tune(&stream, config);
-        let mut head = HeadReader::new(config.max_head_bytes);
-        let first =
-            tokio::time::timeout(config.header_timeout, read_first_head(&stream, &mut head, &shared)).await;
         // Notified when the hub disconnects this connection's subscriber for
         // being too slow: the connection is then dropped even if it is
         // blocked writing to a client that stopped reading.
         let too_slow = Arc::new(Notify::new());
+        #[cfg(feature = "tls")]
+        if let Some(tls) = config.tls.clone() {
+            with_tls(shared, stream, tls, watcher, too_slow).await;
+            return;
+        }
+        let mut head = HeadReader::new(config.max_head_bytes);
+        let first =
+            tokio::time::timeout(config.header_timeout, read_first_head(&stream, &mut head, &shared)).await;
         match first {
             // Slowloris: the head never completed.
             Err(_) => {
@@ -292,22 +301,31 @@ async fn read_first_head(stream: &TcpStream, head: &mut HeadReader, shared: &Sha
     }
 }
 
-/// Serves the rest of a connection with hyper.
-async fn with_hyper(shared: Arc<Shared>, conn: Conn, watcher: Watcher, too_slow: Arc<Notify>) {
-    let config = &shared.config;
-    let signal = Arc::clone(&too_slow);
-    let handler = Arc::clone(&shared);
-    let service = service_fn(move |req| {
-        let shared = Arc::clone(&handler);
+/// The service hyper calls for each request of a connection.
+fn service(
+    shared: &Arc<Shared>,
+    too_slow: &Arc<Notify>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
+> + Clone
++ Send
++ 'static {
+    let (shared, signal) = (Arc::clone(shared), Arc::clone(too_slow));
+    service_fn(move |req| {
+        let shared = Arc::clone(&shared);
         let signal = Arc::clone(&signal);
         async move { Ok::<_, Infallible>(shared.respond(req, signal).await) }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .max_buf_size(config.max_head_bytes.max(8192));
-    let connection = watcher.watch(builder.serve_connection(TokioIo::new(conn), service));
+    })
+}
+
+/// Counts how a hyper connection ended, or that the hub closed it.
+async fn finish<F>(shared: &Shared, connection: F, too_slow: Arc<Notify>)
+where
+    F: Future<Output = Result<(), hyper::Error>>,
+{
     tokio::select! {
         result = connection => {
             if let Err(e) = result {
@@ -326,6 +344,72 @@ async fn with_hyper(shared: Arc<Shared>, conn: Conn, watcher: Watcher, too_slow:
     }
 }
 
+/// Serves the rest of a connection with hyper's HTTP/1.1.
+async fn with_hyper<S>(shared: Arc<Shared>, conn: Conn<S>, watcher: Watcher, too_slow: Arc<Notify>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let config = &shared.config;
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(config.max_head_bytes.max(8192));
+    let connection = watcher.watch(builder.serve_connection(TokioIo::new(conn), service(&shared, &too_slow)));
+    finish(&shared, connection, too_slow).await;
+}
+
+/// Concurrent streams one HTTP/2 connection may open: a page with many
+/// `EventSource`s, all tabs of an origin.
+#[cfg(feature = "tls")]
+const H2_MAX_STREAMS: u32 = 4096;
+
+/// Bytes hyper buffers per HTTP/2 stream before it waits for the client:
+/// small, so that thousands of open streams stay cheap (the hub's queue
+/// holds what waits).
+#[cfg(feature = "tls")]
+const H2_SEND_BUFFER: usize = 64 * 1024;
+
+/// A TLS connection: the handshake within the head deadline, then HTTP/2
+/// or HTTP/1.1 as ALPN chose.
+#[cfg(feature = "tls")]
+async fn with_tls(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    tls: TlsConfig,
+    watcher: Watcher,
+    too_slow: Arc<Notify>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let tls_stream = match tokio::time::timeout(shared.config.header_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls_stream)) => tls_stream,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            shared.counters.head_timeout();
+            return;
+        }
+    };
+    let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    let conn = Conn::new(Vec::new(), tls_stream, shared.config.stall_timeout, Arc::clone(&shared.counters));
+    if !h2 {
+        return with_hyper(shared, conn, watcher, too_slow).await;
+    }
+    let config = &shared.config;
+    let mut builder = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_send_buf_size(H2_SEND_BUFFER)
+        .max_header_list_size(u32::try_from(config.max_head_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    let connection = watcher.watch(builder.serve_connection(TokioIo::new(conn), service(&shared, &too_slow)));
+    finish(&shared, connection, too_slow).await;
+}
+
 impl Shared {
     async fn respond(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
         let mut response = self.route(req, too_slow).await;
@@ -337,7 +421,10 @@ impl Shared {
     }
 
     async fn route(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
-        if !self.hosts.accepts(req.headers().get(header::HOST).map(HeaderValue::as_bytes)) {
+        // HTTP/2 names the host in `:authority`, which hyper puts in the URI.
+        let host = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
+        let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes()));
+        if !self.hosts.accepts(host) {
             return text_response(StatusCode::MISDIRECTED_REQUEST, head::MISDIRECTED);
         }
         let declared = req

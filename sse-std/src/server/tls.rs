@@ -1,0 +1,76 @@
+//! TLS for the server (feature `tls`): rustls through tokio-rustls, ALPN
+//! `h2` then `http/1.1`, certificates and keys from PEM files.
+//!
+//! Invariant: the crypto provider is chosen here (aws-lc-rs), never taken
+//! from process-wide state, so building a configuration cannot panic;
+//! every handshake has the head deadline.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// A server's TLS settings, from [`tls_config`].
+pub type TlsConfig = Arc<rustls::ServerConfig>;
+
+/// Why a certificate or key could not be used.
+///
+/// ```
+/// let e = sse_std::tls_config("/nonexistent/cert.pem", "/nonexistent/key.pem").unwrap_err();
+/// assert!(e.to_string().starts_with("certificate"));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The certificate chain file is unreadable, not PEM, or empty.
+    Certificate(String),
+    /// The private key file is unreadable or holds no PEM private key.
+    Key(String),
+    /// rustls refused the pair (for example a key that does not match).
+    Config(String),
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Certificate(e) => write!(f, "certificate: {e}"),
+            Self::Key(e) => write!(f, "private key: {e}"),
+            Self::Config(e) => write!(f, "TLS: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {}
+
+/// TLS settings from a PEM certificate chain and a PEM private key (PKCS#8,
+/// PKCS#1 or SEC1), offering HTTP/2 and HTTP/1.1 by ALPN.
+///
+/// # Errors
+/// See [`TlsError`].
+///
+/// ```no_run
+/// let tls = sse_std::tls_config("cert.pem", "key.pem")?;
+/// let config = sse_std::ServerConfig { tls: Some(tls), ..Default::default() };
+/// # Ok::<(), sse_std::TlsError>(())
+/// ```
+pub fn tls_config(cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<TlsConfig, TlsError> {
+    let chain = CertificateDer::pem_file_iter(cert.as_ref())
+        .map_err(|e| TlsError::Certificate(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Certificate(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(TlsError::Certificate("no certificate in the file".to_owned()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key.as_ref()).map_err(|e| TlsError::Key(e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
