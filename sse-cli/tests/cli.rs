@@ -10,9 +10,9 @@
 #[path = "../../sse-core/tests/vectors/mod.rs"]
 mod vectors;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -23,7 +23,7 @@ use sse_core::Parser;
 
 mod common;
 
-use common::process::{SSE, Serve};
+use common::process::{SSE, Serve, browser_tools, node_until_open};
 
 impl Serve {
     /// POSTs `body` to /publish; returns the status and the response body.
@@ -456,29 +456,6 @@ fn sse_cat_from_stdin_agrees_with_every_conformance_vector() {
             .collect();
         assert_eq!(json_lines(&out.stdout), want, "{}", v.name);
     }
-}
-
-fn browser_tools() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
-    assert!(dir.join("node_modules").is_dir(), "run `npm ci` in tests/browser first (scripts/test.sh does)");
-    dir
-}
-
-/// Runs a Node.js script and waits for its first line, which must be
-/// "open"; the rest of its output is left to read.
-fn node_until_open(script: &Path, args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut node = Command::new("node")
-        .arg(script)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(node.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "open", "{}", script.display());
-    (node, stdout)
 }
 
 #[test]

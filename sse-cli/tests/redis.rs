@@ -116,13 +116,7 @@ fn instance(redis: &Redis, extra: &[&str]) -> Serve {
 
 /// POSTs the items; status and ids.
 fn publish(serve: &Serve, items: &[Value]) -> (u16, Vec<String>) {
-    let (status, body) = serve.request("POST", "/publish", &[JSON], json!(items).to_string().as_bytes());
-    let ids = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["ids"].as_array().cloned())
-        .map(|ids| ids.iter().map(|id| id.as_str().unwrap().to_owned()).collect())
-        .unwrap_or_default();
-    (status, ids)
+    serve.publish_items(items, &[JSON])
 }
 
 fn data(i: usize) -> Value {

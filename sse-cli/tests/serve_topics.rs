@@ -36,17 +36,6 @@ fn frame(id: &str, data: &str) -> String {
     format!("id: {id}\ndata: {data}\n\n")
 }
 
-/// Publishes one item per topic in order; the ids answered.
-fn publish_all(serve: &Serve, items: &[Value], headers: &[&str]) -> (u16, Vec<String>) {
-    let (status, body) = serve.request("POST", "/publish", headers, json!(items).to_string().as_bytes());
-    let ids = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["ids"].as_array().cloned())
-        .map(|ids| ids.iter().map(|id| id.as_str().unwrap().to_owned()).collect())
-        .unwrap_or_default();
-    (status, ids)
-}
-
 #[test]
 fn two_topics_of_three_in_order_and_an_exact_resume() {
     let serve = Serve::start(&["--keep-alive", "0"]);
@@ -56,7 +45,7 @@ fn two_topics_of_three_in_order_and_an_exact_resume() {
     let topics = ["a", "c", "b", "c", "a", "b", "c", "a", "b"];
     let items: Vec<Value> =
         topics.iter().enumerate().map(|(i, t)| json!({"data": format!("{t}{i}"), "topic": t})).collect();
-    let (status, ids) = publish_all(&serve, &items, &[JSON]);
+    let (status, ids) = serve.publish_items(&items, &[JSON]);
     assert_eq!((status, ids.len()), (202, 9));
     let want: Vec<String> = topics
         .iter()
@@ -83,7 +72,7 @@ fn prefix_selectors_are_percent_decoded_and_match_below_the_prefix() {
         .iter()
         .map(|t| json!({"data": t, "topic": t}))
         .collect();
-    let (_, ids) = publish_all(&serve, &items, &[JSON]);
+    let (_, ids) = serve.publish_items(&items, &[JSON]);
     let frames = stream.frames_within(Duration::from_secs(1));
     assert_eq!(frames, [frame(&ids[0], "sensors/t1"), frame(&ids[3], "sensors/room1/t3")]);
     assert!(frames.iter().all(|f| !f.contains("topic")), "the topic is not on the wire");
@@ -147,12 +136,12 @@ fn publishers_need_a_valid_token_that_grants_every_topic() {
     );
     assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
     let untopiced = [json!({"data": "no topic needs *"})];
-    assert_eq!(publish_all(&serve, &untopiced, &[JSON, &bearer(&token(&grant))]).0, 403);
+    assert_eq!(serve.publish_items(&untopiced, &[JSON, &bearer(&token(&grant))]).0, 403);
     // A subscriber's token does not let anyone publish.
     let subscriber = token(&json!({"sse": {"subscribe": ["*"]}}));
-    assert_eq!(publish_all(&serve, &item, &[JSON, &bearer(&subscriber)]).0, 403);
+    assert_eq!(serve.publish_items(&item, &[JSON, &bearer(&subscriber)]).0, 403);
     assert_eq!(serve.metric("sse_events_published_total"), 0);
-    let (status, ids) = publish_all(&serve, &item, &[JSON, &bearer(&token(&grant))]);
+    let (status, ids) = serve.publish_items(&item, &[JSON, &bearer(&token(&grant))]);
     assert_eq!((status, ids.len()), (202, 1));
     assert_eq!(serve.metric("sse_events_published_total"), 1);
 }
@@ -187,7 +176,7 @@ fn private_events_reach_granted_subscribers_through_every_carrier_and_nobody_els
         json!({"data": "secret", "topic": "orders/42", "private": true}),
         json!({"data": "next", "topic": "orders/43"}),
     ];
-    let (status, ids) = publish_all(&serve, &items, &[JSON, &publisher]);
+    let (status, ids) = serve.publish_items(&items, &[JSON, &publisher]);
     assert_eq!(status, 202);
     let all = [frame(&ids[0], "public"), frame(&ids[1], "secret"), frame(&ids[2], "next")];
     let public = [frame(&ids[0], "public"), frame(&ids[2], "next")];
@@ -244,9 +233,9 @@ fn private_events_reach_granted_subscribers_through_every_carrier_and_nobody_els
 fn tokens_without_a_key_are_refused_not_ignored() {
     let serve = Serve::start(&["--keep-alive", "0"]);
     let bearer = format!("Authorization: Bearer {}", token(&json!({"sse": {"publish": ["*"]}})));
-    assert_eq!(publish_all(&serve, &[json!({"data": "x"})], &[JSON, &bearer]).0, 401);
+    assert_eq!(serve.publish_items(&[json!({"data": "x"})], &[JSON, &bearer]).0, 401);
     assert_eq!(Stream::open(serve.addr, "/events", &[&bearer]).0, 401);
-    assert_eq!(publish_all(&serve, &[json!({"data": "x", "topic": "t", "private": true})], &[JSON]).0, 202);
+    assert_eq!(serve.publish_items(&[json!({"data": "x", "topic": "t", "private": true})], &[JSON]).0, 202);
 }
 
 #[test]
@@ -290,12 +279,12 @@ fn sse_token_mints_what_sse_serve_accepts_for_every_key_family() {
         let mut stream = stream.unwrap_or_else(|| panic!("{public}: subscriber token refused"));
         let item = [json!({"data": "paid", "topic": "orders/42", "private": true})];
         let (status, ids) =
-            publish_all(&serve, &item, &[JSON, &format!("Authorization: Bearer {publisher}")]);
+            serve.publish_items(&item, &[JSON, &format!("Authorization: Bearer {publisher}")]);
         assert_eq!(status, 202, "{public}");
         assert_eq!(stream.frames_within(Duration::from_millis(500)), [frame(&ids[0], "paid")], "{public}");
         let outside = [json!({"data": "x", "topic": "news"})];
         assert_eq!(
-            publish_all(&serve, &outside, &[JSON, &format!("Authorization: Bearer {publisher}")]).0,
+            serve.publish_items(&outside, &[JSON, &format!("Authorization: Bearer {publisher}")]).0,
             403
         );
     }

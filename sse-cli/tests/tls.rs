@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::PathBuf;
+use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::Serve;
+use common::process::{Serve, browser_tools, node_until_open};
 use serde_json::Value;
 
 fn key(name: &str) -> String {
@@ -73,24 +72,8 @@ fn curl_negotiates_http2_and_receives_the_stream() {
 #[test]
 #[ignore = "needs Chromium and Node.js packages from tests/browser; scripts/test.sh runs it"]
 fn chromium_keeps_ten_streams_to_one_origin_over_http2() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
-    assert!(dir.join("node_modules").is_dir(), "run `npm ci` in tests/browser first (scripts/test.sh does)");
     let serve = tls_serve();
-    let mut node = Command::new("node")
-        .arg(dir.join("h2.mjs"))
-        .arg(url(&serve, ""))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(node.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    if line.trim() != "open" {
-        let mut err = String::new();
-        let _ = node.stderr.take().unwrap().read_to_string(&mut err);
-        panic!("ten streams did not open: {line} {err}");
-    }
+    let (mut node, mut stdout) = node_until_open(&browser_tools().join("h2.mjs"), &[&url(&serve, "")]);
     publish(&serve, r#"[{"data":"a"},{"data":"b"},{"data":"c"}]"#);
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();

@@ -2,7 +2,8 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -86,6 +87,18 @@ impl Serve {
             .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no {name} in {text}"))
+    }
+
+    /// POSTs the JSON `items` with `headers`: the status and the ids answered.
+    pub fn publish_items(&self, items: &[serde_json::Value], headers: &[&str]) -> (u16, Vec<String>) {
+        let body = serde_json::Value::from(items.to_vec()).to_string();
+        let (status, reply) = self.request("POST", "/publish", headers, body.as_bytes());
+        let ids = serde_json::from_slice::<serde_json::Value>(&reply)
+            .ok()
+            .and_then(|v| v["ids"].as_array().cloned())
+            .map(|ids| ids.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        (status, ids)
     }
 
     /// The id it assigns to its `seq`th event.
@@ -185,4 +198,27 @@ impl Stream {
         self.buffered = rest.as_bytes().to_vec();
         complete.split("\n\n").filter(|f| !f.is_empty()).map(|f| format!("{f}\n\n")).collect()
     }
+}
+
+pub fn browser_tools() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    assert!(dir.join("node_modules").is_dir(), "run `npm ci` in tests/browser first (scripts/test.sh does)");
+    dir
+}
+
+/// Runs a Node.js script and waits for its first line, which must be
+/// "open"; the rest of its output is left to read.
+pub fn node_until_open(script: &Path, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut node = Command::new("node")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(node.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "open", "{}", script.display());
+    (node, stdout)
 }
