@@ -67,6 +67,7 @@ cargo test -p sse-embedded --features async --locked
 step "end to end with third-party peers: npm eventsource, headless Chromium"
 cargo test -p sse-cli --test cli --locked -- --ignored --nocapture
 cargo test -p sse-cli --test tls --locked -- --ignored --nocapture
+cargo test -p sse-cli --test redis --locked -- --ignored --nocapture
 
 step "a client that vanishes without a FIN, between two network namespaces (needs root)"
 if [ "$(id -u)" = 0 ]; then
