@@ -146,14 +146,17 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
     if lengths == 1 && chunked {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding");
     }
-    if !hosts.accepts(host) {
-        return Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED);
-    }
     // The target as hyper reads it (`http::Uri`), which refuses more than
     // httparse does (`<`, `{`, ...).
     let Some(uri) = request.path.and_then(|target| http::Uri::try_from(target).ok()) else {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "invalid request target");
     };
+    // An absolute-form target's authority wins over `Host` (RFC 9112
+    // §3.2.2), as on the hyper path.
+    let host = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
+    if !hosts.accepts(host) {
+        return Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED);
+    }
     if request.method == Some("GET") && uri.path() == events_path && !body && !chunked {
         stream.query = uri.query().map(str::to_owned);
         Verdict::Stream(stream)
@@ -233,6 +236,10 @@ mod tests {
             (b"GET /events HTTP/9.9\r\n\r\n", Some(bad("malformed request head"))),
             (b"GET /events?<script> HTTP/1.1\r\n\r\n", Some(bad("invalid request target"))),
             (b"GET http://x/events HTTP/1.1\r\n\r\n", Some(stream(None))),
+            (
+                b"GET http://evil.example/events HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                Some(Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED)),
+            ),
             (b"\r\n\r\nGET /events HTTP/1.1\r\n\r\n", Some(bad("empty lines before the request line"))),
             // DNS rebinding: another site's name on a loopback server.
             (

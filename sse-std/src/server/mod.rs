@@ -421,9 +421,10 @@ impl Shared {
     }
 
     async fn route(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
-        // HTTP/2 names the host in `:authority`, which hyper puts in the URI.
-        let host = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
-        let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes()));
+        // The target's authority (absolute-form, CONNECT, HTTP/2's
+        // `:authority`) wins over `Host`, as RFC 9112 §3.2.2 says.
+        let authority = req.uri().authority().map(|a| a.as_str().as_bytes());
+        let host = authority.or_else(|| req.headers().get(header::HOST).map(HeaderValue::as_bytes));
         if !self.hosts.accepts(host) {
             return text_response(StatusCode::MISDIRECTED_REQUEST, head::MISDIRECTED);
         }
