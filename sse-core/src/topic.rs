@@ -274,6 +274,10 @@ pub struct Audience<'a> {
 
 impl<'a> Audience<'a> {
     /// A public event without a topic.
+    ///
+    /// ```
+    /// assert_eq!(sse_core::Audience::EVERYONE, sse_core::Audience::default());
+    /// ```
     pub const EVERYONE: Self = Self { topic: None, private: false };
 
     /// A public event on `topic`.

@@ -19,6 +19,10 @@ use super::{AuthError, Verify};
 use crate::topics::Selectors;
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
+///
+/// ```
+/// assert_eq!(sse_std::JWT_LEEWAY_SECS, 5);
+/// ```
 pub const JWT_LEEWAY_SECS: u64 = 5;
 
 /// A key to verify tokens with: a PEM public key (RSA for RS256/384/512

@@ -21,9 +21,19 @@ pub use jwt::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
 use crate::topics::Selectors;
 
 /// The cookie a subscriber's token may come in.
+///
+/// ```
+/// let t = sse_std::subscriber_token(None, None, Some(format!("{}=abc", sse_std::AUTH_COOKIE).as_bytes()));
+/// assert_eq!(t.unwrap().as_deref(), Some("abc"));
+/// ```
 pub const AUTH_COOKIE: &str = "sse_auth";
 
 /// The query parameter a subscriber's token may come in.
+///
+/// ```
+/// let query = format!("topic=a&{}=abc", sse_std::AUTH_QUERY);
+/// assert_eq!(sse_std::subscriber_token(None, Some(&query), None).unwrap().as_deref(), Some("abc"));
+/// ```
 pub const AUTH_QUERY: &str = "authorization";
 
 /// Turns a bearer token into what it grants. Implement it to plug your

@@ -13,6 +13,11 @@ use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A server's TLS settings, from [`tls_config`].
+///
+/// ```no_run
+/// let tls: sse_std::TlsConfig = sse_std::tls_config("cert.pem", "key.pem")?;
+/// # Ok::<(), sse_std::TlsError>(())
+/// ```
 pub type TlsConfig = Arc<rustls::ServerConfig>;
 
 /// Why a certificate or key could not be used.
