@@ -3,14 +3,10 @@
 // screenshot, and prints what the page shows as one JSON line.
 //
 // usage: node dashboard.mjs URL SCREENSHOT.png
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url, screenshot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   await page.goto(url);

@@ -3,14 +3,10 @@
 // of the first message, each on its own line.
 //
 // usage: node first-event.mjs BASE_URL
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [base] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   await page.goto(`${base}/`);

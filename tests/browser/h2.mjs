@@ -6,14 +6,10 @@
 // protocol the page and the streams used.
 //
 // usage: node h2.mjs BASE_URL
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [base] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   // The test's certificate is self-signed for localhost.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });

@@ -7,14 +7,10 @@
 // orders/42) one JSON line of what each received.
 //
 // usage: node private.mjs BASE_URL TOKEN
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [base, token] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 
 // Opens `url` as an EventSource in `page`, collecting data into window[name].
 async function listen(page, name, url) {
