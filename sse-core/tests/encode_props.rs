@@ -126,13 +126,13 @@ proptest! {
     }
 
     /// Text without CR takes the block-copying writer: lines of every
-    /// length around its 16-byte blocks, empty lines and runs of LF, in a
+    /// length around its 16- and 64-byte blocks, empty lines and runs of LF, in a
     /// buffer of exactly the frame's size, give the frame that the
     /// resumable encoder (one byte at a time) and a plain split on LF give.
     #[test]
     fn lf_only_text_of_every_line_length(
         lines in prop::collection::vec(
-            prop_oneof![0usize..3, 13usize..20, 29usize..36, 0usize..70],
+            prop_oneof![0usize..3, 13usize..20, 29usize..36, 61usize..68, 125usize..132, 0usize..200],
             0..12,
         ),
         fill in prop::char::range('a', 'z'),
