@@ -57,7 +57,13 @@ echo
 # 10 000 clients and 10 000 server connections: raise the fd limit.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 cargo build --release --locked -p sse-tests --example fanout_server >&2
-cargo bench -p sse-tests --bench fanout --locked 2>/dev/null | grep '^|\|^$'
+# The server alone on core 0, the load client on the others.
+cpus=$(nproc)
+if [ "$cpus" -ge 2 ] && command -v taskset >/dev/null; then
+    FANOUT_SERVER_CPU=0 taskset -c "1-$((cpus - 1))" cargo bench -p sse-tests --bench fanout --locked 2>/dev/null | grep -v '^$\|Running\|Finished'
+else
+    cargo bench -p sse-tests --bench fanout --locked 2>/dev/null | grep -v '^$\|Running\|Finished'
+fi
 
 echo
 echo "### Through Redis (two instances) next to one in-memory hub"

@@ -1,6 +1,7 @@
 //! The direct path for events whose text is all borrowed (no `Display`
 //! data): a [`Plan`] (the exact length by arithmetic over the line breaks
-//! that `memchr` finds, and whether each text has a CR), then a single pass
+//! that `memchr` finds, and which line breaks each text has: none, LF only,
+//! or CR among them), then a single pass
 //! that writes the frame.
 //!
 //! Invariant: it produces exactly the bytes of the piece generator in
@@ -22,17 +23,10 @@ const DATA: &[u8; 6] = b"data: ";
 const LF: &[u8; 1] = b"\n";
 
 /// Calls `line(start, end)` for every line of `text` (CR LF, LF and a lone
-/// CR each end one; the last line may be empty). `lf_only` says that `text`
-/// has no CR, so that LF alone ends lines.
-fn for_each_line(text: &[u8], lf_only: bool, mut line: impl FnMut(usize, usize) -> Option<()>) -> Option<()> {
+/// CR each end one; the last line may be empty). Text without CR takes
+/// `Out::lf_lines` instead.
+fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) -> Option<()> {
     let mut start = 0usize;
-    if lf_only {
-        for i in memchr::memchr_iter(b'\n', text) {
-            line(start, i)?;
-            start = i.checked_add(1)?;
-        }
-        return line(start, text.len());
-    }
     // Position of an LF that completes a CR LF, if the last break was CR.
     let mut crlf_at = usize::MAX;
     for i in memchr2_iter(b'\r', b'\n', text) {
@@ -62,11 +56,22 @@ fn lf_bits(block: &[u8; BLOCK]) -> u32 {
     block.iter().rev().fold(0u32, |m, &b| (m << 1) | u32::from(b == b'\n'))
 }
 
-/// A multi-line field measured: its length, and whether it has no CR.
+/// The line breaks a text has, as far as writing it cares.
+#[derive(Clone, Copy, Debug)]
+enum Breaks {
+    /// None: one line, written with one copy.
+    None,
+    /// LF only: see `Out::lf_lines`.
+    LfOnly,
+    /// CR among them.
+    Any,
+}
+
+/// A multi-line field measured: its length, and its line breaks.
 #[derive(Clone, Copy, Debug)]
 struct Multi {
     len: usize,
-    lf_only: bool,
+    breaks: Breaks,
 }
 
 /// Measures a multi-line field: each line is prefix, content and LF.
@@ -85,14 +90,14 @@ fn multi(prefix: &[u8], text: &[u8]) -> Option<Multi> {
         };
         let lines = breaks.checked_add(1)?;
         let len = text.len().checked_sub(breaks)?.checked_add(lines.checked_mul(per_line)?)?;
-        return Some(Multi { len, lf_only: true });
+        return Some(Multi { len, breaks: if breaks == 0 { Breaks::None } else { Breaks::LfOnly } });
     }
     let mut len = 0usize;
-    for_each_line(text, false, |start, end| {
+    for_each_line(text, |start, end| {
         len = len.checked_add(end.checked_sub(start)?)?.checked_add(per_line)?;
         Some(())
     })?;
-    Some(Multi { len, lf_only: false })
+    Some(Multi { len, breaks: Breaks::Any })
 }
 
 fn single_len(prefix: &[u8], value_len: usize) -> Option<usize> {
@@ -106,8 +111,8 @@ fn single_len(prefix: &[u8], value_len: usize) -> Option<usize> {
 pub(crate) struct Plan {
     /// The exact frame length.
     pub(crate) len: usize,
-    data_lf_only: bool,
-    comment_lf_only: bool,
+    data_breaks: Breaks,
+    comment_breaks: Breaks,
 }
 
 /// Measures an event, or `None` for `Display` data (or a length beyond
@@ -116,14 +121,14 @@ pub(crate) fn plan(event: &Event<'_>) -> Option<Plan> {
     let data = match event.data() {
         Some(Data::Display(_)) => return None,
         Some(Data::Text(text)) => multi(DATA, text.as_bytes())?,
-        None => Multi { len: 0, lf_only: true },
+        None => Multi { len: 0, breaks: Breaks::None },
     };
     let mut len = data.len.checked_add(LF.len())?;
-    let mut comment_lf_only = true;
+    let mut comment_breaks = Breaks::None;
     if let Some(comment) = event.comment() {
         let comment = multi(COMMENT, comment.as_bytes())?;
         len = len.checked_add(comment.len)?;
-        comment_lf_only = comment.lf_only;
+        comment_breaks = comment.breaks;
     }
     if let Some(name) = event.event() {
         len = len.checked_add(single_len(EVENT, name.len())?)?;
@@ -134,7 +139,7 @@ pub(crate) fn plan(event: &Event<'_>) -> Option<Plan> {
     if let Some(ms) = event.retry() {
         len = len.checked_add(single_len(RETRY, Digits::new(ms).as_bytes().len())?)?;
     }
-    Some(Plan { len, data_lf_only: data.lf_only, comment_lf_only })
+    Some(Plan { len, data_breaks: data.breaks, comment_breaks })
 }
 
 /// A cursor over the output buffer.
@@ -160,11 +165,13 @@ impl Out<'_> {
         Some(())
     }
 
-    fn multi<const P: usize>(&mut self, prefix: &[u8; P], text: &[u8], lf_only: bool) -> Option<()> {
-        if lf_only {
-            return self.lf_lines(prefix, text);
+    fn multi<const P: usize>(&mut self, prefix: &[u8; P], text: &[u8], breaks: Breaks) -> Option<()> {
+        match breaks {
+            Breaks::None => return self.single(prefix, text),
+            Breaks::LfOnly => return self.lf_lines(prefix, text),
+            Breaks::Any => {}
         }
-        for_each_line(text, false, |start, end| {
+        for_each_line(text, |start, end| {
             self.put_fixed(prefix)?;
             self.put(text.get(start..end)?)?;
             self.put_fixed(LF)
@@ -245,7 +252,7 @@ pub(crate) fn write(event: &Event<'_>, plan: &Plan, buf: &mut [u8]) -> Option<us
     };
     let mut out = Out { buf, pos: 0 };
     if let Some(comment) = event.comment() {
-        out.multi(COMMENT, comment.as_bytes(), plan.comment_lf_only)?;
+        out.multi(COMMENT, comment.as_bytes(), plan.comment_breaks)?;
     }
     if let Some(name) = event.event() {
         out.single(EVENT, name.as_bytes())?;
@@ -257,7 +264,7 @@ pub(crate) fn write(event: &Event<'_>, plan: &Plan, buf: &mut [u8]) -> Option<us
         out.single(RETRY, Digits::new(ms).as_bytes())?;
     }
     if let Some(text) = text {
-        out.multi(DATA, text.as_bytes(), plan.data_lf_only)?;
+        out.multi(DATA, text.as_bytes(), plan.data_breaks)?;
     }
     out.put_fixed(LF)?;
     Some(out.pos)

@@ -1,9 +1,13 @@
 //! A server for the fan-out benchmark (`benches/fanout.rs`): either
 //! sse-std's hub and HTTP server (`ours`) or a minimal axum SSE server fed
 //! by `tokio::sync::broadcast` (`axum`), on 127.0.0.1. It prints its port,
-//! waits until `CLIENTS` streams are open, reports its RSS, publishes for
-//! `SECONDS` (at `RATE` events/s, or as fast as it can with `max`), then
-//! exits. Every event's data carries its publish time, for latency.
+//! waits until `CLIENTS` streams are open (at most 60 s), reports its RSS, publishes for
+//! `SECONDS` (at `RATE` events/s, or as fast as it can with `max`), then a
+//! sentinel `{"end":SENT}`, reports `done`, and exits when its standard
+//! input closes (the harness reads its CPU time first). Every event's data
+//! is `{"t":<publish time, ns>,"n":<sequence number>}`, so that a client
+//! sees both latency and every gap. Both servers run on tokio's default
+//! runtime: one worker per core the process may use (`taskset`).
 //!
 //!     fanout_server (ours|axum) CLIENTS (RATE|max) SECONDS
 
@@ -46,7 +50,7 @@ async fn publish(rate: Option<u64>, seconds: u64, mut send: impl FnMut(String)) 
     sent
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args[1].clone();
@@ -57,7 +61,7 @@ async fn main() {
     println!("port {}", listener.local_addr().unwrap().port());
     let baseline = rss_kib();
 
-    let (count, sent) = if which == "ours" {
+    if which == "ours" {
         let hub = sse_std::Hub::new(sse_std::HubConfig { keep_alive: None, ..Default::default() });
         let server = sse_std::Server::new(
             hub.clone(),
@@ -67,18 +71,18 @@ async fn main() {
         let task = tokio::spawn(server.run(listener, async {
             let _ = stopped.await;
         }));
-        while hub.client_count() < clients {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for(clients, || hub.client_count()).await;
         let count = hub.client_count();
         println!("rss_kib {baseline} {}", rss_kib());
         let sent = publish(rate, seconds, |data| {
             let _ = hub.publish(&sse_core::Event::new().with_data(&data));
         })
         .await;
+        let _ = hub.publish(&sse_core::Event::new().with_data(&format!("{{\"end\":{sent}}}")));
+        println!("done clients {count} sent {sent}");
+        wait_for_stdin_close().await;
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
-        (count, sent)
     } else {
         let (tx, _) = tokio::sync::broadcast::channel::<String>(256);
         let open = Arc::new(AtomicUsize::new(0));
@@ -105,20 +109,33 @@ async fn main() {
             )
             .with_state(state);
         let server = tokio::spawn(axum::serve(listener, app).into_future());
-        while open.load(Ordering::SeqCst) < clients {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for(clients, || open.load(Ordering::SeqCst)).await;
         let count = open.load(Ordering::SeqCst);
         println!("rss_kib {baseline} {}", rss_kib());
         let sent = publish(rate, seconds, |data| {
             let _ = tx.send(data);
         })
         .await;
+        let _ = tx.send(format!("{{\"end\":{sent}}}"));
+        println!("done clients {count} sent {sent}");
+        wait_for_stdin_close().await;
         drop(tx);
         server.abort();
-        (count, sent)
-    };
-    println!("done clients {count} sent {sent}");
+    }
+}
+
+/// Waits until `clients` streams are open, or 60 s (clients that could
+/// not connect are the harness's to report).
+async fn wait_for(clients: usize, open: impl Fn() -> usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while open() < clients && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Returns when standard input reaches its end.
+async fn wait_for_stdin_close() {
+    let _ = tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink())).await;
 }
 
 struct Guard(Arc<AtomicUsize>);
