@@ -170,7 +170,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn spawn_server(server: &str, clients: usize, rate: Option<u64>, seconds: u64) -> (Child, Lines<BufReader<ChildStdout>>) {
+fn spawn_server(
+    server: &str,
+    clients: usize,
+    rate: Option<u64>,
+    seconds: u64,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
     let mut command = match server_cpu() {
         Some(cpu) => {
             let mut c = Command::new("taskset");
@@ -180,7 +185,12 @@ fn spawn_server(server: &str, clients: usize, rate: Option<u64>, seconds: u64) -
         None => Command::new(server_path()),
     };
     let mut child = command
-        .args([server, &clients.to_string(), &rate.map_or("max".into(), |r| r.to_string()), &seconds.to_string()])
+        .args([
+            server,
+            &clients.to_string(),
+            &rate.map_or("max".into(), |r| r.to_string()),
+            &seconds.to_string(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -195,7 +205,13 @@ fn server_cpu() -> Option<String> {
     std::env::var("FANOUT_SERVER_CPU").ok().filter(|c| !c.is_empty())
 }
 
-fn run(runtime: &tokio::runtime::Runtime, server: &str, clients: usize, rate: Option<u64>, seconds: u64) -> Step {
+fn run(
+    runtime: &tokio::runtime::Runtime,
+    server: &str,
+    clients: usize,
+    rate: Option<u64>,
+    seconds: u64,
+) -> Step {
     let (mut child, mut lines) = spawn_server(server, clients, rate, seconds);
     let pid = child.id();
     let port: u16 = lines.next().unwrap().unwrap().strip_prefix("port ").unwrap().parse().unwrap();
@@ -223,7 +239,13 @@ fn run(runtime: &tokio::runtime::Runtime, server: &str, clients: usize, rate: Op
     let seen = runtime.block_on(async {
         let mut all = Vec::new();
         for t in tasks {
-            all.push(tokio::time::timeout(Duration::from_secs(30), t).await.ok().and_then(Result::ok).unwrap_or_default());
+            all.push(
+                tokio::time::timeout(Duration::from_secs(30), t)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default(),
+            );
         }
         all
     });
@@ -240,7 +262,9 @@ fn run(runtime: &tokio::runtime::Runtime, server: &str, clients: usize, rate: Op
     let unfinished = seen.iter().filter(|s| s.connected && !s.ended).count();
     let unconnected = seen.iter().filter(|s| !s.connected).count();
     if unconnected > 0 {
-        eprintln!("{server}: {unconnected} of {clients} clients could not connect; the step counts the others");
+        eprintln!(
+            "{server}: {unconnected} of {clients} clients could not connect; the step counts the others"
+        );
     }
     let mut samples: Vec<u32> = seen.into_iter().flat_map(|s| s.latencies_us).collect();
     samples.sort_unstable();
@@ -318,7 +342,9 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     println!(
         "Server {}; {seconds} s per step, fresh server per step; pass = nothing lost and p99 ≤ {P99_LIMIT_MS} ms, late = nothing lost, loss = events lost.",
-        server_cpu().map_or("and load client unpinned".into(), |c| format!("alone on core {c} (`taskset`), load client on the others"))
+        server_cpu().map_or("and load client unpinned".into(), |c| format!(
+            "alone on core {c} (`taskset`), load client on the others"
+        ))
     );
     println!();
     println!(
@@ -349,7 +375,15 @@ fn main() {
                     s.max_ms,
                     s.cpu_us_per_delivery(),
                     s.kib_per_client,
-                    if rate == "flat out" { "" } else if s.passed() { "pass" } else if s.lossless() { "late" } else { "loss" },
+                    if rate == "flat out" {
+                        ""
+                    } else if s.passed() {
+                        "pass"
+                    } else if s.lossless() {
+                        "late"
+                    } else {
+                        "loss"
+                    },
                 );
             }
         }
@@ -370,13 +404,20 @@ fn main() {
 /// carry without loss and at the lowest rate, RSS per client.
 fn summary_row(n: usize, ours: &[(u64, Step)], axum: &[(u64, Step)]) -> String {
     let capacity = |ok: fn(&Step) -> bool| match (highest(ours, ok), highest(axum, ok)) {
-        (Some(o), Some(a)) => format!("{:.2}× ({:.2} M ÷ {:.2} M)", o as f64 / a as f64, o as f64 / 1e6, a as f64 / 1e6),
-        (o, a) => format!("sse-std {}, axum {}", o.map_or("none".into(), |o| format!("{:.2} M", o as f64 / 1e6)),
-            a.map_or("none".into(), |a| format!("{:.2} M", a as f64 / 1e6))),
+        (Some(o), Some(a)) => {
+            format!("{:.2}× ({:.2} M ÷ {:.2} M)", o as f64 / a as f64, o as f64 / 1e6, a as f64 / 1e6)
+        }
+        (o, a) => format!(
+            "sse-std {}, axum {}",
+            o.map_or("none".into(), |o| format!("{:.2} M", o as f64 / 1e6)),
+            a.map_or("none".into(), |a| format!("{:.2} M", a as f64 / 1e6))
+        ),
     };
     let common: Vec<(u64, &Step, &Step)> = ours
         .iter()
-        .filter_map(|(t, o)| axum.iter().find(|(u, a)| u == t && a.lossless() && o.lossless()).map(|(_, a)| (*t, o, a)))
+        .filter_map(|(t, o)| {
+            axum.iter().find(|(u, a)| u == t && a.lossless() && o.lossless()).map(|(_, a)| (*t, o, a))
+        })
         .collect();
     let cpu = |at: Option<&(u64, &Step, &Step)>| {
         at.map_or("no common loss-free rate".into(), |(t, o, a)| {
