@@ -124,7 +124,7 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
         Err(_) => return Verdict::Refuse(StatusCode::BAD_REQUEST, "malformed request head"),
     }
     let (mut lengths, mut chunked, mut body) = (0usize, false, false);
-    let (mut stream, mut host) = (StreamRequest::default(), None);
+    let (mut stream, mut host, mut id_seen) = (StreamRequest::default(), None, false);
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             lengths = lengths.saturating_add(1);
@@ -136,6 +136,12 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
             chunked = true;
         } else if header.name.eq_ignore_ascii_case("host") {
             host.get_or_insert(header.value);
+        } else if header.name.eq_ignore_ascii_case("last-event-id") {
+            // The first one decides, even when empty, as on the hyper path.
+            if !id_seen {
+                id_seen = true;
+                stream.header(header.name, header.value);
+            }
         } else {
             stream.header(header.name, header.value);
         }
@@ -202,6 +208,7 @@ mod tests {
                 Some(stream(Some("7"))),
             ),
             (b"GET /events HTTP/1.1\r\nlast-event-id:\r\n\r\n", Some(stream(None))),
+            (b"GET /events HTTP/1.1\r\nLast-Event-ID:\r\nLast-Event-ID: 8\r\n\r\n", Some(stream(None))),
             (b"GET /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n", Some(stream(None))),
             (b"GET /events HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", Some(Verdict::Other)),
             (b"GET /events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", Some(Verdict::Other)),
