@@ -1,7 +1,7 @@
 //! The HTTP layer over real sockets on 127.0.0.1: streaming, resume,
 //! limits (431, 413, slowloris, 503), shutdown with open streams (204 for
 //! newcomers), a stalled reader next to a fast one, and connect/disconnect
-//! cycles without growth.
+//! cycles without growth, and the write interval.
 
 mod common;
 
@@ -350,4 +350,38 @@ async fn a_stream_request_after_another_request_on_the_same_connection_is_served
     let text = String::from_utf8_lossy(&response);
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
     assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+}
+
+#[tokio::test]
+async fn a_write_interval_sends_the_events_that_come_sooner_together() {
+    let interval = Duration::from_millis(300);
+    let server = start(quiet(), ServerConfig { write_interval: Some(interval), ..Default::default() }).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    read_until(&mut stream, b"\r\n\r\n").await;
+    while server.hub.client_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The first event after a quiet time goes out alone, at once.
+    server.hub.publish(&Event::new().with_data("a")).unwrap();
+    let first = read_until(&mut stream, b"data: a\n\n").await;
+    let written = Instant::now();
+    assert_eq!(String::from_utf8_lossy(&first), "id: t-0\ndata: a\n\n");
+    // Two more within the interval wait for it and arrive in one write.
+    server.hub.publish(&Event::new().with_data("b")).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    server.hub.publish(&Event::new().with_data("c")).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await.unwrap().unwrap();
+    assert!(
+        written.elapsed() >= interval - Duration::from_millis(50),
+        "written after {:?}",
+        written.elapsed()
+    );
+    assert_eq!(String::from_utf8_lossy(&buf[..n]), "id: t-1\ndata: b\n\nid: t-2\ndata: c\n\n");
+    // Nothing is lost: a later event follows in order.
+    tokio::time::sleep(interval).await;
+    server.hub.publish(&Event::new().with_data("d")).unwrap();
+    let rest = read_until(&mut stream, b"data: d\n\n").await;
+    assert_eq!(String::from_utf8_lossy(&rest), "id: t-3\ndata: d\n\n");
 }

@@ -9,7 +9,7 @@
 //! sees both latency and every gap. Both servers run on tokio's default
 //! runtime: one worker per core the process may use (`taskset`).
 //!
-//!     fanout_server (ours|axum) CLIENTS (RATE|max) SECONDS
+//!     fanout_server (ours|ours:WRITE_INTERVAL_MS|axum) CLIENTS (RATE|max) SECONDS
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -61,11 +61,17 @@ async fn main() {
     println!("port {}", listener.local_addr().unwrap().port());
     let baseline = rss_kib();
 
-    if which == "ours" {
+    if let Some(interval) = which.strip_prefix("ours") {
+        // `ours:MS`: with a write interval of MS milliseconds.
+        let write_interval = interval.strip_prefix(':').map(|ms| Duration::from_millis(ms.parse().unwrap()));
         let hub = sse_std::Hub::new(sse_std::HubConfig { keep_alive: None, ..Default::default() });
         let server = sse_std::Server::new(
             hub.clone(),
-            sse_std::ServerConfig { shutdown_grace: Duration::from_millis(200), ..Default::default() },
+            sse_std::ServerConfig {
+                shutdown_grace: Duration::from_millis(200),
+                write_interval,
+                ..Default::default()
+            },
         );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.run(listener, async {

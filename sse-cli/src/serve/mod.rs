@@ -44,6 +44,11 @@ pub(crate) struct Args {
     /// stream is closed (0: never).
     #[arg(long, default_value_t = 30)]
     stall_timeout: u64,
+    /// Milliseconds at least between two writes to one stream (0: write
+    /// each event at once): events that come sooner go out together, for
+    /// fewer system calls per event at up to this much added latency.
+    #[arg(long, default_value_t = 0)]
+    write_interval: u64,
     /// TCP keep-alive probes on accepted connections, as IDLE:INTERVAL:COUNT
     /// seconds and probes (like nginx's so_keepalive), or "off": a client
     /// that vanished without closing is dropped after IDLE + INTERVAL × COUNT.
@@ -186,6 +191,7 @@ async fn serve(args: Args) -> ExitCode {
     let mut config = ServerConfig {
         cors_origin: args.cors.clone(),
         stall_timeout: (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout)),
+        write_interval: (args.write_interval > 0).then(|| Duration::from_millis(args.write_interval)),
         tcp_keepalive: args.tcp_keepalive.0,
         tcp_user_timeout: (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout)),
         metrics_path: Some("/metrics".to_owned()),

@@ -62,6 +62,30 @@ pub struct ServerConfig {
     /// `None`: never). This is what frees the slot of a client that stopped
     /// reading, under either [`SlowConsumer`](crate::SlowConsumer) policy.
     pub stall_timeout: Option<Duration>,
+    /// The shortest time between two writes to one event stream that
+    /// opened its connection (plain HTTP/1.1, the usual case; streams
+    /// served through hyper, over HTTP/2 or after another request on the
+    /// connection, are written as hyper flushes them). Default none: every
+    /// frame is written as soon as it is ready.
+    /// Frames that become ready sooner after a write wait for the rest of
+    /// the interval and go out together in one vectored write: fewer
+    /// system calls per delivered event when a stream gets more than one
+    /// event per interval, for at most this much added latency. A stream
+    /// quieter than that writes at once, as without it. Keep it well below
+    /// the hub's `queue_len` divided by the publish rate, or waiting frames
+    /// are dropped as lag (and announced with `missed`). Centrifugo PRO's
+    /// `client.write_delay` makes the same trade.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = sse_std::ServerConfig {
+    ///     write_interval: Some(Duration::from_millis(20)),
+    ///     ..Default::default()
+    /// };
+    /// assert!(sse_std::ServerConfig::default().write_interval.is_none());
+    /// # let _ = config;
+    /// ```
+    pub write_interval: Option<Duration>,
     /// TCP keep-alive probes on accepted connections (default
     /// [`KeepaliveProbes::default`]; `None`: off).
     pub tcp_keepalive: Option<KeepaliveProbes>,
@@ -122,6 +146,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             stall_timeout: Some(Duration::from_secs(30)),
+            write_interval: None,
             tcp_keepalive: Some(KeepaliveProbes::default()),
             tcp_user_timeout: Some(Duration::from_secs(60)),
             max_connections: default_max_connections(),

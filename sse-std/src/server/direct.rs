@@ -10,7 +10,9 @@
 //! hub (frames). The body is delimited by the end of the connection
 //! (HTTP/1.1 allows it, every EventSource accepts it, and it costs no chunk
 //! framing). A client that accepts no bytes for `stall_timeout` while
-//! frames wait is closed, whatever the slow-consumer policy.
+//! frames wait is closed, whatever the slow-consumer policy. With a
+//! `write_interval`, two writes to a stream are at least that far apart,
+//! unless a full batch waits.
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -60,14 +62,33 @@ pub(crate) async fn serve(
     if write_stream_head(&mut stream, config).await.is_err() {
         return;
     }
+    let mut last_write: Option<tokio::time::Instant> = None;
     loop {
         let mut batch = Vec::new();
-        let more = tokio::select! {
+        let mut more = tokio::select! {
             biased;
             () = too_slow.notified() => break,
             () = client_gone(&stream) => break,
             more = std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch)) => more,
         };
+        // Within `write_interval` of the last write, wait for the rest of
+        // it and take what arrived meanwhile (a full batch goes at once).
+        if let (Some(interval), Some(last)) = (config.write_interval, last_write)
+            && more
+            && batch.len() < MAX_BATCH
+        {
+            let at = last.checked_add(interval).unwrap_or_else(|| deadline(interval));
+            if at > tokio::time::Instant::now() {
+                tokio::select! {
+                    biased;
+                    () = too_slow.notified() => break,
+                    () = client_gone(&stream) => break,
+                    () = tokio::time::sleep_until(at) => {}
+                }
+                // `batch` is not empty: this returns at once.
+                more = std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch)).await;
+            }
+        }
         let written = tokio::select! {
             biased;
             () = too_slow.notified() => break,
@@ -76,6 +97,7 @@ pub(crate) async fn serve(
         if written.is_err() || !more {
             break;
         }
+        last_write = Some(tokio::time::Instant::now());
     }
     drop(subscriber);
     let _ = stream.shutdown().await;
