@@ -47,22 +47,22 @@ cargo clippy -p sse-std --all-targets --all-features --locked -- -D warnings
 cargo clippy -p sse-std --no-default-features --locked -- -D warnings
 cargo clippy -p sse-core --all-targets --features "$CORE_FEATURES" --locked -- -D warnings
 cargo clippy -p sse-core --features defmt --locked -- -D warnings
-cargo clippy -p sse-embedded --all-targets --features async,log --locked -- -D warnings
+cargo clippy -p sse-embedded --all-targets --features async,client,log --locked -- -D warnings
 cargo clippy -p sse-embedded --no-default-features --locked -- -D warnings
-cargo clippy -p sse-embedded --no-default-features --features async,defmt --locked -- -D warnings
+cargo clippy -p sse-embedded --no-default-features --features async,client,defmt --locked -- -D warnings
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-std --no-deps --all-features --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --locked
-RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features async --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features async,client --locked
 
 step "tests"
 cargo test --workspace --locked
 # Every feature of sse-std (axum, jwt, redis, json, metrics) with its tests.
 cargo test -p sse-std --all-features --locked
 cargo test -p sse-core --features "$CORE_FEATURES" --locked
-cargo test -p sse-embedded --features async --locked
+cargo test -p sse-embedded --features async,client --locked
 
 step "end to end with third-party peers: npm eventsource, headless Chromium"
 cargo test -p sse-cli --test cli --locked -- --ignored --nocapture
@@ -84,7 +84,7 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     arm_cargo build --release --locked --target "$target" -Zbuild-std=core --target-dir target/cross \
         -p sse-core --features embedded-io,embedded-io-async,serde
     arm_cargo build --release --locked --target "$target" -Zbuild-std=core --target-dir target/cross \
-        -p sse-embedded --features async
+        -p sse-embedded --features async,client
 done
 
 step "firmware: footprint, then end to end under QEMU (curl, sse cat, headless Chromium; stalled and trickling clients, a reboot, idle CPU)"

@@ -11,14 +11,11 @@
 //! the request head must arrive within the request timeout, and every
 //! write must see the client take a byte within the stall timeout.
 
-use core::future::{Future, poll_fn};
-use core::pin::pin;
-use core::task::Poll;
-
 use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
 use sse_core::{HistoryEntry, HistoryIn, KEEP_ALIVE, MISSED_EVENTS};
 
+use crate::deadline::{bounded, within};
 use crate::route::{self, Config, Parsed, Route, Status};
 
 /// What a stream sends next, from [`StreamSource::next`].
@@ -237,31 +234,6 @@ where
         Err(Failure::Stalled) => Ok(Served::Stalled),
         Err(Failure::Io(e)) => Err(ConnError::Io(e)),
         Err(Failure::BufferTooSmall) => Err(ConnError::BufferTooSmall),
-    }
-}
-
-/// Runs `work` unless `deadline` completes first (`None` then).
-async fn within<F: Future, D: Future>(work: F, deadline: D) -> Option<F::Output> {
-    let mut work = pin!(work);
-    let mut deadline = pin!(deadline);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = work.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        match deadline.as_mut().poll(cx) {
-            Poll::Ready(_) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
-}
-
-/// Runs `work` unless `ms` pass on `timer` first (`None` then); without a
-/// limit, to its end.
-async fn bounded<F: Future, T: DelayNs>(work: F, timer: &mut T, ms: Option<u32>) -> Option<F::Output> {
-    match ms {
-        Some(ms) => within(work, timer.delay_ms(ms)).await,
-        None => Some(work.await),
     }
 }
 

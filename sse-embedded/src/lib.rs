@@ -20,14 +20,23 @@
     )
 )]
 
+#[cfg(feature = "client")]
+mod client;
 #[cfg(feature = "async")]
 mod conn;
+#[cfg(any(feature = "async", feature = "client"))]
+mod deadline;
 #[cfg(feature = "smoltcp")]
 mod log;
 mod route;
 #[cfg(feature = "smoltcp")]
 mod server;
 
+#[cfg(feature = "client")]
+pub use client::{
+    ClientConfig, ClientError, ClientStats, Connect, Control, Ended, EventSource, HeaderError, Target,
+    UrlError, check_header,
+};
 #[cfg(feature = "async")]
 pub use conn::{
     ConnError, ConnLimits, ConnStats, Guard, Next, Served, StreamSource, frames_after, resume_point,
