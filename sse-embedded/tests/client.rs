@@ -3,9 +3,14 @@
 //! across reads, `retry: 0`, a line longer than the buffer, a server that
 //! goes quiet), resumption with `Last-Event-ID`, and, as a property, the
 //! same events as sse-core's parser on the whole body for any split of a
-//! close-delimited or chunked body.
+//! close-delimited or chunked body, and every conformance vector (what a
+//! browser's EventSource sees) through both framings.
 
 #![cfg(feature = "client")]
+
+#[path = "../../sse-core/tests/vectors/mod.rs"]
+#[allow(dead_code)]
+mod vectors;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -269,6 +274,44 @@ fn a_head_larger_than_the_buffer_is_an_error_not_a_crash() {
     let big = format!("HTTP/1.1 200 OK\r\nX: {}\r\n\r\n", "y".repeat(400));
     let r = run(vec![script(&[big.as_bytes()])]);
     assert_eq!(r.stats.failures, 4);
+}
+
+#[test]
+fn every_conformance_vector_through_both_framings_in_any_reads() {
+    for v in vectors::all() {
+        let want: Vec<(String, String, String)> = v
+            .want
+            .iter()
+            .filter_map(|r| match r {
+                vectors::Rec::Ev(t, d, i) => Some((
+                    String::from_utf8_lossy(t).into_owned(),
+                    String::from_utf8_lossy(d).into_owned(),
+                    String::from_utf8_lossy(i).into_owned(),
+                )),
+                vectors::Rec::Retry(_) => None,
+            })
+            .collect();
+        for chunked in [false, true] {
+            for read in [1, 3, usize::MAX] {
+                let (head, body) = if chunked { (CHUNKED, chunk_encode(v.input, &[1, 4, 9])) } else { (OK, v.input.to_vec()) };
+                let mut reads: Vec<Vec<u8>> = vec![head.to_vec()];
+                reads.extend(body.chunks(read.min(body.len().max(1))).map(<[u8]>::to_vec));
+                let target = Target::parse("http://h/events").unwrap();
+                let mut cfg = ClientConfig::new(target);
+                cfg.max_failures = Some(1);
+                let requests = Rc::new(RefCell::new(Vec::new()));
+                let mut server = Server { scripts: vec![Script { reads: reads.into(), hang: false }].into(), requests };
+                let mut source: EventSource<512, 256, 64, 64> = EventSource::new(&cfg);
+                let mut got = Vec::new();
+                block_on(source.run(&cfg, &mut server, &mut Timer::default(), |e| {
+                    got.push((e.event_type().to_string(), e.data().to_string(), e.last_event_id().to_string()));
+                    Control::Continue
+                }));
+                assert_eq!(got, want, "{} (chunked: {chunked}, reads of {read})", v.name);
+                assert_eq!(source.last_event_id(), v.last_id, "{}", v.name);
+            }
+        }
+    }
 }
 
 /// The events sse-core's parser gives for a whole body.
