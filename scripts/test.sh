@@ -58,6 +58,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p sse-core --no-deps --all-features --lock
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features async,client --locked
 
 step "tests"
+# sse-cli's tests compare sse-embedded's client (this host example) with `sse cat`.
+cargo build -p sse-embedded --features client --example client_cat --locked
 cargo test --workspace --locked
 # Every feature of sse-std (axum, jwt, redis, json, metrics) with its tests.
 cargo test -p sse-std --all-features --locked

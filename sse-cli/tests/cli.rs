@@ -584,3 +584,99 @@ fn an_id_no_header_can_carry_and_retry_zero_never_make_sse_cat_spin() {
     let attempts = heads.lock().unwrap().len();
     assert!((2..=4).contains(&attempts), "backoff: 0, 0.5, 1.5 (then 3.5) s; got {attempts} attempts");
 }
+
+/// sse-embedded's host example (`cargo build -p sse-embedded --features
+/// client --example client_cat`; scripts/test.sh builds it first).
+fn client_cat() -> PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/examples/client_cat");
+    assert!(
+        path.exists(),
+        "build it first: cargo build -p sse-embedded --features client --example client_cat"
+    );
+    path
+}
+
+#[test]
+fn the_no_std_client_prints_exactly_what_sse_cat_prints() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let events = serve.url("/events");
+    let count = (tricky().len() + 1).to_string();
+    for json in [true, false] {
+        let mut args = vec!["--max-events", count.as_str(), events.as_str()];
+        if json {
+            args.insert(0, "--json");
+        }
+        let streams = serve.metric("sse_streams");
+        let cat = spawn_cat(&args);
+        let client = Command::new(client_cat())
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both subscribed, then the tricky payloads.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while serve.metric("sse_streams") < streams + 2 {
+            assert!(Instant::now() < deadline, "the clients did not connect");
+            thread::sleep(Duration::from_millis(20));
+        }
+        let expected = publish_tricky(&serve);
+        let cat = wait(cat, Duration::from_secs(20));
+        let client = wait(client, Duration::from_secs(20));
+        assert!(client.status.success(), "{}", String::from_utf8_lossy(&client.stderr));
+        assert!(cat.status.success(), "{}", String::from_utf8_lossy(&cat.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&client.stdout),
+            String::from_utf8_lossy(&cat.stdout),
+            "json: {json}"
+        );
+        if json {
+            assert_eq!(json_lines(&client.stdout), expected);
+        }
+    }
+}
+
+#[test]
+fn the_no_std_client_reads_awkward_chunkings_and_fails_like_sse_cat() {
+    let body: &[u8] = b"\xEF\xBB\xBFdata: first\r\n\r\n: comment\r\nevent: two\rdata: a\r\ndata:  b\r\rid: 5\ndata: x\n\nretry: 10\ndata: unfinished";
+    for chunking in [&[1usize][..], &[2, 3], &[1000]] {
+        let (url, server) =
+            scripted(vec![(response("200 OK", "Text/Event-Stream; charset=UTF-8", body, chunking), None)]);
+        let out = wait(
+            Command::new(client_cat())
+                .args(["--json", "--no-reconnect", &url])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+            Duration::from_secs(20),
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            json_lines(&out.stdout),
+            [ev("message", "first", ""), ev("two", "a\n b", ""), ev("message", "x", "5")],
+            "chunking {chunking:?}"
+        );
+        server.join().unwrap();
+    }
+    for (status, kind, ok) in [
+        ("204 No Content", "text/event-stream", true),
+        ("500 Oops", "text/event-stream", false),
+        ("200 OK", "text/plain", false),
+    ] {
+        let (url, server) = scripted(vec![(response(status, kind, b"data: x\n\n", &[100]), None)]);
+        let out = wait(
+            Command::new(client_cat())
+                .args(["--no-reconnect", &url])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.success(), ok, "{status} {kind}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "{status} {kind}");
+        server.join().unwrap();
+    }
+}

@@ -293,18 +293,27 @@ fn every_conformance_vector_through_both_framings_in_any_reads() {
             .collect();
         for chunked in [false, true] {
             for read in [1, 3, usize::MAX] {
-                let (head, body) = if chunked { (CHUNKED, chunk_encode(v.input, &[1, 4, 9])) } else { (OK, v.input.to_vec()) };
+                let (head, body) = if chunked {
+                    (CHUNKED, chunk_encode(v.input, &[1, 4, 9]))
+                } else {
+                    (OK, v.input.to_vec())
+                };
                 let mut reads: Vec<Vec<u8>> = vec![head.to_vec()];
                 reads.extend(body.chunks(read.min(body.len().max(1))).map(<[u8]>::to_vec));
                 let target = Target::parse("http://h/events").unwrap();
                 let mut cfg = ClientConfig::new(target);
                 cfg.max_failures = Some(1);
                 let requests = Rc::new(RefCell::new(Vec::new()));
-                let mut server = Server { scripts: vec![Script { reads: reads.into(), hang: false }].into(), requests };
+                let mut server =
+                    Server { scripts: vec![Script { reads: reads.into(), hang: false }].into(), requests };
                 let mut source: EventSource<512, 256, 64, 64> = EventSource::new(&cfg);
                 let mut got = Vec::new();
                 block_on(source.run(&cfg, &mut server, &mut Timer::default(), |e| {
-                    got.push((e.event_type().to_string(), e.data().to_string(), e.last_event_id().to_string()));
+                    got.push((
+                        e.event_type().to_string(),
+                        e.data().to_string(),
+                        e.last_event_id().to_string(),
+                    ));
                     Control::Continue
                 }));
                 assert_eq!(got, want, "{} (chunked: {chunked}, reads of {read})", v.name);

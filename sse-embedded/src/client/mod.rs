@@ -89,6 +89,9 @@ pub struct ClientConfig<'a> {
     /// Seeds the jitter of the backoff (give each device its own, so that
     /// a fleet does not reconnect in step).
     pub jitter_seed: u32,
+    /// Reconnect after a stream ends (default `true`); `false`:
+    /// [`EventSource::run`] returns after the first connection.
+    pub reconnect: bool,
 }
 
 impl<'a> ClientConfig<'a> {
@@ -111,6 +114,7 @@ impl<'a> ClientConfig<'a> {
             retry_cap_ms: 60_000,
             max_failures: None,
             jitter_seed: 0x5eed_5eed,
+            reconnect: true,
         }
     }
 }
@@ -190,8 +194,11 @@ pub enum Ended {
     NoContent,
     /// The handler returned [`Control::Stop`].
     Stopped,
-    /// `max_failures` failures in a row; the last one.
+    /// `max_failures` failures in a row, or one with `reconnect` off; the
+    /// last one.
     GaveUp(ClientError),
+    /// The stream ended and `reconnect` is off.
+    Closed,
 }
 
 /// What an [`EventSource`] has done so far.
@@ -351,8 +358,8 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// Connects, delivers every event to `on_event`, and reconnects after
     /// the stream ends or fails (waiting the reconnection time, or a
     /// growing backoff after failures), until the server answers 204, the
-    /// handler returns [`Control::Stop`], or `max_failures` failures come
-    /// in a row.
+    /// handler returns [`Control::Stop`], `max_failures` failures come in a
+    /// row, or (with `reconnect` off) the first connection ends.
     pub async fn run<C, T, F>(
         &mut self,
         config: &ClientConfig<'_>,
@@ -374,9 +381,11 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
             if let Some(error) = error {
                 self.stats.failures = self.stats.failures.saturating_add(1);
                 self.stats.last_error = Some(error);
-                if error == ClientError::BadRequest {
+                if error == ClientError::BadRequest || !config.reconnect {
                     return Ended::GaveUp(error);
                 }
+            } else if !config.reconnect {
+                return Ended::Closed;
             }
             let delay =
                 self.backoff.next_delay(self.retry_ms, delivered, config.retry_floor_ms, config.retry_cap_ms);
