@@ -32,6 +32,8 @@ mod route;
 #[cfg(feature = "smoltcp")]
 mod server;
 
+#[cfg(all(feature = "client", feature = "smoltcp"))]
+pub use client::PollClient;
 #[cfg(feature = "client")]
 pub use client::{
     ClientConfig, ClientError, ClientStats, Connect, Control, Ended, EventSource, HeaderError, Target,

@@ -558,3 +558,67 @@ fn ids_carry_the_boot_epoch_and_an_id_from_an_earlier_boot_gets_missed() {
     second.run(30);
     assert_eq!(second.read(client), [HEAD, &b"id: 00000008-2\ndata: e\n\n"[..]].concat());
 }
+
+/// The poll-driven client and the server in one interface: it streams,
+/// and when the path goes silent it leaves after the read timeout,
+/// reconnects once the path is back, and resumes with `Last-Event-ID`:
+/// every event once, in order.
+#[cfg(feature = "client")]
+#[test]
+fn the_poll_client_streams_from_the_server_and_resumes_after_a_silent_path() {
+    use sse_embedded::{ClientConfig, ClientError, Control, PollClient, Target};
+
+    let mut net = Net::default();
+    let socket = net.sockets.add(tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0u8; 2048]),
+        tcp::SocketBuffer::new(vec![0u8; 512]),
+    ));
+    let mut config = ClientConfig::new(Target::parse("http://127.0.0.1/events").unwrap());
+    config.retry_ms = 500;
+    config.read_timeout_ms = Some(2_000);
+    config.connect_timeout_ms = 1_000;
+    let remote = (IpAddress::v4(127, 0, 0, 1), 80).into();
+    let mut client: PollClient<1024, 256> = PollClient::new(&config, socket, remote);
+    let mut got: Vec<(String, String)> = Vec::new();
+    let mut run = |net: &mut Net, client: &mut PollClient<1024, 256>, ms: u64| {
+        for _ in 0..ms {
+            net.iface.poll(net.now, &mut net.device, &mut net.sockets);
+            net.server.poll(net.now, &mut net.sockets);
+            let ended = client.poll(net.now, &mut net.iface, &mut net.sockets, &config, |e| {
+                got.push((e.data().to_string(), e.last_event_id().to_string()));
+                Control::Continue
+            });
+            assert_eq!(ended, None);
+            net.iface.poll(net.now, &mut net.device, &mut net.sockets);
+            net.now += Duration::from_millis(1);
+        }
+    };
+    let publish = |net: &mut Net, range: std::ops::Range<u32>| {
+        for i in range {
+            net.server.broadcast(&Event::new().with_data(&format!("e{i}"))).unwrap();
+        }
+    };
+    run(&mut net, &mut client, 100);
+    assert_eq!(net.server.stats().streams, 1, "the client is streaming");
+    publish(&mut net, 0..5);
+    run(&mut net, &mut client, 100);
+    // The path goes silent; events go on being published.
+    net.device.silenced = Some(80);
+    publish(&mut net, 5..10);
+    run(&mut net, &mut client, 4_000);
+    net.device.silenced = None;
+    run(&mut net, &mut client, 3_000);
+    publish(&mut net, 10..15);
+    run(&mut net, &mut client, 200);
+    let want: Vec<(String, String)> = (0..15).map(|i| (format!("e{i}"), i.to_string())).collect();
+    assert_eq!(got, want);
+    let stats = client.stats();
+    // The read timeout left the silent stream; connecting failed until the
+    // path came back.
+    assert!(
+        matches!(stats.last_error, Some(ClientError::ReadTimeout | ClientError::ConnectTimeout)),
+        "{stats:?}"
+    );
+    assert_eq!(stats.streams, 2, "{stats:?}");
+    assert_eq!(client.last_event_id(), b"14");
+}

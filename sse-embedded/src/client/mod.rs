@@ -12,6 +12,8 @@
 //! last event delivered.
 
 mod backoff;
+#[cfg(feature = "smoltcp")]
+mod poll;
 mod request;
 mod response;
 
@@ -19,6 +21,8 @@ use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
 use sse_core::{MessageEvent, Output, Parser};
 
+#[cfg(feature = "smoltcp")]
+pub use poll::PollClient;
 pub use request::{HeaderError, Target, UrlError, check_header};
 
 use crate::deadline::{bounded, within};
@@ -269,11 +273,69 @@ enum Outcome {
 /// # }
 /// ```
 pub struct EventSource<const BUF: usize, const DATA: usize, const EVENT: usize = 64, const ID: usize = 128> {
-    parser: Parser<DATA, EVENT, ID>,
+    core: Core<DATA, EVENT, ID>,
     buf: [u8; BUF],
+}
+
+/// What every client variant keeps between connections: the parser (and
+/// with it the last event id), the reconnection time, the backoff and the
+/// counters.
+struct Core<const DATA: usize, const EVENT: usize, const ID: usize> {
+    parser: Parser<DATA, EVENT, ID>,
     retry_ms: u32,
     backoff: Backoff,
     stats: ClientStats,
+}
+
+impl<const DATA: usize, const EVENT: usize, const ID: usize> Core<DATA, EVENT, ID> {
+    fn new(config: &ClientConfig<'_>) -> Self {
+        Self {
+            parser: Parser::new(),
+            retry_ms: config.retry_ms,
+            backoff: Backoff::new(config.jitter_seed),
+            stats: ClientStats::default(),
+        }
+    }
+
+    /// Writes the next request head into `buf`: its length, or `None`.
+    fn request(&self, buf: &mut [u8], config: &ClientConfig<'_>) -> Option<usize> {
+        request::write_head(buf, &config.target, config.headers, self.parser.last_event_id().as_bytes())
+    }
+
+    /// After a connection that ended (`error`: how it failed, if it did):
+    /// the delay before the next one, or why the client stops.
+    fn after(
+        &mut self,
+        config: &ClientConfig<'_>,
+        delivered: bool,
+        error: Option<ClientError>,
+    ) -> Result<u32, Ended> {
+        // An event not yet complete is dropped, as the specification says.
+        self.parser.end_of_stream();
+        if let Some(error) = error {
+            self.stats.failures = self.stats.failures.saturating_add(1);
+            self.stats.last_error = Some(error);
+            if error == ClientError::BadRequest || !config.reconnect {
+                return Err(Ended::GaveUp(error));
+            }
+        } else if !config.reconnect {
+            return Err(Ended::Closed);
+        }
+        let delay =
+            self.backoff.next_delay(self.retry_ms, delivered, config.retry_floor_ms, config.retry_cap_ms);
+        if let Some(max) = config.max_failures
+            && self.backoff.failures >= max
+        {
+            return Err(Ended::GaveUp(error.unwrap_or(ClientError::Io)));
+        }
+        self.stats.last_delay_ms = delay;
+        Ok(delay)
+    }
+
+    /// A stream opened.
+    fn opened(&mut self) {
+        self.stats.streams = self.stats.streams.saturating_add(1);
+    }
 }
 
 impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
@@ -289,13 +351,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// ```
     #[must_use]
     pub fn new(config: &ClientConfig<'_>) -> Self {
-        Self {
-            parser: Parser::new(),
-            buf: [0; BUF],
-            retry_ms: config.retry_ms,
-            backoff: Backoff::new(config.jitter_seed),
-            stats: ClientStats::default(),
-        }
+        Self { core: Core::new(config), buf: [0; BUF] }
     }
 
     /// The id sent as `Last-Event-ID` on the next connection: that of the
@@ -310,7 +366,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// ```
     #[must_use]
     pub fn last_event_id(&self) -> &[u8] {
-        self.parser.last_event_id().as_bytes()
+        self.core.parser.last_event_id().as_bytes()
     }
 
     /// Resumes from an id kept elsewhere (across a reboot, say).
@@ -325,7 +381,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// # Ok::<(), sse_embedded::UrlError>(())
     /// ```
     pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), sse_core::IdTooLong> {
-        self.parser.set_last_event_id(id)
+        self.core.parser.set_last_event_id(id)
     }
 
     /// The reconnection time in force (the server's last `retry:` within
@@ -339,7 +395,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// ```
     #[must_use]
     pub const fn retry_ms(&self) -> u32 {
-        self.retry_ms
+        self.core.retry_ms
     }
 
     /// What the client has done so far.
@@ -352,7 +408,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// ```
     #[must_use]
     pub const fn stats(&self) -> ClientStats {
-        self.stats
+        self.core.stats
     }
 
     /// Connects, delivers every event to `on_event`, and reconnects after
@@ -378,24 +434,10 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
                 Outcome::Stopped => return Ended::Stopped,
                 Outcome::Closed { delivered, error } => (delivered, error),
             };
-            if let Some(error) = error {
-                self.stats.failures = self.stats.failures.saturating_add(1);
-                self.stats.last_error = Some(error);
-                if error == ClientError::BadRequest || !config.reconnect {
-                    return Ended::GaveUp(error);
-                }
-            } else if !config.reconnect {
-                return Ended::Closed;
+            match self.core.after(config, delivered, error) {
+                Ok(delay) => timer.delay_ms(delay).await,
+                Err(ended) => return ended,
             }
-            let delay =
-                self.backoff.next_delay(self.retry_ms, delivered, config.retry_floor_ms, config.retry_cap_ms);
-            if let Some(max) = config.max_failures
-                && self.backoff.failures >= max
-            {
-                return Ended::GaveUp(error.unwrap_or(ClientError::Io));
-            }
-            self.stats.last_delay_ms = delay;
-            timer.delay_ms(delay).await;
         }
     }
 
@@ -413,12 +455,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
         F: FnMut(&MessageEvent<'_>) -> Control,
     {
         let closed = |error| Outcome::Closed { delivered: false, error: Some(error) };
-        let Some(len) = request::write_head(
-            &mut self.buf,
-            &config.target,
-            config.headers,
-            self.parser.last_event_id().as_bytes(),
-        ) else {
+        let Some(len) = self.core.request(&mut self.buf, config) else {
             return closed(ClientError::BadRequest);
         };
         let opened =
@@ -428,25 +465,19 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
             Some(Err(error)) => return closed(error),
             Some(Ok(opened)) => opened,
         };
-        let (framing, body_at) = match head {
-            Head::Stream { framing, body_at } => (framing, body_at),
-            Head::NoContent => return Outcome::NoContent,
-            Head::Status(code) => return closed(ClientError::Status(code)),
-            Head::WrongType => return closed(ClientError::WrongType),
-            Head::Coding => return closed(ClientError::Coding),
-            Head::Malformed => return closed(ClientError::Malformed),
+        let mut body = match Body::for_head(head) {
+            Ok(body) => body,
+            Err(outcome) => return outcome,
         };
-        self.stats.streams = self.stats.streams.saturating_add(1);
-        let mut body = Body { framing, chunked: Chunked::default(), delivered: false, stopped: false };
+        self.core.opened();
         let mut error = None;
         // The bytes that came with the head, then each read.
-        let mut pending = body_at..read;
+        let mut pending = body.body_at..read;
         loop {
             let piece = self.buf.get(pending.clone()).unwrap_or_default();
-            let fed =
-                body.feed(piece, &mut self.parser, &mut self.retry_ms, &mut self.stats, config, on_event);
+            let fed = body.feed(piece, &mut self.core, config, on_event);
             if body.stopped {
-                self.parser.end_of_stream();
+                self.core.parser.end_of_stream();
                 return Outcome::Stopped;
             }
             match fed {
@@ -457,17 +488,13 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
                 Ok(true) => break,
                 Ok(false) => {}
             }
-            let read = bounded(conn.read(&mut self.buf), timer, config.read_timeout_ms).await;
-            match read {
+            match bounded(conn.read(&mut self.buf), timer, config.read_timeout_ms).await {
                 None => {
                     error = Some(ClientError::ReadTimeout);
                     break;
                 }
                 Some(Ok(0)) => {
-                    // A chunked or sized body cut short is a failure.
-                    if !matches!(body.framing, Framing::Close) {
-                        error = Some(ClientError::Io);
-                    }
+                    error = body.cut_short();
                     break;
                 }
                 Some(Ok(n)) => pending = 0..n,
@@ -477,8 +504,6 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
                 }
             }
         }
-        // An event not yet complete is dropped, as the specification says.
-        self.parser.end_of_stream();
         Outcome::Closed { delivered: body.delivered, error }
     }
 }
@@ -512,35 +537,49 @@ async fn open<C: Connect>(
 /// A stream's body being read.
 struct Body {
     framing: Framing,
+    /// Where the body starts in the buffer that holds the head.
+    body_at: usize,
     chunked: Chunked,
     delivered: bool,
     stopped: bool,
 }
 
 impl Body {
+    /// The body of a response with this head, or how the connection ends.
+    fn for_head(head: Head) -> Result<Self, Outcome> {
+        let closed = |error| Outcome::Closed { delivered: false, error: Some(error) };
+        match head {
+            Head::Stream { framing, body_at } => {
+                Ok(Self { framing, body_at, chunked: Chunked::default(), delivered: false, stopped: false })
+            }
+            Head::NoContent => Err(Outcome::NoContent),
+            Head::Status(code) => Err(closed(ClientError::Status(code))),
+            Head::WrongType => Err(closed(ClientError::WrongType)),
+            Head::Coding => Err(closed(ClientError::Coding)),
+            Head::Malformed => Err(closed(ClientError::Malformed)),
+        }
+    }
+
+    /// The connection ended: a chunked or sized body cut short is a
+    /// failure; a body delimited by the connection ends here.
+    fn cut_short(&self) -> Option<ClientError> {
+        (!matches!(self.framing, Framing::Close)).then_some(ClientError::Io)
+    }
+
     /// Feeds body bytes to the parser; `Ok(true)` when the body is
     /// complete (the last chunk, or the announced length).
     fn feed<const DATA: usize, const EVENT: usize, const ID: usize, F>(
         &mut self,
         bytes: &[u8],
-        parser: &mut Parser<DATA, EVENT, ID>,
-        retry_ms: &mut u32,
-        stats: &mut ClientStats,
+        core: &mut Core<DATA, EVENT, ID>,
         config: &ClientConfig<'_>,
         on_event: &mut F,
     ) -> Result<bool, ClientError>
     where
         F: FnMut(&MessageEvent<'_>) -> Control,
     {
-        let mut sink = Sink {
-            parser,
-            retry_ms,
-            stats,
-            config,
-            on_event,
-            delivered: &mut self.delivered,
-            stopped: &mut self.stopped,
-        };
+        let mut sink =
+            Sink { core, config, on_event, delivered: &mut self.delivered, stopped: &mut self.stopped };
         match &mut self.framing {
             Framing::Close => {
                 sink.parse(bytes);
@@ -562,9 +601,7 @@ impl Body {
 
 /// Where parsed output goes during one `Body::feed`.
 struct Sink<'s, 'c, const DATA: usize, const EVENT: usize, const ID: usize, F> {
-    parser: &'s mut Parser<DATA, EVENT, ID>,
-    retry_ms: &'s mut u32,
-    stats: &'s mut ClientStats,
+    core: &'s mut Core<DATA, EVENT, ID>,
     config: &'s ClientConfig<'c>,
     on_event: &'s mut F,
     delivered: &'s mut bool,
@@ -580,24 +617,23 @@ where
     /// one to resume from).
     fn parse(&mut self, mut input: &[u8]) {
         while !input.is_empty() && !*self.stopped {
-            let (used, output) = self.parser.parse(input);
+            let (used, output) = self.core.parser.parse(input);
             input = input.get(used..).unwrap_or_default();
             match output {
                 Some(Output::Event(event)) => {
                     *self.delivered = true;
-                    self.stats.events = self.stats.events.saturating_add(1);
+                    self.core.stats.events = self.core.stats.events.saturating_add(1);
                     if (self.on_event)(&event) == Control::Stop {
                         *self.stopped = true;
                     }
                 }
                 Some(Output::Retry(ms)) => {
-                    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
-                    *self.retry_ms = ms.clamp(
-                        self.config.retry_floor_ms,
-                        self.config.retry_cap_ms.max(self.config.retry_floor_ms),
-                    );
+                    let (floor, cap) = (self.config.retry_floor_ms, self.config.retry_cap_ms);
+                    self.core.retry_ms = u32::try_from(ms).unwrap_or(u32::MAX).clamp(floor, cap.max(floor));
                 }
-                Some(Output::Skipped(_)) => self.stats.skipped = self.stats.skipped.saturating_add(1),
+                Some(Output::Skipped(_)) => {
+                    self.core.stats.skipped = self.core.stats.skipped.saturating_add(1)
+                }
                 None => {}
             }
             if used == 0 && output.is_none() {

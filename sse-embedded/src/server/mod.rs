@@ -318,7 +318,7 @@ where
 }
 
 /// `t + d`, saturating instead of overflowing.
-pub(super) fn later(t: Instant, d: Duration) -> Instant {
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
     let micros = i64::try_from(d.total_micros()).unwrap_or(i64::MAX);
     Instant::from_micros(t.total_micros().saturating_add(micros))
 }
