@@ -10,13 +10,15 @@ step() { printf '\n==> %s\n' "$*"; }
 # it needs a global logger to link, which only firmware provides).
 CORE_FEATURES="embedded-io,embedded-io-async,serde"
 
-step "tools: curl, Chromium, redis-server, nginx and the Node.js test peers (installed when missing)"
+step "tools: curl, Chromium, redis-server, nginx, socat and the Node.js test peers (installed when missing)"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
 command -v curl >/dev/null || missing+=(curl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v ip >/dev/null || missing+=(iproute2)
+# QEMU's guestfwd runs `socat` for each connection of the relay firmware.
+command -v socat >/dev/null || missing+=(socat)
 # The Redis tests start their own redis-server on a free loopback port;
 # no system service is used.
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -89,7 +91,7 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
         -p sse-embedded --features async,client
 done
 
-step "firmware: footprint, then end to end under QEMU (curl, sse cat, headless Chromium; stalled and trickling clients, a reboot, idle CPU)"
+step "firmware: footprint, then end to end under QEMU (curl, sse cat, headless Chromium; stalled and trickling clients, a reboot, idle CPU; the relay across a cut connection)"
 bash scripts/footprint.sh
 if [ "$(id -u)" = 0 ]; then
     cargo test -p sse-embedded --test qemu --locked -- --ignored --nocapture --test-threads 1

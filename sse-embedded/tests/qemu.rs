@@ -404,3 +404,181 @@ fn four_clients_that_never_read_no_longer_block_a_fifth() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "closed by the server");
     }
 }
+
+/// A TCP proxy on 127.0.0.1 in front of `upstream` that can cut every
+/// connection and refuse new ones for a while, as a network outage does.
+struct Proxy {
+    port: u16,
+    open: Arc<std::sync::Mutex<Vec<TcpStream>>>,
+    refuse_until: Arc<std::sync::Mutex<Instant>>,
+}
+
+impl Proxy {
+    fn start(upstream: u16) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let refuse_until = Arc::new(std::sync::Mutex::new(Instant::now()));
+        let (tracked, refusing) = (Arc::clone(&open), Arc::clone(&refuse_until));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if Instant::now() < *refusing.lock().unwrap() {
+                    continue; // dropped: closed at once
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                tracked.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                for (mut from, mut to) in
+                    [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, open, refuse_until }
+    }
+
+    /// Closes every connection and refuses new ones for `outage`.
+    fn cut(&self, outage: Duration) {
+        *self.refuse_until.lock().unwrap() = Instant::now() + outage;
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// `sse serve` on a free port, killed on drop.
+struct Serve(Child, u16);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn publish(port: u16, data: &str) {
+    let body = format!("{{\"data\":\"{data}\",\"event\":\"relayed\"}}");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+}
+
+#[test]
+#[ignore = "needs Debian's ARM toolchain, QEMU and socat; scripts/test.sh runs it"]
+fn the_relay_firmware_re_serves_every_event_once_across_a_cut_connection() {
+    // The host's stream; the board names it by the address QEMU gives it.
+    let host_port = free_port();
+    let child = Command::new(built("sse"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{host_port}"), "--allow-host", "192.168.70.10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let serve = Serve(child, host_port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", serve.1)).is_err() {
+        assert!(Instant::now() < deadline, "sse serve did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let proxy = Proxy::start(serve.1);
+    let board_port = free_port();
+    let mut child = Command::new("bash")
+        .arg(root().join("scripts/qemu-relay.sh"))
+        .args([proxy.port.to_string(), board_port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _qemu = Qemu(child);
+    // The board's console, line by line; "relay streaming" once per stream.
+    let streams = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&streams);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if line.contains("relay streaming") {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while streams.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the relay did not connect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A client of the board.
+    let mut board = TcpStream::connect(("127.0.0.1", board_port)).unwrap();
+    board.write_all(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    board.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let received = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let collected = Arc::clone(&received);
+    let head_seen = Arc::new(AtomicBool::new(false));
+    let head_flag = Arc::clone(&head_seen);
+    let reader = std::thread::spawn(move || {
+        let mut parser: sse_core::Parser<1024, 64, 64> = sse_core::Parser::new();
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 2048];
+        while collected.lock().unwrap().len() < 20 {
+            let Ok(n) = board.read(&mut buf) else { break };
+            if n == 0 {
+                break;
+            }
+            let mut chunk = &buf[..n];
+            if !head_flag.load(Ordering::SeqCst) {
+                bytes.extend_from_slice(chunk);
+                let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                head_flag.store(true, Ordering::SeqCst);
+                let rest = bytes.split_off(end + 4);
+                bytes = rest;
+                chunk = &bytes;
+            }
+            let chunk = chunk.to_vec();
+            parser.feed(&chunk, |out| {
+                if let sse_core::Output::Event(e) = out {
+                    collected.lock().unwrap().push((e.data().to_string(), e.last_event_id().to_string()));
+                }
+            });
+        }
+    });
+    while !head_seen.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the board's stream did not open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for i in 0..10 {
+        publish(serve.1, &format!("e{i}"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // The path to the host goes down while events go on being published.
+    proxy.cut(Duration::from_secs(3));
+    for i in 10..15 {
+        publish(serve.1, &format!("e{i}"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    for i in 15..20 {
+        publish(serve.1, &format!("e{i}"));
+    }
+    reader.join().unwrap();
+    let received = received.lock().unwrap().clone();
+    let data: Vec<&str> = received.iter().map(|(d, _)| d.as_str()).collect();
+    let want: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
+    assert_eq!(data, want, "every event once, in order");
+    // The board numbers them in its own history, without gaps.
+    let seqs: Vec<u64> =
+        received.iter().map(|(_, id)| id.rsplit_once('-').unwrap().1.parse().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert!(streams.load(Ordering::SeqCst) >= 2, "the relay reconnected after the cut");
+}

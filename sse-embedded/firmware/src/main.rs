@@ -4,6 +4,9 @@
 //! All memory is static (`cortex_m::singleton!`); there is no heap.
 //!
 //! Run it with `scripts/qemu-dashboard.sh PORT` from the repository root.
+//! With the `relay` feature it subscribes to the host's stream instead of
+//! reading the sensor, and re-serves every event it receives
+//! (`scripts/qemu-relay.sh HOST_PORT PORT`).
 
 #![no_std]
 #![no_main]
@@ -12,6 +15,8 @@
 mod clock;
 mod lan9118;
 mod phy;
+#[cfg(feature = "relay")]
+mod relay;
 mod sensor;
 mod wake;
 
@@ -44,6 +49,9 @@ const SLOTS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
 const HEAD: usize = 2048;
 const RX: usize = 1024;
 const TX: usize = 4096;
+
+/// Sockets: the server's slots, and the relay's client.
+const SOCKET_COUNT: usize = if cfg!(feature = "relay") { SLOTS + 1 } else { SLOTS };
 
 type Dashboard = Server<'static, [HistoryEntry; 32], [u8; 4096], SLOTS, HEAD>;
 
@@ -105,8 +113,7 @@ fn main() -> ! {
     });
     let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
 
-    let storage =
-        singleton!(SOCKETS: [SocketStorage<'static>; SLOTS] = [SocketStorage::EMPTY; SLOTS]).unwrap();
+    let storage = singleton!(SOCKETS: [SocketStorage<'static>; SOCKET_COUNT] = [SocketStorage::EMPTY; SOCKET_COUNT]).unwrap();
     let buffers =
         singleton!(TCP_BUFFERS: [([u8; RX], [u8; TX]); SLOTS] = [([0; RX], [0; TX]); SLOTS]).unwrap();
     let mut sockets = SocketSet::new(&mut storage[..]);
@@ -130,13 +137,18 @@ fn main() -> ! {
 
     hprintln!("sse firmware: serving http://{}/ (MAC {}, ids {:08x}-<n>)", IP, mac, epoch);
 
+    #[cfg(feature = "relay")]
+    let (upstream, upstream_config) = relay::start(&mut sockets);
+    #[cfg(feature = "relay")]
+    let mut reported = (0, 0);
+
     let mut wake = wake::Wake::new(peripherals.SYST);
     let period_ms = sensor_period_ms();
     let mut sensor = sensor::Sensor::new();
     let mut next_reading = time();
     loop {
         let now = time();
-        if now >= next_reading {
+        if !cfg!(feature = "relay") && now >= next_reading {
             let (temperature, humidity) = sensor.next();
             let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
             if let Ok(event) = Event::new().with_event("sensor") {
@@ -147,10 +159,19 @@ fn main() -> ! {
         device.regs.ack_interrupt();
         iface.poll(now, device, &mut sockets);
         server.poll(now, &mut sockets);
+        #[cfg(feature = "relay")]
+        {
+            upstream.poll(now, &mut iface, &mut sockets, &upstream_config, |event| relay::forward(server, event));
+            relay::report(upstream, &mut reported);
+        }
         iface.poll(now, device, &mut sockets);
-        // Sleep until the next reading, what smoltcp or the server have
-        // due, or a frame.
-        let due = [iface.poll_at(now, &sockets), server.poll_at()]
+        // Sleep until the next reading, what smoltcp, the server (or the
+        // relay's client) have due, or a frame.
+        #[cfg(feature = "relay")]
+        let (client_due, next_reading) = (upstream.poll_at(), now + Duration::from_secs(60));
+        #[cfg(not(feature = "relay"))]
+        let client_due = None;
+        let due = [iface.poll_at(now, &sockets), server.poll_at(), client_due]
             .into_iter()
             .flatten()
             .fold(next_reading, smoltcp::time::Instant::min);
