@@ -37,9 +37,22 @@ code_of() {
         END { printf "%d", total }'
 }
 
+# Prints the code and read-only data of the ELF $1 whose demangled symbol
+# paths start with $2 (a module path such as `sse_embedded::client`).
+code_under() {
+    llvm-nm --print-size --size-sort --radix=d -C "$1" | awk -v prefix="$2" '
+        $3 ~ /^[TtRr]$/ {
+            name = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", name)
+            sub(/^[<&*]+/, "", name); sub(/^(const|mut|dyn) /, "", name)
+            if (index(name, prefix) == 1) total += $2
+        }
+        END { printf "%d", total }'
+}
+
 echo "| server | target | flash (text + data) | static RAM (data + bss) | RAM per connection | of it, besides the TCP buffers |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
 crates=()
+clients=()
 for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
     for build in firmware picoserve-peer; do
         dir="$root/sse-embedded/$build"
@@ -64,6 +77,14 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
         if [ "$build" = firmware ]; then
             crates+=("$(printf '| %s | %d B | %d B | %d B |' "$target" "$(code_of "$elf" sse_core)" \
                 "$(code_of "$elf" sse_embedded)" "$(code_of "$elf" smoltcp)")")
+            # The relay build: the same server, plus the client on a socket
+            # of its own (and no sensor).
+            (cd "$dir" && arm_cargo build --release --locked --target "$target" --features relay \
+                --target-dir target/relay >&2)
+            relay_elf="$dir/target/relay/$target/release/$bin"
+            read -r relay_flash relay_ram < <(sizes "$relay_elf")
+            clients+=("$(printf '| %s | %d B | %d B | %+d B | %+d B | %d B |' "$target" "$relay_flash" "$relay_ram" \
+                "$((relay_flash - flash))" "$((relay_ram - ram))" "$(code_under "$relay_elf" "sse_embedded::client")")")
         fi
     done
 done
@@ -77,3 +98,9 @@ echo "| --- | ---: | ---: | ---: |"
 printf '%s\n' "${crates[@]}"
 echo
 echo "Functions and constants whose symbol paths start with the crate (generic code instantiated for the firmware included; code inlined into other crates' functions not)."
+echo
+echo "The relay firmware (\`--features relay\`: the same server, and the no_std client subscribed to the host's stream on a fifth socket with 2 KiB of receive and 512 B of send buffer, a 1 KiB head/read buffer and 1 KiB of event data; no sensor), next to the default firmware:"
+echo
+echo "| target | flash | static RAM | flash vs the default firmware | RAM vs the default firmware | code under sse_embedded::client |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+printf '%s\n' "${clients[@]}"
