@@ -680,3 +680,104 @@ fn the_no_std_client_reads_awkward_chunkings_and_fails_like_sse_cat() {
         server.join().unwrap();
     }
 }
+
+/// Serves `/` (an empty page), `/events` once with `body` (written in
+/// pieces of 3 bytes; with `chunked`, as chunks of 5 bytes), then 204 on
+/// `/events` and 404 elsewhere. Returns the base URL.
+fn stream_once(body: &'static [u8], chunked: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    thread::spawn(move || {
+        let mut served = false;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+            let answer: Vec<Vec<u8>> = match path.as_str() {
+                "/" => vec![
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15\r\nConnection: close\r\n\r\n<!doctype html>"
+                        .to_vec(),
+                ],
+                "/events" if !served => {
+                    served = true;
+                    let framing = if chunked { "Transfer-Encoding: chunked\r\n" } else { "" };
+                    let mut pieces = vec![
+                        format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n{framing}Connection: close\r\n\r\n")
+                            .into_bytes(),
+                    ];
+                    if chunked {
+                        for chunk in body.chunks(5) {
+                            let mut piece = format!("{:x}\r\n", chunk.len()).into_bytes();
+                            piece.extend_from_slice(chunk);
+                            piece.extend_from_slice(b"\r\n");
+                            pieces.extend(piece.chunks(3).map(<[u8]>::to_vec));
+                        }
+                        pieces.push(b"0\r\n\r\n".to_vec());
+                    } else {
+                        pieces.extend(body.chunks(3).map(<[u8]>::to_vec));
+                    }
+                    pieces
+                }
+                "/events" => vec![b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".to_vec()],
+                _ => vec![b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()],
+            };
+            for piece in answer {
+                if stream.write_all(&piece).and_then(|()| stream.flush()).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+        }
+    });
+    base
+}
+
+#[test]
+#[ignore = "needs Chromium and Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn the_no_std_client_sees_what_chromium_sees_on_tricky_streams_in_both_framings() {
+    let dir = browser_tools();
+    let bodies: [&'static [u8]; 3] = [
+        // A BOM, CR, CRLF, LF CR, a retry, comments, an unfinished event.
+        b"\xEF\xBB\xBFdata: first\r\n\r\n: comment\r\nevent: two\rdata: a\r\ndata:  b\r\rid: 5\ndata: x\n\nretry: 10\ndata: unfinished",
+        // Ids that stick, an id with a NUL (ignored), empty data, a field
+        // without a colon, unknown fields, a space-less value.
+        b"id: 1\ndata\n\nid: a\0b\ndata:x\n\nfoo: bar\ndata: y\nid\n\nevent: two\ndata:  lead\n\n:end\nid: 9\ndata: z\n\n",
+        // Unicode, a long line, data lines joined, event names reset.
+        "event: two\ndata: héllo 🌍\ndata: second line\n\ndata: après\n\n".as_bytes(),
+    ];
+    for body in bodies {
+        for chunked in [false, true] {
+            let chromium = Command::new("node")
+                .arg(dir.join("stream-events.mjs"))
+                .args([stream_once(body, chunked).as_str(), "two"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let chromium = wait(chromium, Duration::from_secs(60));
+            assert!(chromium.status.success(), "{}", String::from_utf8_lossy(&chromium.stderr));
+            let client = Command::new(client_cat())
+                .args(["--json", "--no-reconnect", &format!("{}/events", stream_once(body, chunked))])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let client = wait(client, Duration::from_secs(20));
+            assert!(client.status.success(), "{}", String::from_utf8_lossy(&client.stderr));
+            let seen = json_lines(&chromium.stdout);
+            assert!(!seen.is_empty(), "Chromium received nothing (chunked: {chunked})");
+            assert_eq!(
+                json_lines(&client.stdout),
+                seen,
+                "chunked: {chunked}, body {:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}

@@ -46,8 +46,12 @@ fn for_each_line(text: &[u8], mut line: impl FnMut(usize, usize) -> Option<()>) 
 /// unit runs its 16-byte compare (measured on x86_64). Elsewhere (a
 /// Cortex-M, say) text takes the `memchr` path, as before, and the block
 /// writer adds no code (it cost the firmware 0.6 to 0.8 KB of flash).
-const BLOCKS: bool =
-    cfg!(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64", target_feature = "simd128"));
+const BLOCKS: bool = cfg!(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_feature = "simd128"
+));
 
 /// The block `Out::lf_lines` scans and copies at a time.
 const BLOCK: usize = 16;
