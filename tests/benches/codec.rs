@@ -43,6 +43,13 @@ fn encode(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("memcpy", len), |b| {
             b.iter(|| black_box(&mut out).copy_from_slice(black_box(&source)))
         });
+        if *size == "large" {
+            // The measuring pass alone (the exact length, found before a
+            // byte is written): part of every `encode`.
+            group.bench_function(BenchmarkId::new("encoded_len", len), |b| {
+                b.iter(|| black_box(&event).encoded_len())
+            });
+        }
         group.finish();
         if *size == "large" {
             encode_cold(c, &event, &source);

@@ -15,7 +15,8 @@
 //! narrow the highest loss-free rate. Per step: loss,
 //! latency p50/p99/max, the server's CPU time (user + system, from
 //! `/proc/PID/stat`) per delivery, and its RSS per client. A flat-out step
-//! per server shows the delivered rate with its loss. Servers: sse-std as
+//! per server (not with `FANOUT_ONLY`) shows the delivered rate with its
+//! loss. Servers: sse-std as
 //! it ships, sse-std with a 20 ms `write_interval`
 //! (`FANOUT_WRITE_INTERVAL_MS`; 0 leaves it out) and the axum anchor.
 //!
@@ -23,7 +24,12 @@
 //!         taskset -c 1 cargo bench -p sse-tests --bench fanout
 //!
 //! `FANOUT_ONLY=200000,400000` runs just those rates (deliveries/s), for
-//! a profiler attached to the server's core.
+//! a profiler attached to the server's core. `FANOUT_SERVERS=ours,axum,
+//! floor,floor-uring` chooses the servers, among them two floors that are
+//! not servers anyone should run: every socket in one list and each event
+//! written to each in turn from one loop, with `write(2)` (`floor`) or
+//! io_uring (`floor-uring`): what one send per delivery costs with no task,
+//! queue or wake-up per client.
 
 use std::io::{BufRead as _, BufReader, Lines};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -51,8 +57,9 @@ struct Seen {
 }
 
 /// One server at one client count: its label, its ladder of
-/// (deliveries/s target, step), and its flat-out step.
-type Measured = (String, Vec<(u64, Step)>, Step);
+/// (deliveries/s target, step), and its flat-out step (none with
+/// `FANOUT_ONLY`).
+type Measured = (String, Vec<(u64, Step)>, Option<Step>);
 
 /// What one step measured.
 struct Step {
@@ -381,17 +388,26 @@ fn main() {
             servers.push((format!("sse-std, {ms} ms write interval"), format!("ours:{ms}")));
         }
         servers.push(("axum + broadcast".to_owned(), "axum".to_owned()));
+        if let Ok(only) = std::env::var("FANOUT_SERVERS") {
+            servers.push(("floor: one write per delivery, one loop".to_owned(), "floor".to_owned()));
+            servers.push(("floor: io_uring sends, one loop".to_owned(), "floor-uring".to_owned()));
+            servers.retain(|(_, arg)| only.split(',').any(|o| o.trim() == arg));
+        }
         let results: Vec<Measured> = servers
             .iter()
             .map(|(label, arg)| {
-                (label.clone(), ladder(&runtime, arg, n, seconds), run(&runtime, arg, n, None, seconds))
+                let flat =
+                    std::env::var_os("FANOUT_ONLY").is_none().then(|| run(&runtime, arg, n, None, seconds));
+                (label.clone(), ladder(&runtime, arg, n, seconds), flat)
             })
             .collect();
         for (name, steps, flat) in &results {
             let mut rows: Vec<(String, &Step)> =
                 steps.iter().map(|(t, s)| (format!("{}", (t / n as u64).max(1)), s)).collect();
             rows.sort_by_key(|(r, _)| r.parse::<u64>().unwrap_or(0));
-            rows.push(("flat out".into(), flat));
+            if let Some(flat) = flat {
+                rows.push(("flat out".into(), flat));
+            }
             for (rate, s) in rows {
                 let all = s.sent * n as u64;
                 println!(
@@ -417,9 +433,13 @@ fn main() {
                 );
             }
         }
-        if let Some((_, axum, _)) = results.last() {
-            for (name, ours, _) in &results[..results.len() - 1] {
-                summary.push(summary_row(n, name, ours, axum));
+        // Every other server next to the anchor.
+        let anchor = servers.iter().position(|(_, arg)| arg == "axum");
+        if let Some((_, axum, _)) = anchor.and_then(|i| results.get(i)) {
+            for (i, (name, ours, _)) in results.iter().enumerate() {
+                if Some(i) != anchor {
+                    summary.push(summary_row(n, name, ours, axum));
+                }
             }
         }
     }

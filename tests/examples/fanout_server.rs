@@ -9,7 +9,7 @@
 //! sees both latency and every gap. Both servers run on tokio's default
 //! runtime: one worker per core the process may use (`taskset`).
 //!
-//!     fanout_server (ours|ours:WRITE_INTERVAL_MS|axum) CLIENTS (RATE|max) SECONDS
+//!     fanout_server (ours|ours:WRITE_INTERVAL_MS|axum|floor|floor-uring) CLIENTS (RATE|max) SECONDS
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -89,6 +89,8 @@ async fn main() {
         wait_for_stdin_close().await;
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    } else if which == "floor" || which == "floor-uring" {
+        floor(listener, clients, rate, seconds, baseline, which == "floor-uring").await;
     } else {
         let (tx, _) = tokio::sync::broadcast::channel::<String>(256);
         let open = Arc::new(AtomicUsize::new(0));
@@ -128,6 +130,74 @@ async fn main() {
         drop(tx);
         server.abort();
     }
+}
+
+/// The floor for one send per delivery: every stream's socket in one
+/// list, and each event written to each socket in turn from the
+/// publishing task (one `write` per delivery, no task per client, no
+/// queue), or with `uring`, all of an event's sends entered through
+/// io_uring at once. Not a server anyone should run: a socket that does
+/// not take a whole frame at once loses it (the harness counts that as
+/// loss).
+async fn floor(
+    listener: tokio::net::TcpListener,
+    clients: usize,
+    rate: Option<u64>,
+    seconds: u64,
+    baseline: u64,
+    uring: bool,
+) {
+    use std::io::Write as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let streams = Arc::new(std::sync::Mutex::new(Vec::<std::net::TcpStream>::new()));
+    let accepted = Arc::clone(&streams);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let accepted = Arc::clone(&accepted);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response =
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n";
+                if stream.write_all(response).await.is_err() {
+                    return;
+                }
+                let _ = stream.set_nodelay(true);
+                if let Ok(stream) = stream.into_std() {
+                    accepted.lock().unwrap().push(stream);
+                }
+            });
+        }
+    });
+    wait_for(clients, || streams.lock().unwrap().len()).await;
+    let count = streams.lock().unwrap().len();
+    println!("rss_kib {baseline} {}", rss_kib());
+    let mut ring = uring.then(|| sse_tests::uring::Ring::new().expect("io_uring"));
+    let mut send = |data: String| {
+        let frame = format!("data: {data}\n\n");
+        let mut streams = streams.lock().unwrap();
+        match ring.as_mut() {
+            Some(ring) => {
+                let _ = ring.send_all(&streams, frame.as_bytes());
+            }
+            None => {
+                for stream in streams.iter_mut() {
+                    let _ = stream.write(frame.as_bytes());
+                }
+            }
+        }
+    };
+    let sent = publish(rate, seconds, &mut send).await;
+    send(format!("{{\"end\":{sent}}}"));
+    println!("done clients {count} sent {sent}");
+    wait_for_stdin_close().await;
+    streams.lock().unwrap().clear();
 }
 
 /// Waits until `clients` streams are open, or 60 s (clients that could

@@ -1,7 +1,11 @@
 //! Cross-crate tests live in `tests/`. The workspace README is compiled
 //! here so that its examples run as doctests. [`payloads`] holds the data
-//! that the codec benchmark and its callgrind profile share.
+//! that the codec benchmark and its callgrind profile share, `uring` the
+//! io_uring sends of the send-cost benchmark and the fan-out floor.
 #![doc = include_str!("../../README.md")]
+
+#[cfg(target_os = "linux")]
+pub mod uring;
 
 pub mod payloads {
     //! The payloads of `benches/codec.rs` and `examples/profile_codec.rs`.
