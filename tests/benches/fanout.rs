@@ -445,7 +445,7 @@ fn main() {
     }
     println!();
     println!(
-        "| clients | server | loss-free deliveries/s, sse-std ÷ axum (goal ≥ 2× at 1 000, ≥ 1.5× at 10 000) | the same with p99 ≤ {P99_LIMIT_MS} ms | server CPU per delivery, sse-std ÷ axum, at the highest rate both carry without loss or saturation (goal ≤ 0.5×) | the same at the lowest rate | RSS per client, sse-std ÷ axum (goal ≤ 0.5×) |"
+        "| clients | server | loss-free deliveries/s, server ÷ axum (goal ≥ 2× at 1 000, ≥ 1.5× at 10 000) | the same with p99 ≤ {P99_LIMIT_MS} ms | server CPU per delivery, server ÷ axum, at the highest rate both carry without loss or saturation (goal ≤ 0.5×) | the same at the lowest rate | RSS per client, server ÷ axum (goal ≤ 0.5×) |"
     );
     println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
     for row in summary {
@@ -463,7 +463,7 @@ fn summary_row(n: usize, name: &str, ours: &[(u64, Step)], axum: &[(u64, Step)])
             format!("{:.2}× ({:.2} M ÷ {:.2} M)", o as f64 / a as f64, o as f64 / 1e6, a as f64 / 1e6)
         }
         (o, a) => format!(
-            "sse-std {}, axum {}",
+            "this server {}, axum {}",
             o.map_or("none".into(), |o| format!("{:.2} M", o as f64 / 1e6)),
             a.map_or("none".into(), |a| format!("{:.2} M", a as f64 / 1e6))
         ),
