@@ -385,3 +385,113 @@ async fn a_write_interval_sends_the_events_that_come_sooner_together() {
     let rest = read_until(&mut stream, b"data: d\n\n").await;
     assert_eq!(String::from_utf8_lossy(&rest), "id: t-3\ndata: d\n\n");
 }
+
+/// The data of every event in `bytes`, in order.
+fn event_data(bytes: &[u8]) -> Vec<String> {
+    let mut parser: Box<sse_core::Parser<65536, 64, 64>> = Box::default();
+    let mut data = Vec::new();
+    parser.feed(bytes, |out| {
+        if let sse_core::Output::Event(e) = out {
+            data.push(if e.event_type().to_string() == "missed" {
+                "missed".to_owned()
+            } else {
+                e.data().to_string()
+            });
+        }
+    });
+    data
+}
+
+/// Reads `stream` until `n` events have arrived, pausing `pause` after
+/// every `burst` bytes; panics after 30 s.
+async fn read_events(stream: &mut TcpStream, n: usize, burst: usize, pause: Duration) -> Vec<String> {
+    let mut bytes = Vec::new();
+    let mut since_pause = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    tokio::time::timeout(Duration::from_secs(30), async {
+        // Every event ends with a blank line: count them as bytes arrive.
+        let mut ends = 0usize;
+        while ends < n {
+            let read = stream.read(&mut buf).await.unwrap();
+            assert!(read > 0, "stream ended early");
+            let from = bytes.len().saturating_sub(1);
+            bytes.extend_from_slice(&buf[..read]);
+            ends += bytes[from..].windows(2).filter(|w| w == b"\n\n").count();
+            since_pause += read;
+            if since_pause >= burst {
+                since_pause = 0;
+                tokio::time::sleep(pause).await;
+            }
+        }
+    })
+    .await
+    .expect("events did not arrive within 30 s");
+    event_data(&bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_pauses_gets_every_event_in_order_as_its_stream_moves_between_tasks() {
+    // Bursts larger than the socket buffers (a send buffer grows to 4 MiB
+    // here) while the client does not read: its walker hands the stream
+    // back to its own task with what the socket did not take; when the
+    // client has read the burst, the stream is caught up and rejoins a
+    // walker. The queue is long enough that the reader never lags: every
+    // event must arrive, whoever writes it.
+    const BURST: usize = 700;
+    const BURSTS: usize = 5;
+    let server = start(HubConfig { queue_len: 4096, ..quiet() }, ServerConfig::default()).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(16 << 10).unwrap();
+    let mut pausing = socket.connect(server.addr).await.unwrap();
+    pausing.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut fast = EventReader::new(request(server.addr, "GET", "/events", &[]).await);
+    while server.hub.client_count() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let fast = tokio::spawn(async move {
+        assert!(fast.until(BURST * BURSTS).await);
+        fast.events.into_iter().map(|e| e.1.split(' ').next().unwrap().to_owned()).collect::<Vec<_>>()
+    });
+    let pad = "x".repeat(PAYLOAD);
+    let mut got = Vec::new();
+    for burst in 0..BURSTS {
+        for i in burst * BURST..(burst + 1) * BURST {
+            server.hub.publish(&Event::new().with_data(&format!("{i} {pad}"))).unwrap();
+        }
+        let read = read_events(&mut pausing, BURST, usize::MAX, Duration::ZERO).await;
+        got.extend(read.iter().map(|d| d.split(' ').next().unwrap_or_default().to_owned()));
+    }
+    let want: Vec<String> = (0..BURST * BURSTS).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+    assert_eq!(fast.await.unwrap(), want);
+    assert_eq!(server.hub.stats().dropped, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_streams_than_a_walk_slice_each_get_every_event_in_order() {
+    // Two walkers of 550 streams each: a walk takes more than one slice.
+    const CLIENTS: usize = 1100;
+    const N: usize = 20;
+    let server = start(quiet(), ServerConfig { max_connections: 4096, ..ServerConfig::default() }).await;
+    let mut streams = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        streams.push(stalled_client(server.addr).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.hub.client_count() < CLIENTS {
+        assert!(Instant::now() < deadline, "{} of {CLIENTS} subscribed", server.hub.client_count());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for i in 0..N {
+        server.hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|mut s| tokio::spawn(async move { read_events(&mut s, N, usize::MAX, Duration::ZERO).await }))
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.await.unwrap(), want);
+    }
+}

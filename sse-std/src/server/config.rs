@@ -74,7 +74,10 @@ pub struct ServerConfig {
     /// quieter than that writes at once, as without it. Keep it well below
     /// the hub's `queue_len` divided by the publish rate, or waiting frames
     /// are dropped as lag (and announced with `missed`). Centrifugo PRO's
-    /// `client.write_delay` makes the same trade.
+    /// `client.write_delay` makes the same trade. Without an interval,
+    /// streams that keep up are written by a few shared tasks (one per
+    /// runtime worker) instead of each by its own; with one, each stream
+    /// keeps its own task, which times its writes.
     ///
     /// ```
     /// use std::time::Duration;

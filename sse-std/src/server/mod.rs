@@ -31,6 +31,7 @@ mod stats;
 pub(crate) mod stream;
 #[cfg(feature = "tls")]
 mod tls;
+mod walker;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -60,6 +61,7 @@ use host::HostCheck;
 use respond::Answer;
 use stats::Counters;
 use stream::StreamRequest;
+use walker::Walkers;
 
 struct Shared {
     hub: Hub,
@@ -168,6 +170,14 @@ impl Server {
         let grace = shared.config.shutdown_grace;
         let busy = Answer::busy(&shared.config, "too many connections")
             .to_bytes(shared.config.cors_origin.as_deref());
+        // Streams that keep up are written by walkers, one per runtime
+        // worker (see `walker.rs`); with a write interval each stream
+        // keeps its own task, which times its writes.
+        let walkers = shared
+            .config
+            .write_interval
+            .is_none()
+            .then(|| Arc::new(Walkers::start(tokio::runtime::Handle::current().metrics().num_workers())));
         let mut shutdown = pin!(shutdown);
         let mut shutting_down = false;
         let grace_timer = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
@@ -178,7 +188,7 @@ impl Server {
                     Ok((stream, peer)) => {
                         tracing::trace!(%peer, "connection");
                         match shared.counters.open(shared.config.max_connections) {
-                            Some(counted) => serve(&shared, stream, counted, &graceful, &open),
+                            Some(counted) => serve(&shared, stream, counted, &graceful, &open, walkers.as_ref()),
                             // No task and no buffer: one non-blocking write.
                             None => {
                                 tracing::debug!(%peer, "connection refused at max_connections");
@@ -215,18 +225,21 @@ impl Server {
 }
 
 /// Serves one connection: a first request for the event stream directly
-/// (see `direct.rs`), anything else valid with hyper, watched by
-/// `graceful`. `open` is held while the connection lives.
+/// (see `direct.rs`, written by `walkers` while it keeps up), anything
+/// else valid with hyper, watched by `graceful`. `open` is held while the
+/// connection lives.
 fn serve(
     shared: &Arc<Shared>,
     mut stream: TcpStream,
     counted: stats::OpenConnection,
     graceful: &GracefulShutdown,
     open: &mpsc::Sender<()>,
+    walkers: Option<&Arc<Walkers>>,
 ) {
     let shared = Arc::clone(shared);
     let watcher = graceful.watcher();
     let open = open.clone();
+    let walkers = walkers.cloned();
     tokio::spawn(async move {
         let _open = (open, counted);
         let config = &shared.config;
@@ -253,7 +266,7 @@ fn serve(
             Ok(Some(Verdict::Stream(request))) => {
                 drop(head);
                 let (hub, counters) = (&shared.hub, &shared.counters);
-                direct::serve(stream, hub, config, counters, &request, too_slow).await;
+                direct::serve(stream, hub, config, counters, &request, too_slow, walkers.as_deref()).await;
             }
             Ok(Some(Verdict::Refuse(status, reason))) => {
                 tracing::debug!(%status, reason, "request refused");
