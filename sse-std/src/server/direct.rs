@@ -75,9 +75,8 @@ pub(crate) async fn serve(
         let mut ready = None;
         // Caught up, nothing waiting: a walker writes from here on, until
         // the socket does not take all it has or the subscriber ends.
-        if let Some(to) = walkers
-            && batch.is_empty()
-        {
+        // `batch` is empty here: every turn writes it out or ends.
+        if let Some(to) = walkers {
             match std::future::poll_fn(|cx| Poll::Ready(poll_batch(&mut subscriber, cx, &mut batch))).await {
                 Poll::Ready(more) => ready = Some(more),
                 Poll::Pending => {
@@ -107,7 +106,7 @@ pub(crate) async fn serve(
             }
         }
         let mut more = ready.unwrap_or(true);
-        if ready.is_none() && batch.is_empty() {
+        if ready.is_none() {
             more = tokio::select! {
                 biased;
                 () = too_slow.notified() => break,

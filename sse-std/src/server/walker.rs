@@ -1,7 +1,7 @@
 //! Walkers: tasks that each write many event streams. A stream whose
 //! client keeps up is handed to a walker, which, when events arrive,
 //! walks its streams and gives each the frames it has waiting in one
-//! non-blocking vectored write: one task wake-up per event instead of one
+//! non-blocking write: one task wake-up per event instead of one
 //! per stream (at 10 000 clients the per-stream wake-up, task poll and
 //! `select!` cost about a quarter of a delivery).
 //!
