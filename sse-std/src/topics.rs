@@ -2,8 +2,11 @@
 //! what its credentials grant, checked against each event's audience.
 //!
 //! Invariant: every selector in a [`Selectors`] was validated by
-//! sse-core's [`Selector::parse`], and every match goes through sse-core's
-//! one rule ([`Audience::reaches`]), so live fan-out, replay and publisher
+//! sse-core's [`Selector::parse`] once, when the set was made, and is kept
+//! in its parsed form (sorted, without duplicates), so matching never
+//! parses again and equal sets compare (and hash) equal. Every match goes
+//! through sse-core's one rule ([`Selector::matches`],
+//! [`Audience::reaches`]), so live fan-out, replay and publisher
 //! authorization cannot disagree.
 
 use sse_core::{Audience, Selection, Selector, Topic, TopicError};
@@ -20,9 +23,30 @@ use sse_core::{Audience, Selection, Selector, Topic, TopicError};
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selectors {
-    selectors: Vec<Box<str>>,
+    /// Sorted, without duplicates.
+    selectors: Vec<Parsed>,
     /// Holds `*`: every topic matches.
     all: bool,
+}
+
+/// A selector other than `*`, owned and already parsed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Parsed {
+    /// `prefix/*`: the prefix with its final `/`.
+    Under(Box<str>),
+    /// One topic.
+    Exact(Box<str>),
+}
+
+impl Parsed {
+    /// sse-core's selector for it (validated when the set was made).
+    fn selector(&self) -> Selector<'_> {
+        match self {
+            Self::Under(prefix) => Selector::Under(prefix),
+            // Validated by `Selector::parse` when the set was made.
+            Self::Exact(topic) => Topic::new(topic).map_or(Selector::Under(topic), Selector::Exact),
+        }
+    }
 }
 
 impl Selectors {
@@ -65,9 +89,12 @@ impl Selectors {
             let text = text.as_ref();
             match Selector::parse(text)? {
                 Selector::All => set.all = true,
-                _ => set.selectors.push(Box::from(text)),
+                Selector::Under(prefix) => set.selectors.push(Parsed::Under(Box::from(prefix))),
+                Selector::Exact(topic) => set.selectors.push(Parsed::Exact(Box::from(topic.as_str()))),
             }
         }
+        set.selectors.sort_unstable();
+        set.selectors.dedup();
         Ok(set)
     }
 
@@ -81,16 +108,28 @@ impl Selectors {
         !self.all && self.selectors.is_empty()
     }
 
-    /// The selectors (`*` first, if present, and once).
+    /// The selectors, each once: `*` first if present, then the
+    /// `prefix/*` selectors, then the exact topics, each sorted.
     ///
     /// ```
-    /// let set = sse_std::Selectors::parse(["a/*", "*", "*"])?;
-    /// assert_eq!(set.iter().map(|s| s.to_string()).collect::<Vec<_>>(), ["*", "a/*"]);
+    /// let set = sse_std::Selectors::parse(["b", "a/*", "*", "*", "a"])?;
+    /// let texts: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    /// assert_eq!(texts, ["*", "a/*", "a", "b"]);
     /// # Ok::<(), sse_core::TopicError>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = Selector<'_>> + '_ {
         let all = self.all.then_some(Selector::All);
-        all.into_iter().chain(self.selectors.iter().filter_map(|text| Selector::parse(text).ok()))
+        all.into_iter().chain(self.selectors.iter().map(Parsed::selector))
+    }
+
+    /// Whether `*` is among the selectors.
+    pub(crate) fn has_all(&self) -> bool {
+        self.all
+    }
+
+    /// The selectors other than `*`, parsed.
+    pub(crate) fn parsed(&self) -> &[Parsed] {
+        &self.selectors
     }
 
     /// Whether a selector of the set matches `topic` (`None`: an event
@@ -103,7 +142,7 @@ impl Selectors {
     /// ```
     #[must_use]
     pub fn covers(&self, topic: Option<&str>) -> bool {
-        self.all || self.iter().any(|selector| selector.matches(topic))
+        self.all || self.selectors.iter().any(|parsed| parsed.selector().matches(topic))
     }
 }
 
@@ -130,7 +169,7 @@ impl Selection for Selectors {
 /// assert!(Subscription::default().admits(Audience::EVERYONE));
 /// # Ok::<(), sse_core::TopicError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Subscription {
     /// The topics selected.
     pub topics: Selectors,

@@ -1,9 +1,9 @@
-//! One published event as the hub passes it around: the encoded frame and
-//! who it is for.
+//! One published event as the hub keeps it for replay: the encoded frame
+//! and who it is for.
 //!
-//! Invariant: an event for everyone (no topic, public) carries no tag, so
-//! the default fan-out costs one reference count per subscriber, as a bare
-//! `Bytes` would; a tagged event shares one tag among all its copies.
+//! Invariant: an event for everyone (no topic, public) carries no tag; a
+//! tagged event shares one tag among all its copies. The frame is the same
+//! `Bytes` that went live.
 
 use std::sync::Arc;
 
@@ -18,9 +18,6 @@ pub(crate) struct Delivery {
     pub(crate) frame: Bytes,
     /// `None`: no topic, public.
     pub(crate) tag: Option<Arc<Tag>>,
-    /// A signal for every subscriber whatever its subscription (the
-    /// `missed` frame after the hub lost continuity).
-    pub(crate) to_all: bool,
 }
 
 /// The owned form of an [`Audience`] other than [`Audience::EVERYONE`].
@@ -31,31 +28,21 @@ pub(crate) struct Tag {
 }
 
 impl Delivery {
-    /// A frame for everyone.
-    #[cfg(test)]
-    pub(crate) fn everyone(frame: Bytes) -> Self {
-        Self { frame, tag: None, to_all: false }
-    }
-
-    /// A signal frame for every subscriber.
-    #[cfg(feature = "redis")]
-    pub(crate) fn signal(frame: Bytes) -> Self {
-        Self { frame, tag: None, to_all: true }
-    }
-
     /// A frame for `audience`.
     pub(crate) fn new(frame: Bytes, audience: Audience<'_>) -> Self {
         let tag = (audience != Audience::EVERYONE).then(|| {
             Arc::new(Tag { topic: audience.topic_name().map(Box::from), private: audience.private })
         });
-        Self { frame, tag, to_all: false }
+        Self { frame, tag }
+    }
+
+    /// Its topic, if any.
+    pub(crate) fn topic(&self) -> Option<&str> {
+        self.tag.as_ref().and_then(|tag| tag.topic.as_deref())
     }
 
     /// Whether it reaches a subscriber with `subscription`.
     pub(crate) fn reaches(&self, subscription: &Subscription) -> bool {
-        if self.to_all {
-            return true;
-        }
         match &self.tag {
             None => subscription.admits(Audience::EVERYONE),
             Some(tag) => subscription.admits_parts(tag.topic.as_deref(), tag.private),

@@ -1,46 +1,50 @@
-//! The broadcast hub: encode each event once, fan it out to every
-//! subscriber, replay after `Last-Event-ID`.
+//! The broadcast hub: encode each event once, fan it out to the
+//! subscribers it is for, replay after `Last-Event-ID`.
 //!
 //! Invariant: every published event is encoded exactly once by sse-core,
-//! and the same bytes (a shared `Bytes`) go to the replay log and to every
-//! subscriber. Publishing never waits for a subscriber: each one can fall
-//! at most `queue_len` events behind (one shared `tokio::sync::broadcast`
-//! ring), after which the slow-consumer policy applies and the loss is
-//! counted. A subscriber never sees a silent gap: replay, lag and stale ids
-//! all end in either the missing events or [`MISSED_EVENTS`].
+//! and the same bytes (a shared `Bytes`) go to the history and to every
+//! subscriber. Publishing never waits for a subscriber.
 //!
-//! Topics: every event carries its audience (topic, private flag) and
-//! every subscriber its [`Subscription`]; ids stay global to the hub, so
-//! one `Last-Event-ID` resumes a subscription to many topics exactly, in
-//! publish order. All events share one ring, so every subscriber sees
-//! (and skips) the events of other topics: lag is measured in hub events.
+//! Routing: subscribers with the same [`Subscription`] form a group with
+//! one queue (`group`), and the router (`route`) finds the groups an event
+//! is for by its topic, so a publish costs its own audience (one queue
+//! push and one wake-up per matching group), never the hub's size. A
+//! subscriber falls behind by its own subscription's rate: at most
+//! `queue_len` of its group's events, after which the slow-consumer policy
+//! applies and the loss is counted. A subscriber never sees a silent gap:
+//! replay, lag and stale ids all end in either the missing events or
+//! [`MISSED_EVENTS`].
 //!
-//! Publishing and subscribing take one short lock, so an event is either in
-//! a new subscriber's replay or in its live feed, never both or neither.
-//! Under it a subscriber only takes reference-counted handles to the
-//! frames it replays; nothing is copied.
+//! Ids stay global to the hub, so one `Last-Event-ID` resumes a
+//! subscription to many topics exactly, in publish order, from the history
+//! kept per topic (`history`). Publishing and joining a group take one
+//! short lock (the history is written under it), so an event is either in
+//! a new subscriber's replay (numbered below the point it joined at) or in
+//! its live queue, never both or neither; the replay itself is read after
+//! that lock is released, under the history's own.
 //!
 //! Modules: `config` (settings), `delivery` (an event and its audience),
-//! `error`, `stats` (counters), `replay` (the replay log), `subscriber`
-//! (the stream a client reads),
-//! `keep_alive` (its idle timer).
+//! `error`, `stats` (counters), `route` (the topic index), `group` (a
+//! subscription's queue), `history` (the replay history), `subscriber`
+//! (the stream a client reads), `keep_alive` (its idle timer).
 
 mod config;
 mod delivery;
 mod error;
+mod group;
+mod history;
 mod keep_alive;
-mod replay;
+mod route;
 mod source;
 mod stats;
 mod subscriber;
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Waker;
 
 use bytes::{Bytes, BytesMut};
-use sse_core::{Audience, Event, MISSED_EVENTS, Resume};
-use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
+use sse_core::{Audience, Event, MISSED_EVENTS};
 
 #[cfg(feature = "redis")]
 pub(crate) use config::new_epoch;
@@ -52,10 +56,12 @@ pub use subscriber::Subscriber;
 
 use crate::topics::Subscription;
 pub(crate) use delivery::Delivery;
-use replay::ReplayLog;
+use group::{Group, Pushed};
+use history::{Found, History};
+use route::Router;
 pub(crate) use source::{Replay, ReplaySource};
 use stats::{Counters, add};
-use subscriber::{ClientSlot, Tracker};
+use subscriber::{ClientSlot, Member};
 
 /// What [`Hub::publish`] did with an event.
 ///
@@ -75,20 +81,56 @@ pub struct Published {
 }
 
 struct State {
-    log: ReplayLog,
-    /// `None` once shut down: dropping the sender ends every subscriber
-    /// after it has read what was already queued.
-    sender: Option<broadcast::Sender<Delivery>>,
+    next_seq: u64,
+    /// The id of the newest event, while the history holds it (what a
+    /// replay from a shared history goes up to).
+    newest_id: Option<Box<str>>,
+    router: Router,
+    /// `false` once shut down.
+    open: bool,
 }
 
 pub(crate) struct Inner {
     state: Mutex<State>,
-    trackers: Mutex<Vec<Weak<Tracker>>>,
+    /// Written under `state`, read alone.
+    history: Mutex<History>,
     config: HubConfig,
     epoch: String,
     counters: Counters,
-    /// Consulted when the log cannot answer a `Last-Event-ID`.
+    /// Consulted when the history cannot answer a `Last-Event-ID`.
     source: OnceLock<Arc<dyn ReplaySource>>,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every
+        // update is a single call into the router or a counter.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn history(&self) -> MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn queue_len(&self) -> usize {
+        self.config.queue_len.clamp(1, MAX_QUEUE_LEN)
+    }
+
+    /// Queues `frame` to `group` and counts the subscribers it disconnects.
+    fn push(&self, group: &Group, frame: &Bytes, seq: Option<u64>, wake: &mut Vec<Waker>) {
+        let disconnect = self.config.slow_consumer == SlowConsumer::Disconnect;
+        let Pushed { dropped, disconnected } = group.push(frame, seq, self.queue_len(), disconnect, wake);
+        if disconnected > 0 {
+            add(&self.counters.slow_disconnects, disconnected);
+            add(&self.counters.dropped, dropped);
+            tracing::debug!(disconnected, "disconnecting stalled subscribers");
+        }
+    }
+
+    /// A group left empty leaves the index (unless someone joined since).
+    pub(crate) fn left(&self, group: &Arc<Group>) {
+        self.lock().router.remove_if_empty(group);
+    }
 }
 
 /// A broadcast hub. Cheap to clone: clones share the hub.
@@ -132,13 +174,13 @@ impl Hub {
     /// ```
     #[must_use]
     pub fn new(config: HubConfig) -> Self {
-        let log = ReplayLog::new(config.history_events, config.history_bytes);
-        let (sender, _) = broadcast::channel(config.queue_len.clamp(1, MAX_QUEUE_LEN));
         let epoch = config.epoch.clone().unwrap_or_else(config::new_epoch);
+        let history = History::new(config.history_events, config.history_bytes, &epoch);
+        let state = State { next_seq: 0, newest_id: None, router: Router::default(), open: true };
         Self {
             inner: Arc::new(Inner {
-                state: Mutex::new(State { log, sender: Some(sender) }),
-                trackers: Mutex::new(Vec::new()),
+                state: Mutex::new(state),
+                history: Mutex::new(history),
                 config,
                 epoch,
                 counters: Counters::default(),
@@ -171,12 +213,6 @@ impl Hub {
     #[must_use]
     pub fn epoch(&self) -> &str {
         &self.inner.epoch
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent even if a holder panicked: every
-        // update is a single call into the log or the sender.
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Encodes `event` once, keeps it for replay, and queues the same bytes
@@ -215,56 +251,39 @@ impl Hub {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn publish_to(&self, audience: Audience<'_>, event: &Event<'_>) -> Result<Published, PublishError> {
-        let mut state = self.lock();
-        let Some(sender) = state.sender.clone() else {
+        let inner = &*self.inner;
+        let mut wake = Vec::new();
+        let mut state = inner.lock();
+        if !state.open {
             return Err(PublishError::ShutDown);
-        };
-        let seq = state.log.next_seq();
+        }
+        let seq = state.next_seq;
         let assigned;
         let event = match event.id() {
             Some(_) => *event,
             None => {
-                assigned = format!("{}-{seq}", self.inner.epoch);
+                assigned = format!("{}-{seq}", inner.epoch);
                 event.with_id(&assigned).map_err(PublishError::Field)?
             }
         };
-        let delivery = Delivery::new(encode(&event)?, audience);
+        let frame = encode(&event)?;
         let id = event.id().unwrap_or_default();
-        let len = delivery.frame.len() as u64;
-        if !state.log.push(id, delivery.clone()) {
-            tracing::warn!(bytes = len, "event larger than the replay history; history cleared");
+        let len = frame.len() as u64;
+        state.next_seq = seq.saturating_add(1);
+        let kept = inner.history().push(seq, id, Delivery::new(frame.clone(), audience));
+        if !kept {
+            tracing::warn!(
+                bytes = len,
+                "event larger than the replay history: a resume across it gets missed"
+            );
         }
-        // `send` fails only when nobody subscribes; the event is still in
-        // the log for clients that come back.
-        let _ = sender.send(delivery);
+        state.newest_id = kept.then(|| Box::from(id));
+        state.router.route(audience, |group| inner.push(group, &frame, Some(seq), &mut wake));
         drop(state);
-        add(&self.inner.counters.published, 1);
-        add(&self.inner.counters.published_bytes, len);
-        if self.inner.config.slow_consumer == SlowConsumer::Disconnect {
-            let every = (self.inner.config.queue_len.min(MAX_QUEUE_LEN) / 4).max(1) as u64;
-            if seq.is_multiple_of(every) {
-                self.disconnect_stalled(seq.saturating_add(1));
-            }
-        }
+        wake.into_iter().for_each(Waker::wake);
+        add(&inner.counters.published, 1);
+        add(&inner.counters.published_bytes, len);
         Ok(Published { seq, id: id.to_owned() })
-    }
-
-    /// Ends every subscriber that fell more than `queue_len` events behind
-    /// `next_seq`, even one that no longer reads at all.
-    fn disconnect_stalled(&self, next_seq: u64) {
-        let limit = self.inner.config.queue_len.clamp(1, MAX_QUEUE_LEN) as u64;
-        let counters = &self.inner.counters;
-        let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
-        trackers.retain(|weak| {
-            let Some(tracker) = weak.upgrade() else { return false };
-            let behind = next_seq.saturating_sub(tracker.next.load(Ordering::Acquire));
-            if behind > limit && tracker.kill() {
-                add(&counters.slow_disconnects, 1);
-                add(&counters.dropped, behind);
-                tracing::debug!(behind, "disconnecting a stalled subscriber");
-            }
-            true
-        });
     }
 
     /// A new subscriber to every public event: a stream of encoded
@@ -317,56 +336,60 @@ impl Hub {
         subscription: Subscription,
         last_event_id: Option<&str>,
     ) -> Result<Subscriber, SubscribeError> {
-        let slot = ClientSlot::take(&self.inner)?;
+        let inner = &self.inner;
+        let slot = ClientSlot::take(inner)?;
         let mut first = Vec::new();
-        if let Some(retry) = self.inner.config.retry {
+        if let Some(retry) = inner.config.retry {
             let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
             if let Ok(frame) = encode(&Event::new().with_retry(ms)) {
                 first.push(frame);
             }
         }
-        let state = self.lock();
-        let Some(sender) = state.sender.as_ref() else {
-            return Err(SubscribeError::ShutDown);
+        let track = inner.config.slow_consumer == SlowConsumer::Disconnect;
+        let (member, until, newest_id) = {
+            let mut state = inner.lock();
+            if !state.open {
+                return Err(SubscribeError::ShutDown);
+            }
+            let group = state.router.group(subscription);
+            let tracker = group.join(track);
+            // Events numbered from `until` on reach the group's queue.
+            (Member::new(group, tracker, Arc::clone(inner)), state.next_seq, state.newest_id.clone())
         };
-        let receiver = sender.subscribe();
-        let tracker = Arc::new(Tracker::new(state.log.next_seq()));
-        let resume = last_event_id.map(|id| state.log.resume_after(id));
-        if let Some(Resume::From(seq)) = resume {
-            let admitted = state.log.from(seq).filter(|d| d.reaches(&subscription));
-            first.extend(admitted.map(|d| d.frame.clone()));
-        }
-        // The shared history answers what the log cannot, up to the
-        // newest event here: every later one reaches `receiver`.
+        let Some(last_event_id) = last_event_id else {
+            return Ok(Subscriber::new(member, first, slot));
+        };
+        let subscription = member.subscription();
+        let replayed = {
+            let history = inner.history();
+            match history.find(last_event_id) {
+                Found::After(seq) => history.replay(seq, until, subscription).map(|frames| (seq, frames)),
+                Found::Unknown => None,
+            }
+        };
+        let counters = &inner.counters;
         let mut pending = None;
-        if let (Some(Resume::Missed), Some(source), Some(after)) =
-            (resume, self.inner.source.get(), last_event_id)
-        {
-            pending = Some(source.replay(after, state.log.newest_id(), &subscription));
-        }
-        drop(state);
-        let counters = &self.inner.counters;
-        match resume {
-            None | Some(Resume::UpToDate) => {}
-            Some(Resume::From(_)) => add(&counters.replays, 1),
-            Some(Resume::Missed) if pending.is_some() => {}
-            Some(Resume::Missed) => {
-                add(&counters.stale_resumes, 1);
-                add(&counters.missed_sent, 1);
-                first.push(Bytes::from_static(MISSED_EVENTS));
+        match replayed {
+            Some((seq, frames)) => {
+                if seq.saturating_add(1) < until {
+                    add(&counters.replays, 1);
+                }
+                first.extend(frames);
             }
+            // The shared history answers what this one cannot, up to the
+            // newest event here: every later one reaches the queue.
+            None => match inner.source.get() {
+                Some(source) => {
+                    pending = Some(source.replay(last_event_id, newest_id.as_deref(), subscription))
+                }
+                None => {
+                    add(&counters.stale_resumes, 1);
+                    add(&counters.missed_sent, 1);
+                    first.push(Bytes::from_static(MISSED_EVENTS));
+                }
+            },
         }
-        {
-            let mut trackers = self.inner.trackers.lock().unwrap_or_else(PoisonError::into_inner);
-            // Forget subscribers that are gone, so that connect/disconnect
-            // cycles without publishing cannot grow the list.
-            if trackers.len() >= self.client_count().saturating_mul(2).max(64) {
-                trackers.retain(|weak| weak.strong_count() > 0);
-            }
-            trackers.push(Arc::downgrade(&tracker));
-        }
-        let mut subscriber =
-            Subscriber::new(tracker, first, BroadcastStream::new(receiver), subscription, slot);
+        let mut subscriber = Subscriber::new(member, first, slot);
         if let Some(pending) = pending {
             subscriber.replay_from(pending);
         }
@@ -385,12 +408,20 @@ impl Hub {
     /// resume crosses the gap, and every subscriber gets `missed` now.
     #[cfg(feature = "redis")]
     pub(crate) fn gap(&self) {
-        let mut state = self.lock();
-        state.log.clear();
-        if let Some(sender) = state.sender.as_ref() {
-            let receivers = sender.send(Delivery::signal(Bytes::from_static(MISSED_EVENTS))).unwrap_or(0);
-            add(&self.inner.counters.missed_sent, receivers as u64);
-        }
+        let inner = &*self.inner;
+        let mut wake = Vec::new();
+        let mut state = inner.lock();
+        inner.history().clear();
+        state.newest_id = None;
+        let missed = Bytes::from_static(MISSED_EVENTS);
+        let mut receivers = 0u64;
+        state.router.each(|group| {
+            receivers = receivers.saturating_add(u64::from(group.members()));
+            inner.push(group, &missed, None, &mut wake);
+        });
+        drop(state);
+        wake.into_iter().for_each(Waker::wake);
+        add(&inner.counters.missed_sent, receivers);
     }
 
     /// Subscribers connected now.
@@ -431,7 +462,12 @@ impl Hub {
     /// assert!(hub.subscribe(None).is_err());
     /// ```
     pub fn shutdown(&self) {
-        self.lock().sender = None;
+        let mut wake = Vec::new();
+        let mut state = self.inner.lock();
+        state.open = false;
+        state.router.each(|group| group.close(&mut wake));
+        drop(state);
+        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -441,7 +477,7 @@ impl Hub {
     /// ```
     #[must_use]
     pub fn is_shut_down(&self) -> bool {
-        self.lock().sender.is_none()
+        !self.inner.lock().open
     }
 }
 

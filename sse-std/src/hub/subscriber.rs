@@ -1,56 +1,27 @@
 //! One subscriber of a hub: a `Stream` of encoded frames.
 //!
 //! Invariant: a subscriber sends, in order, its first frames (`retry:`,
-//! then the replay or the `missed` signal), then the live frames; every
-//! live event it skips (lag) is counted and followed by `missed` or by the
-//! end of the stream, never a silent gap. Live events its subscription
-//! does not admit are skipped (and count as read). Its client slot is
-//! given back when it is dropped.
+//! then the replay or the `missed` signal), then the frames of its group's
+//! queue; every queued frame it loses (lag) is counted and followed by
+//! `missed` or by the end of the stream, never a silent gap. Its client
+//! slot and its place in the group are given back when it is dropped.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use sse_core::{KEEP_ALIVE, MISSED_EVENTS};
 use tokio::sync::Notify;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::config::SlowConsumer;
 use super::error::SubscribeError;
+use super::group::{Group, Read, Tracker};
 use super::keep_alive::KeepAlive;
 use super::stats::add;
-use super::{Delivery, Inner, Replay};
+use super::{Inner, Replay};
 use crate::topics::Subscription;
-
-/// What the hub knows of one subscriber's progress.
-pub(crate) struct Tracker {
-    /// Sequence number of the next live event the subscriber has not read.
-    pub(crate) next: AtomicU64,
-    /// Set once when the hub disconnects it for being too slow.
-    pub(crate) killed: AtomicBool,
-    pub(crate) signal: Mutex<Option<Arc<Notify>>>,
-}
-
-impl Tracker {
-    pub(crate) fn new(next: u64) -> Self {
-        Self { next: AtomicU64::new(next), killed: AtomicBool::new(false), signal: Mutex::new(None) }
-    }
-
-    /// Marks it disconnected (once) and wakes its server; `false` if it
-    /// already was.
-    pub(crate) fn kill(&self) -> bool {
-        if self.killed.swap(true, Ordering::AcqRel) {
-            return false;
-        }
-        if let Some(signal) = self.signal.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            signal.notify_one();
-        }
-        true
-    }
-}
 
 /// One counted place among the hub's clients, given back on drop.
 pub(crate) struct ClientSlot {
@@ -75,6 +46,32 @@ impl Drop for ClientSlot {
     }
 }
 
+/// A place in a group, given back on drop (the group leaves the index
+/// with its last member).
+pub(crate) struct Member {
+    group: Arc<Group>,
+    tracker: Arc<Tracker>,
+    inner: Arc<Inner>,
+}
+
+impl Member {
+    pub(crate) fn new(group: Arc<Group>, tracker: Arc<Tracker>, inner: Arc<Inner>) -> Self {
+        Self { group, tracker, inner }
+    }
+
+    pub(crate) fn subscription(&self) -> &Subscription {
+        &self.group.subscription
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        if self.group.leave(&self.tracker) == 0 {
+            self.inner.left(&self.group);
+        }
+    }
+}
+
 /// One subscriber of a [`Hub`](crate::Hub): a `Stream` of encoded frames,
 /// ready to be a response body (`Stream<Item = Bytes>`; hyper and axum
 /// serve it directly). Dropping it leaves the hub.
@@ -86,13 +83,13 @@ impl Drop for ClientSlot {
 /// # Ok::<(), sse_std::SubscribeError>(())
 /// ```
 pub struct Subscriber {
-    tracker: Arc<Tracker>,
+    member: Member,
     /// Retry, replay or stale-id signal, sent before anything live.
     first: std::vec::IntoIter<Bytes>,
     /// A replay from the hub's shared history, sent after `first`.
     pending: Option<Replay>,
-    live: BroadcastStream<Delivery>,
-    subscription: Subscription,
+    /// The waker last left with the group, and the queue's tail then.
+    registered: Option<(Waker, u64)>,
     keep_alive: Option<KeepAlive>,
     policy: SlowConsumer,
     ended: bool,
@@ -109,20 +106,13 @@ impl std::fmt::Debug for Subscriber {
 }
 
 impl Subscriber {
-    pub(crate) fn new(
-        tracker: Arc<Tracker>,
-        first: Vec<Bytes>,
-        live: BroadcastStream<Delivery>,
-        subscription: Subscription,
-        slot: ClientSlot,
-    ) -> Self {
+    pub(crate) fn new(member: Member, first: Vec<Bytes>, slot: ClientSlot) -> Self {
         let config = &slot.inner.config;
         Self {
-            tracker,
+            member,
             first: first.into_iter(),
             pending: None,
-            live,
-            subscription,
+            registered: None,
             keep_alive: config.keep_alive.map(KeepAlive::new),
             policy: config.slow_consumer,
             ended: false,
@@ -145,11 +135,18 @@ impl Subscriber {
     /// # Ok::<(), sse_std::SubscribeError>(())
     /// ```
     pub fn set_disconnect_signal(&mut self, signal: Arc<Notify>) {
-        if self.tracker.killed.load(Ordering::Acquire) {
+        let tracker = &self.member.tracker;
+        if tracker.killed.load(Ordering::Acquire) {
             signal.notify_one();
         } else {
-            *self.tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
+            *tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
         }
+    }
+
+    /// Identifies the subscription this subscriber shares with others of
+    /// the same hub: subscribers with equal ids are woken together.
+    pub(crate) fn group_id(&self) -> u64 {
+        self.member.group.id
     }
 
     /// Sends what `replay` yields (or `missed`) before anything live.
@@ -189,7 +186,6 @@ impl Subscriber {
 
     /// It fell `missed` events behind: apply the policy.
     fn lagged(&mut self, missed: u64) -> Poll<Option<Bytes>> {
-        self.tracker.next.fetch_add(missed, Ordering::AcqRel);
         tracing::debug!(missed, policy = ?self.policy, "slow subscriber");
         let counters = &self.slot.inner.counters;
         match self.policy {
@@ -199,14 +195,10 @@ impl Subscriber {
                 self.traffic(Bytes::from_static(MISSED_EVENTS))
             }
             SlowConsumer::Disconnect => {
-                // Unless the periodic check got there first. Every event
-                // it had not read is lost to it: the ones overwritten and
-                // the ones still queued.
-                if self.tracker.kill() {
-                    let queued = counters
-                        .published
-                        .load(Ordering::Acquire)
-                        .saturating_sub(self.tracker.next.load(Ordering::Acquire));
+                // Unless a publish got there first. Every event it had not
+                // read is lost to it: the ones dropped and the ones queued.
+                if self.member.tracker.kill() {
+                    let queued = self.member.group.behind(&self.member.tracker);
                     add(&counters.dropped, missed.saturating_add(queued));
                     add(&counters.slow_disconnects, 1);
                 }
@@ -222,7 +214,7 @@ impl futures_core::Stream for Subscriber {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = self.get_mut();
-        if this.ended || this.tracker.killed.load(Ordering::Acquire) {
+        if this.ended || this.member.tracker.killed.load(Ordering::Acquire) {
             this.ended = true;
             return Poll::Ready(None);
         }
@@ -235,26 +227,15 @@ impl futures_core::Stream for Subscriber {
         if let Some(first) = this.first.next() {
             return this.traffic(first);
         }
-        // Events of other topics are read and skipped; the broadcast
-        // stream's cooperative budget ends a long run of them.
-        loop {
-            match Pin::new(&mut this.live).poll_next(cx) {
-                Poll::Ready(Some(Ok(delivery))) => {
-                    this.tracker.next.fetch_add(1, Ordering::AcqRel);
-                    if delivery.reaches(&this.subscription) {
-                        return this.traffic(delivery.frame);
-                    }
-                }
-                Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
-                    return this.lagged(missed);
-                }
-                // The hub shut down and this subscriber has read everything.
-                Poll::Ready(None) => {
-                    this.ended = true;
-                    return Poll::Ready(None);
-                }
-                Poll::Pending => break,
+        match this.member.group.read(&this.member.tracker, &mut this.registered, cx) {
+            Poll::Ready(Read::Frame(frame)) => return this.traffic(frame),
+            Poll::Ready(Read::Lagged(missed)) => return this.lagged(missed),
+            // The hub shut down and this subscriber has read everything.
+            Poll::Ready(Read::Closed) => {
+                this.ended = true;
+                return Poll::Ready(None);
             }
+            Poll::Pending => {}
         }
         match this.keep_alive.as_mut().map(|k| k.poll(cx)) {
             Some(Poll::Ready(())) => Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE))),

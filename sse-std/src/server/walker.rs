@@ -1,20 +1,25 @@
 //! Walkers: tasks that each write many event streams. A stream whose
 //! client keeps up is handed to a walker, which, when events arrive,
-//! walks its streams and gives each the frames it has waiting in one
-//! non-blocking write: one task wake-up per event instead of one
-//! per stream (at 10 000 clients the per-stream wake-up, task poll and
-//! `select!` cost about a quarter of a delivery).
+//! visits the streams they are for and gives each the frames it has
+//! waiting in one non-blocking write: one task wake-up per event instead
+//! of one per stream (at 10 000 clients the per-stream wake-up, task poll
+//! and `select!` cost about a quarter of a delivery).
 //!
 //! Invariant: a stream's frames are written in order by one owner at a
 //! time, its own task (`direct.rs`) or one walker. A walker writes only
 //! what a socket takes at once: a stream whose socket does not take all
 //! its frames, or whose subscriber ends, goes back to its own task with
 //! the rest (which then applies the stall timeout, as before) and rejoins
-//! once it has caught up. Every stream a walker holds either has its
-//! subscriber's wake-up registered with the walker or is due for the
-//! next walk, so no frame waits without a walk coming. Walks are made in
-//! slices of [`SLICE`] streams, so that other tasks run in between.
+//! once it has caught up. A walker keeps its streams in buckets, one per
+//! hub subscription group, each with its own wake-up: an event wakes the
+//! buckets of the groups it was queued to and the walker visits those
+//! only, so a publish to one of 10 000 topics visits one stream, not the
+//! walker's thousands. Every stream a walker holds either has its
+//! subscriber's wake-up registered for its bucket or its bucket is due,
+//! so no frame waits without a visit coming. Walks are made in slices of
+//! [`SLICE`] stream visits, so that other tasks run in between.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
@@ -46,6 +51,7 @@ pub(crate) struct Walkers {
 pub(crate) struct Joined {
     left: Arc<AtomicBool>,
     walker: usize,
+    bucket: u64,
     /// The stream coming back: its frames not yet written, and whether
     /// its subscriber goes on (`more`). Closed if the walker dropped the
     /// stream (its connection failed).
@@ -59,12 +65,12 @@ pub(crate) struct Back {
     pub(crate) more: bool,
 }
 
-/// The way to one walker: streams joining, and a wake-up for each stream
+/// The way to one walker: streams joining, and the bucket of each stream
 /// that leaves (its `left` flag is set first).
 #[derive(Debug)]
 struct Sender {
     join: mpsc::UnboundedSender<Entry>,
-    leave: mpsc::UnboundedSender<()>,
+    leave: mpsc::UnboundedSender<u64>,
 }
 
 struct Entry {
@@ -102,9 +108,10 @@ impl Walkers {
         let walker = self.next.fetch_add(1, Ordering::Relaxed).checked_rem(self.senders.len()).unwrap_or(0);
         let left = Arc::new(AtomicBool::new(false));
         let (back, receiver) = oneshot::channel();
+        let bucket = subscriber.group_id();
         let Some(sender) = self.senders.get(walker) else { return Err(Box::new(subscriber)) };
         match sender.join.send(Entry { left: Arc::clone(&left), stream, subscriber, back }) {
-            Ok(()) => Ok(Joined { left, walker, back: receiver }),
+            Ok(()) => Ok(Joined { left, walker, bucket, back: receiver }),
             Err(mpsc::error::SendError(entry)) => Err(Box::new(entry.subscriber)),
         }
     }
@@ -114,19 +121,18 @@ impl Walkers {
     pub(crate) fn leave(&self, joined: &Joined) {
         joined.left.store(true, Ordering::Release);
         if let Some(sender) = self.senders.get(joined.walker) {
-            let _ = sender.leave.send(());
+            let _ = sender.leave.send(joined.bucket);
         }
     }
 }
 
-/// The wake-up every subscriber of a walker gets: marks a walk due and
-/// wakes the walker once per walk, however many subscribers have news.
-struct Due {
-    due: AtomicBool,
+/// The buckets with news, and the walker's own wake-up.
+struct Ready {
+    due: Mutex<Vec<u64>>,
     task: Mutex<Option<Waker>>,
 }
 
-impl Due {
+impl Ready {
     fn register(&self, waker: &Waker) {
         let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
         if !task.as_ref().is_some_and(|t| t.will_wake(waker)) {
@@ -134,50 +140,60 @@ impl Due {
         }
     }
 
-    fn take(&self) -> bool {
-        self.due.swap(false, Ordering::AcqRel)
-    }
-
-    fn set(&self) {
-        self.due.store(true, Ordering::Release);
-    }
-
-    fn is_set(&self) -> bool {
-        self.due.load(Ordering::Acquire)
+    fn take(&self, into: &mut VecDeque<u64>) {
+        into.extend(self.due.lock().unwrap_or_else(PoisonError::into_inner).drain(..));
     }
 }
 
-impl Wake for Due {
+/// The wake-up of one bucket: queues it (once until it is visited) and
+/// wakes the walker.
+struct BucketWake {
+    bucket: u64,
+    queued: AtomicBool,
+    ready: Arc<Ready>,
+}
+
+impl Wake for BucketWake {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.due.swap(true, Ordering::AcqRel)
-            && let Some(task) = self.task.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
-        {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.ready.due.lock().unwrap_or_else(PoisonError::into_inner).push(self.bucket);
+        if let Some(task) = self.ready.task.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
             task.wake_by_ref();
         }
     }
 }
 
+/// The streams of one hub group that a walker holds.
+struct Bucket {
+    entries: Vec<Entry>,
+    wake: Arc<BucketWake>,
+    /// `wake` as a waker, given to every subscriber of the bucket.
+    waker: Waker,
+}
+
 /// A walker's state between polls.
 struct Walk {
-    entries: Vec<Entry>,
-    /// Where the walk under way stands, if one is.
-    cursor: Option<usize>,
-    due: Arc<Due>,
-    /// `due` as a waker, given to every subscriber.
-    waker: Waker,
+    buckets: HashMap<u64, Bucket>,
+    ready: Arc<Ready>,
+    /// Buckets due, in the order they became due.
+    due: VecDeque<u64>,
+    /// The bucket being walked and the next stream in it.
+    cursor: Option<(u64, usize)>,
     /// The frames of the stream being visited.
     scratch: Vec<Bytes>,
 }
 
 /// What a visit leaves of a stream.
 enum Visit {
-    /// Caught up: its subscriber will wake the walker.
+    /// Caught up: its subscriber will wake the bucket.
     Keep,
-    /// Its share written with more waiting: the next walk goes on.
+    /// Its share written with more waiting: the bucket is due again.
     Again,
     /// Back to its own task: its socket did not take everything, or its
     /// subscriber ended.
@@ -186,10 +202,10 @@ enum Visit {
     Failed,
 }
 
-async fn walk(mut joins: mpsc::UnboundedReceiver<Entry>, mut leaves: mpsc::UnboundedReceiver<()>) {
-    let due = Arc::new(Due { due: AtomicBool::new(false), task: Mutex::new(None) });
-    let waker = Waker::from(Arc::clone(&due));
-    let mut walk = Walk { entries: Vec::new(), cursor: None, due, waker, scratch: Vec::new() };
+async fn walk(mut joins: mpsc::UnboundedReceiver<Entry>, mut leaves: mpsc::UnboundedReceiver<u64>) {
+    let ready = Arc::new(Ready { due: Mutex::new(Vec::new()), task: Mutex::new(None) });
+    let mut walk =
+        Walk { buckets: HashMap::new(), ready, due: VecDeque::new(), cursor: None, scratch: Vec::new() };
     std::future::poll_fn(|cx| walk.poll(&mut joins, &mut leaves, cx)).await;
 }
 
@@ -197,21 +213,21 @@ impl Walk {
     fn poll(
         &mut self,
         joins: &mut mpsc::UnboundedReceiver<Entry>,
-        leaves: &mut mpsc::UnboundedReceiver<()>,
+        leaves: &mut mpsc::UnboundedReceiver<u64>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        self.due.register(cx.waker());
-        let mut sweep = false;
-        while let Poll::Ready(Some(())) = leaves.poll_recv(cx) {
-            sweep = true;
-        }
-        if sweep {
-            let before = self.entries.len();
-            self.entries.retain(|e| !e.left.load(Ordering::Acquire));
-            // Streams shifted under a walk under way may be skipped by it,
-            // one with frames waiting among them: walk again after it.
-            if self.cursor.is_some() && self.entries.len() != before {
-                self.due.set();
+        self.ready.register(cx.waker());
+        while let Poll::Ready(Some(id)) = leaves.poll_recv(cx) {
+            let Some(bucket) = self.buckets.get_mut(&id) else { continue };
+            let before = bucket.entries.len();
+            bucket.entries.retain(|e| !e.left.load(Ordering::Acquire));
+            if bucket.entries.is_empty() {
+                self.buckets.remove(&id);
+            } else if self.cursor.is_some_and(|(at, _)| at == id) && bucket.entries.len() != before {
+                // Streams shifted under the walk of this bucket may be
+                // skipped by it, one with frames waiting among them: walk
+                // it again after.
+                Wake::wake_by_ref(&bucket.wake);
             }
         }
         loop {
@@ -221,62 +237,83 @@ impl Walk {
                 Poll::Ready(Some(entry)) => {
                     // Visited at once: frames published since its task
                     // last looked are written, and its subscriber now
-                    // wakes this walker.
-                    self.entries.push(entry);
-                    self.visit(self.entries.len().saturating_sub(1));
+                    // wakes this bucket.
+                    let id = entry.subscriber.group_id();
+                    let bucket = self.buckets.entry(id).or_insert_with(|| Bucket::new(id, &self.ready));
+                    bucket.entries.push(entry);
+                    let at = bucket.entries.len().saturating_sub(1);
+                    self.visit(id, at);
                 }
                 // The server and every stream are gone.
                 Poll::Ready(None) => return Poll::Ready(()),
                 Poll::Pending => break,
             }
         }
-        if self.cursor.is_none() && self.due.take() {
-            self.cursor = Some(0);
-        }
-        if let Some(mut at) = self.cursor {
-            let mut visits = 0usize;
-            while at < self.entries.len() && visits < SLICE {
+        let mut visits = 0usize;
+        while visits < SLICE {
+            let (id, mut at) = match self.cursor.take() {
+                Some(cursor) => cursor,
+                None => {
+                    if self.due.is_empty() {
+                        self.ready.take(&mut self.due);
+                    }
+                    let Some(id) = self.due.pop_front() else { break };
+                    // News from here on queues it again.
+                    if let Some(bucket) = self.buckets.get(&id) {
+                        bucket.wake.queued.store(false, Ordering::Release);
+                    }
+                    (id, 0)
+                }
+            };
+            while visits < SLICE && self.buckets.get(&id).is_some_and(|b| at < b.entries.len()) {
                 visits = visits.saturating_add(1);
                 // A stream that leaves is replaced at `at` by the last one.
-                if self.visit(at) {
+                if self.visit(id, at) {
                     at = at.saturating_add(1);
                 }
             }
-            if at < self.entries.len() {
-                self.cursor = Some(at);
-                cx.waker().wake_by_ref();
-            } else {
-                self.cursor = None;
-                // Woken while this walk was under way: walk again.
-                if self.due.is_set() {
-                    cx.waker().wake_by_ref();
-                }
+            if self.buckets.get(&id).is_some_and(|b| at < b.entries.len()) {
+                self.cursor = Some((id, at));
+            } else if self.buckets.get(&id).is_some_and(|b| b.entries.is_empty()) {
+                self.buckets.remove(&id);
             }
+        }
+        if visits >= SLICE {
+            // More to walk: let other tasks run first.
+            cx.waker().wake_by_ref();
         }
         Poll::Pending
     }
 
-    /// Writes what the stream at `at` has waiting; `false` if the stream
-    /// left (another stream, or none, is at `at` now).
-    fn visit(&mut self, at: usize) -> bool {
-        let mut cx = Context::from_waker(&self.waker);
-        let Some(entry) = self.entries.get_mut(at) else { return false };
+    /// Writes what the stream at `at` of bucket `id` has waiting; `false`
+    /// if the stream left (another stream, or none, is at `at` now).
+    fn visit(&mut self, id: u64, at: usize) -> bool {
+        let Some(bucket) = self.buckets.get_mut(&id) else { return false };
+        let mut cx = Context::from_waker(&bucket.waker);
+        let Some(entry) = bucket.entries.get_mut(at) else { return false };
         let outcome = visit(entry, &mut cx, &mut self.scratch);
         match outcome {
             Visit::Keep => return true,
             Visit::Again => {
-                self.due.set();
+                Wake::wake_by_ref(&bucket.wake);
                 return true;
             }
             Visit::Back { .. } | Visit::Failed => {}
         }
-        let entry = self.entries.swap_remove(at);
+        let entry = bucket.entries.swap_remove(at);
         let batch = std::mem::take(&mut self.scratch);
         if let Visit::Back { more } = outcome {
             // A closed receiver means the task has left: the entry drops.
             let _ = entry.back.send(Back { subscriber: entry.subscriber, batch, more });
         }
         false
+    }
+}
+
+impl Bucket {
+    fn new(bucket: u64, ready: &Arc<Ready>) -> Self {
+        let wake = Arc::new(BucketWake { bucket, queued: AtomicBool::new(false), ready: Arc::clone(ready) });
+        Self { entries: Vec::new(), waker: Waker::from(Arc::clone(&wake)), wake }
     }
 }
 
@@ -297,6 +334,6 @@ fn visit(entry: &mut Entry, cx: &mut Context<'_>, scratch: &mut Vec<Bytes>) -> V
             return Visit::Back { more };
         }
     }
-    // Frames may be waiting with no wake-up registered: walk again.
+    // Frames may be waiting with no wake-up registered: visit again.
     Visit::Again
 }

@@ -1,0 +1,414 @@
+//! The hub's replay history for `Last-Event-ID`, kept per topic: each
+//! topic's newest events as the shared `Bytes` also sent live, so a
+//! resuming subscriber takes reference-counted handles and copies nothing.
+//!
+//! Invariant: every topic's log (events without a topic form one more) is
+//! a run of that topic's most recent events, oldest first, at most
+//! `per_topic` of them; all logs together cost at most `max_bytes`
+//! (frames, ids and bookkeeping), and to stay under it the least recently
+//! published topic gives up its oldest event first. Whatever leaves a log
+//! unread, evicted or too large to keep, is remembered as that log's
+//! `evicted` mark (a log emptied altogether leaves its mark in
+//! `removed`), so a replay never skips over an event silently: it holds
+//! every event after the client's that its subscription admits, merged
+//! across its topics in publish order, or it says the client missed
+//! events. Ids are global to the hub: an id this hub assigned
+//! (`<epoch>-<seq>`) is found by its number even after its event left the
+//! history, so a quiet subscription resumes exactly however busy the rest
+//! of the hub is; a publisher's own id is found while its event is kept.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+
+use super::Delivery;
+use crate::topics::{Parsed, Subscription};
+
+/// What an entry costs beyond its frame and id: the entry itself, its
+/// share of the maps, and the frame's allocation.
+const ENTRY_COST: usize = 96;
+
+/// What a topic costs beyond its entries.
+const TOPIC_COST: usize = 192;
+
+/// A topic's name; `None` for events without a topic.
+type Key = Option<Box<str>>;
+
+struct Entry {
+    seq: u64,
+    /// `None`: the hub's own `<epoch>-<seq>`.
+    id: Option<Box<str>>,
+    delivery: Delivery,
+}
+
+impl Entry {
+    fn cost(&self) -> usize {
+        let id = self.id.as_deref().map_or(0, str::len);
+        self.delivery.frame.len().saturating_add(id).saturating_add(ENTRY_COST)
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    entries: std::collections::VecDeque<Entry>,
+    /// The newest event that left this log without being kept.
+    evicted: Option<u64>,
+}
+
+impl Log {
+    fn newest(&self) -> Option<u64> {
+        self.entries.back().map(|e| e.seq)
+    }
+
+    /// Every event of this log from `after` on that a replay needs
+    /// (`None` if one of them left it).
+    fn after(
+        &self,
+        after: u64,
+        until: u64,
+        subscription: &Subscription,
+        out: &mut Vec<(u64, Bytes)>,
+    ) -> bool {
+        if self.evicted.is_some_and(|evicted| evicted > after) {
+            return false;
+        }
+        let first = self.entries.partition_point(|e| e.seq <= after);
+        for entry in self.entries.range(first..) {
+            if entry.seq >= until {
+                break;
+            }
+            if entry.delivery.reaches(subscription) {
+                out.push((entry.seq, entry.delivery.frame.clone()));
+            }
+        }
+        true
+    }
+}
+
+pub(crate) struct History {
+    topics: BTreeMap<Box<str>, Log>,
+    untopiced: Log,
+    /// Each log with entries by its newest event: the least recently
+    /// published first.
+    recency: BTreeMap<u64, Key>,
+    /// Publishers' own ids of the stored events, with the newest event
+    /// that carries each.
+    ids: HashMap<Box<str>, u64>,
+    /// The newest event that left a log that was then removed.
+    removed: Option<u64>,
+    bytes: usize,
+    per_topic: usize,
+    max_bytes: usize,
+    epoch: String,
+    /// Sequence number of the next event.
+    next_seq: u64,
+}
+
+/// Where a `Last-Event-ID` resumes.
+pub(crate) enum Found {
+    /// After the event with this number.
+    After(u64),
+    /// An id this history cannot place.
+    Unknown,
+}
+
+fn log_of<'a>(
+    topics: &'a mut BTreeMap<Box<str>, Log>,
+    untopiced: &'a mut Log,
+    key: &Key,
+) -> Option<&'a mut Log> {
+    match key {
+        None => Some(untopiced),
+        Some(name) => topics.get_mut(name),
+    }
+}
+
+fn raise(mark: &mut Option<u64>, seq: u64) {
+    *mark = Some(mark.map_or(seq, |m| m.max(seq)));
+}
+
+impl History {
+    pub(crate) fn new(per_topic: usize, max_bytes: usize, epoch: &str) -> Self {
+        Self {
+            topics: BTreeMap::new(),
+            untopiced: Log::default(),
+            recency: BTreeMap::new(),
+            ids: HashMap::new(),
+            removed: None,
+            bytes: 0,
+            per_topic,
+            max_bytes,
+            epoch: epoch.to_owned(),
+            next_seq: 0,
+        }
+    }
+
+    fn log_mut(&mut self, key: &Key) -> Option<&mut Log> {
+        log_of(&mut self.topics, &mut self.untopiced, key)
+    }
+
+    /// Stores event `seq` (the next one) with its id, on its delivery's
+    /// topic; `false` if it is larger than the whole history and was not
+    /// kept (a resume across it gets `missed`).
+    pub(crate) fn push(&mut self, seq: u64, id: &str, delivery: Delivery) -> bool {
+        self.next_seq = seq.saturating_add(1);
+        let key: Key = delivery.topic().map(Box::from);
+        let own = id.strip_prefix(self.epoch.as_str()).and_then(|rest| rest.strip_prefix('-'))
+            == Some(seq.to_string().as_str());
+        let entry = Entry { seq, id: (!own).then(|| Box::from(id)), delivery };
+        let cost = entry.cost().saturating_add(if self.log_mut(&key).is_none() { TOPIC_COST } else { 0 });
+        if cost > self.max_bytes || self.per_topic == 0 {
+            // Not kept: a resume across it must say so.
+            match self.log_mut(&key) {
+                Some(log) => raise(&mut log.evicted, seq),
+                None => raise(&mut self.removed, seq),
+            }
+            return false;
+        }
+        if let Some(name) = &key
+            && !self.topics.contains_key(name)
+        {
+            self.topics.insert(name.clone(), Log::default());
+            self.bytes = self.bytes.saturating_add(TOPIC_COST);
+        }
+        let per_topic = self.per_topic;
+        let Some(log) = log_of(&mut self.topics, &mut self.untopiced, &key) else { return false };
+        let previous = log.newest();
+        let mut freed = 0usize;
+        let mut forgotten = Vec::new();
+        while log.entries.len() >= per_topic {
+            let Some(old) = log.entries.pop_front() else { break };
+            raise(&mut log.evicted, old.seq);
+            freed = freed.saturating_add(old.cost());
+            forgotten.push(old);
+        }
+        let entry_cost = entry.cost();
+        let own_id = entry.id.clone();
+        log.entries.push_back(entry);
+        if let Some(id) = own_id {
+            self.ids.insert(id, seq);
+        }
+        if let Some(previous) = previous {
+            self.recency.remove(&previous);
+        }
+        self.recency.insert(seq, key);
+        self.bytes = self.bytes.saturating_sub(freed).saturating_add(entry_cost);
+        forgotten.iter().for_each(|old| self.forget_id(old));
+        while self.bytes > self.max_bytes && self.evict_oldest() {}
+        true
+    }
+
+    /// Drops the oldest event of the least recently published topic (the
+    /// topic too, once empty); `false` if there is nothing to drop.
+    fn evict_oldest(&mut self) -> bool {
+        let Some((&newest, key)) = self.recency.first_key_value() else { return false };
+        let key = key.clone();
+        let Some(log) = self.log_mut(&key) else {
+            self.recency.remove(&newest);
+            return true;
+        };
+        let Some(old) = log.entries.pop_front() else {
+            self.recency.remove(&newest);
+            return true;
+        };
+        raise(&mut log.evicted, old.seq);
+        let emptied = log.entries.is_empty();
+        let evicted = log.evicted;
+        self.bytes = self.bytes.saturating_sub(old.cost());
+        self.forget_id(&old);
+        if emptied {
+            self.recency.remove(&newest);
+            if let Some(name) = &key {
+                self.topics.remove(name);
+                self.bytes = self.bytes.saturating_sub(TOPIC_COST);
+                if let Some(evicted) = evicted {
+                    raise(&mut self.removed, evicted);
+                }
+            }
+        }
+        true
+    }
+
+    fn forget_id(&mut self, old: &Entry) {
+        if let Some(id) = &old.id
+            && self.ids.get(id) == Some(&old.seq)
+        {
+            self.ids.remove(id);
+        }
+    }
+
+    /// Forgets every stored event: no resume crosses this point (sequence
+    /// numbers go on).
+    pub(crate) fn clear(&mut self) {
+        self.topics.clear();
+        self.untopiced = Log::default();
+        self.recency.clear();
+        self.ids.clear();
+        self.bytes = 0;
+        if let Some(last) = self.next_seq.checked_sub(1) {
+            raise(&mut self.removed, last);
+            raise(&mut self.untopiced.evicted, last);
+        }
+    }
+
+    /// The event a client that sends `Last-Event-ID: id` saw last. If
+    /// several stored events carry the id, the newest counts.
+    pub(crate) fn find(&self, id: &str) -> Found {
+        if let Some(&seq) = self.ids.get(id) {
+            return Found::After(seq);
+        }
+        let own = id.strip_prefix(self.epoch.as_str()).and_then(|rest| rest.strip_prefix('-'));
+        match own.and_then(|n| n.parse::<u64>().ok()) {
+            // Only canonical numbers: `e-01` is not `e-1`.
+            Some(seq) if seq < self.next_seq && own == Some(seq.to_string().as_str()) => Found::After(seq),
+            _ => Found::Unknown,
+        }
+    }
+
+    /// Where a client that saw event `after` resumes, when every event
+    /// before `until` is in the history or was not kept, and later ones
+    /// reach it live: the frames it needs (possibly none, the subscriber
+    /// was up to date), in publish order, or `None` if one of them is no
+    /// longer kept.
+    pub(crate) fn replay(&self, after: u64, until: u64, subscription: &Subscription) -> Option<Vec<Bytes>> {
+        if after.saturating_add(1) >= until {
+            return Some(Vec::new());
+        }
+        let mut out = Vec::new();
+        let topics = &subscription.topics;
+        // Selectors that may match a topic whose log was removed.
+        let mut open = topics.has_all();
+        if topics.has_all() {
+            if !self.untopiced.after(after, until, subscription, &mut out) {
+                return None;
+            }
+            // Only logs with an event after `after` have anything to give,
+            // and only they can have lost one since.
+            for (_, key) in self.recency.range(after.saturating_add(1)..) {
+                if let Some(name) = key
+                    && let Some(log) = self.topics.get(name)
+                    && !log.after(after, until, subscription, &mut out)
+                {
+                    return None;
+                }
+            }
+        } else {
+            for parsed in topics.parsed() {
+                match parsed {
+                    Parsed::Exact(topic) => match self.topics.get(topic) {
+                        Some(log) => {
+                            if !log.after(after, until, subscription, &mut out) {
+                                return None;
+                            }
+                        }
+                        None => open = true,
+                    },
+                    Parsed::Under(prefix) => {
+                        open = true;
+                        let under = self.topics.range::<str, _>((
+                            std::ops::Bound::Excluded(&**prefix),
+                            std::ops::Bound::Unbounded,
+                        ));
+                        for (_, log) in under.take_while(|(name, _)| name.starts_with(&**prefix)) {
+                            if !log.after(after, until, subscription, &mut out) {
+                                return None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if open && self.removed.is_some_and(|removed| removed > after) {
+            return None;
+        }
+        // A topic under two selectors was read twice.
+        out.sort_unstable_by_key(|(seq, _)| *seq);
+        out.dedup_by_key(|(seq, _)| *seq);
+        Some(out.into_iter().map(|(_, frame)| frame).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sse_core::{Audience, Topic};
+
+    use super::*;
+    use crate::topics::Selectors;
+
+    fn on(topic: &str) -> Delivery {
+        let audience = Audience::on(Topic::new(topic).unwrap());
+        Delivery::new(Bytes::from(format!("data: {topic}\n\n")), audience)
+    }
+
+    fn sub(selectors: &[&str]) -> Subscription {
+        Subscription::new(Selectors::parse(selectors).unwrap())
+    }
+
+    fn frames(replayed: Option<Vec<Bytes>>) -> Option<Vec<String>> {
+        replayed.map(|f| f.iter().map(|b| String::from_utf8_lossy(b).trim().to_owned()).collect())
+    }
+
+    #[test]
+    fn a_replay_merges_its_topics_in_publish_order() {
+        let mut history = History::new(10, 1 << 20, "e");
+        for (seq, topic) in ["a", "b", "c/1", "a", "c/2", "b"].into_iter().enumerate() {
+            history.push(seq as u64, &format!("e-{seq}"), on(topic));
+        }
+        let Found::After(seq) = history.find("e-0") else { panic!("e-0 is known") };
+        let got = frames(history.replay(seq, 6, &sub(&["a", "c/*"])));
+        assert_eq!(got.unwrap(), ["data: c/1", "data: a", "data: c/2"]);
+        // Up to `until` only: later events reach it live.
+        assert_eq!(frames(history.replay(0, 4, &sub(&["*"]))).unwrap().len(), 3);
+        assert_eq!(history.replay(5, 6, &sub(&["*"])).unwrap().len(), 0);
+        assert!(matches!(history.find("e-01"), Found::Unknown));
+        assert!(matches!(history.find("e-6"), Found::Unknown));
+    }
+
+    #[test]
+    fn a_busy_topic_does_not_cost_a_quiet_one_its_resume() {
+        let mut history = History::new(4, 1 << 20, "e");
+        history.push(0, "e-0", on("quiet"));
+        history.push(1, "e-1", on("quiet"));
+        for seq in 2..100 {
+            history.push(seq, &format!("e-{seq}"), on("busy"));
+        }
+        // The quiet subscriber saw e-0 and resumes exactly with e-1.
+        assert_eq!(frames(history.replay(0, 100, &sub(&["quiet"]))).unwrap(), ["data: quiet"]);
+        // The busy one lost events: missed.
+        assert!(history.replay(10, 100, &sub(&["busy"])).is_none());
+        assert_eq!(history.replay(96, 100, &sub(&["busy"])).unwrap().len(), 3);
+        assert!(history.replay(0, 100, &sub(&["*"])).is_none());
+    }
+
+    #[test]
+    fn bytes_evict_the_least_recently_published_topic_first_and_leave_a_mark() {
+        // Room for about three one-entry topics.
+        let mut history = History::new(10, 3 * (TOPIC_COST + ENTRY_COST + 16), "e");
+        history.push(0, "e-0", on("old"));
+        history.push(1, "e-1", on("mid"));
+        history.push(2, "e-2", on("new"));
+        history.push(3, "e-3", on("mid"));
+        history.push(4, "e-4", on("newest"));
+        assert!(!history.topics.contains_key("old"), "the least recently published goes first");
+        assert!(history.replay(0, 5, &sub(&["mid"])).is_some(), "mid kept everything after e-0");
+        assert!(history.replay(0, 5, &sub(&["old"])).is_none(), "old's event is gone");
+        assert!(history.replay(0, 5, &sub(&["o/*"])).is_none(), "a prefix may have held it");
+        assert!(history.bytes <= history.max_bytes);
+    }
+
+    #[test]
+    fn publisher_ids_and_oversized_events() {
+        let mut history = History::new(10, 4096, "e");
+        history.push(0, "x", on("a"));
+        history.push(1, "y", on("a"));
+        history.push(2, "x", on("a"));
+        assert!(matches!(history.find("x"), Found::After(2)), "the newest carrying it");
+        let big = Delivery::new(Bytes::from(vec![b'x'; 5000]), Audience::on(Topic::new("a").unwrap()));
+        assert!(!history.push(3, "z", big));
+        assert!(history.replay(2, 4, &sub(&["a"])).is_none(), "a gap must not be skipped");
+        assert!(history.replay(2, 4, &sub(&["b"])).unwrap().is_empty(), "b lost nothing");
+        history.clear();
+        assert!(history.replay(2, 5, &sub(&["b"])).is_none(), "nothing crosses a clear");
+        assert!(history.replay(3, 5, &sub(&["b"])).unwrap().is_empty());
+    }
+}
