@@ -27,9 +27,13 @@ pub(crate) struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Events kept for clients that resume with Last-Event-ID.
+    /// Events kept per topic for clients that resume with Last-Event-ID.
     #[arg(long, default_value_t = 1024)]
     history: usize,
+    /// Bytes the whole history may take; past it, the least recently
+    /// published topics give up their oldest events first.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    history_bytes: usize,
     /// Seconds without traffic before a keep-alive comment (0: never).
     #[arg(long, default_value_t = 15)]
     keep_alive: u64,
@@ -164,7 +168,7 @@ async fn serve(args: Args) -> ExitCode {
         };
     let hub = Hub::new(HubConfig {
         history_events: args.history,
-        history_bytes: args.history.saturating_mul(2048).max(1 << 20),
+        history_bytes: args.history_bytes,
         keep_alive: (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive)),
         max_clients: args.max_clients,
         ..HubConfig::default()

@@ -27,9 +27,10 @@ pub enum SlowConsumer {
     #[default]
     DropOldest,
     /// End its stream (its client reconnects with `Last-Event-ID` and
-    /// catches up from the history if it can). The hub checks every few
-    /// publishes, so a client that stopped reading altogether is caught
-    /// too, and notifies the subscriber's
+    /// catches up from the history if it can). The hub checks as it
+    /// queues each event, so a client that stopped reading altogether is
+    /// caught as soon as it is `queue_len` events of its own subscription
+    /// behind, and notifies the subscriber's
     /// [disconnect signal](crate::Subscriber::set_disconnect_signal) so
     /// that its server can close the connection. Counted in
     /// [`HubStats::slow_disconnects`](crate::HubStats::slow_disconnects),
@@ -51,14 +52,19 @@ pub enum SlowConsumer {
 /// ```
 #[derive(Clone, Debug)]
 pub struct HubConfig {
-    /// Events kept for replay after `Last-Event-ID` (default 1024).
+    /// Events kept for replay after `Last-Event-ID`, per topic (events
+    /// without a topic count as one more topic; default 1024).
     pub history_events: usize,
-    /// Bytes of encoded events kept for replay (default 1 MiB).
+    /// Bytes the whole history may take: encoded events, their ids and
+    /// about 100 bytes of bookkeeping per event and 200 per topic (default
+    /// 1 MiB). Past it, the least recently published topic gives up its
+    /// oldest events first.
     pub history_bytes: usize,
-    /// How many events one subscriber may fall behind before
-    /// [`slow_consumer`](Self::slow_consumer) applies (default 256; at
-    /// least 1 and at most [`MAX_QUEUE_LEN`]: the ring is allocated when the
-    /// hub is made).
+    /// How many events of its own subscription one subscriber may fall
+    /// behind before [`slow_consumer`](Self::slow_consumer) applies
+    /// (default 256; at least 1 and at most [`MAX_QUEUE_LEN`]). Events of
+    /// topics it did not select never count. The queue holds only events
+    /// some subscriber has not read yet, so an idle hub holds none.
     pub queue_len: usize,
     /// The slow-consumer policy (default: drop the oldest and tell).
     pub slow_consumer: SlowConsumer,
