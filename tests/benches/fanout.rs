@@ -34,13 +34,14 @@
 use std::io::{BufRead as _, BufReader, Lines};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_util::rt::TokioIo;
+use http_body_util::BodyExt as _;
 use sse_core::{Output, Parser};
 use tokio::sync::Semaphore;
+
+#[path = "common/load.rs"]
+mod load;
 
 /// The p99 latency a passing step stays under.
 const P99_LIMIT_MS: f64 = 100.0;
@@ -99,18 +100,6 @@ impl Step {
     }
 }
 
-fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
-}
-
-/// Reads `"key":<number>` from event data.
-fn field(data: &[u8], key: &str) -> Option<u128> {
-    let data = std::str::from_utf8(data).ok()?;
-    let at = data.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let digits: String = data[at..].chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// One client: streams until the sentinel (or the end of the stream).
 async fn client(port: u16, connecting: Arc<Semaphore>) -> Seen {
     let mut seen = Seen::default();
@@ -120,7 +109,9 @@ async fn client(port: u16, connecting: Arc<Semaphore>) -> Seen {
     let mut body = None;
     if let Ok(_permit) = connecting.acquire().await {
         for _ in 0..5 {
-            if let Ok(Some(b)) = tokio::time::timeout(Duration::from_secs(5), open(port)).await {
+            if let Ok(Some(b)) =
+                tokio::time::timeout(Duration::from_secs(5), load::open(port, "/events")).await
+            {
                 body = Some(b);
                 break;
             }
@@ -133,7 +124,7 @@ async fn client(port: u16, connecting: Arc<Semaphore>) -> Seen {
     let mut next = 0u64;
     while let Some(Ok(frame)) = body.frame().await {
         let Ok(data) = frame.into_data() else { continue };
-        let now = now_ns();
+        let now = load::now_ns();
         parser.feed(&data, |o| {
             let Output::Event(e) = o else { return };
             if e.event_type().as_bytes() == b"missed" {
@@ -141,12 +132,12 @@ async fn client(port: u16, connecting: Arc<Semaphore>) -> Seen {
                 return;
             }
             let d = e.data().as_bytes();
-            if let Some(end) = field(d, "end") {
+            if let Some(end) = load::field(d, "end") {
                 seen.lost += (end as u64).saturating_sub(next);
                 seen.ended = true;
                 return;
             }
-            let (Some(n), Some(t)) = (field(d, "n"), field(d, "t")) else { return };
+            let (Some(n), Some(t)) = (load::field(d, "n"), load::field(d, "t")) else { return };
             let n = n as u64;
             seen.lost += n.saturating_sub(next);
             next = next.max(n + 1);
@@ -160,37 +151,11 @@ async fn client(port: u16, connecting: Arc<Semaphore>) -> Seen {
     seen
 }
 
-/// Opens a stream: the response body, or `None`.
-async fn open(port: u16) -> Option<hyper::body::Incoming> {
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
-    tokio::spawn(conn);
-    let request = http::Request::builder()
-        .uri("/events")
-        .header("host", "127.0.0.1")
-        .header("accept", "text/event-stream")
-        .body(Empty::<Bytes>::new())
-        .ok()?;
-    let response = sender.send_request(request).await.ok()?;
-    Some(response.into_body())
-}
-
 fn server_path() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().unwrap().parent().unwrap().join("examples/fanout_server");
     assert!(path.exists(), "build it first: cargo build --release -p sse-tests --example fanout_server");
     path
-}
-
-/// The server's user + system CPU time in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn spawn_server(
@@ -252,7 +217,7 @@ fn run(
     // publishes.
     let rss = lines.next().unwrap().unwrap();
     let rss: Vec<u64> = rss.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect();
-    let cpu_before = cpu_seconds(pid);
+    let cpu_before = load::cpu_seconds(pid);
     let connected = started.elapsed();
     let done = lines.next().unwrap().unwrap();
     let sent: u64 = done.split_whitespace().last().unwrap().parse().unwrap();
@@ -269,7 +234,7 @@ fn run(
         }
         all
     });
-    let cpu_s = cpu_seconds(pid) - cpu_before;
+    let cpu_s = load::cpu_seconds(pid) - cpu_before;
     let drained = started.elapsed();
     drop(child.stdin.take());
     let _ = child.wait();

@@ -239,6 +239,7 @@ impl History {
 
     /// Forgets every stored event: no resume crosses this point (sequence
     /// numbers go on).
+    #[cfg(any(feature = "redis", test))]
     pub(crate) fn clear(&mut self) {
         self.topics.clear();
         self.untopiced = Log::default();
