@@ -7,10 +7,9 @@
 //! silently: it either finds the client's id and replays everything after
 //! it, or says the client missed events.
 //!
-//! Each entry keeps the event's [`Audience`] (topic and private flag) next
-//! to its id, so that a replay can be filtered exactly as the live feed
-//! is; ids stay global to the history, so one id resumes a subscription
-//! to many topics.
+//! An entry is its id and its frame, nothing more: a microcontroller pays
+//! for no routing data. (sse-std's hub keeps its own history per topic,
+//! with each event's audience.)
 //!
 //! Storage is one byte ring plus an index ring of [`HistoryEntry`]s, both fixed
 //! when the history is made: arrays for [`History`] (no heap, `const`), or
@@ -21,7 +20,6 @@
 
 use crate::error::HistoryError;
 use crate::event::Event;
-use crate::topic::{Audience, Topic};
 
 /// One entry of a history's index: where an event's id and frame are.
 /// Opaque; provide `HistoryEntry::EMPTY`s as index storage to
@@ -36,8 +34,7 @@ pub struct HistoryEntry(Entry);
 
 impl HistoryEntry {
     /// An unused slot.
-    pub const EMPTY: Self =
-        Self(Entry { start: 0, id_len: None, topic_len: None, private: false, frame_len: 0 });
+    pub const EMPTY: Self = Self(Entry { start: 0, id_len: None, frame_len: 0 });
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -45,19 +42,12 @@ struct Entry {
     start: usize,
     /// Length of the stored id, or `None` for an event without an id.
     id_len: Option<usize>,
-    /// Length of the stored topic (after the id), or `None` for none.
-    topic_len: Option<u16>,
-    private: bool,
     frame_len: usize,
 }
 
 impl Entry {
     fn len(&self) -> usize {
-        self.id_len.unwrap_or(0).saturating_add(self.topic_bytes()).saturating_add(self.frame_len)
-    }
-
-    fn topic_bytes(&self) -> usize {
-        usize::from(self.topic_len.unwrap_or(0))
+        self.id_len.unwrap_or(0).saturating_add(self.frame_len)
     }
 
     fn end(&self) -> usize {
@@ -108,7 +98,6 @@ pub const MISSED_EVENTS: &[u8] = b"event: missed\ndata: \n\n";
 /// let stored = h.get(seq).unwrap();
 /// assert_eq!(stored.id, Some("9"));
 /// assert_eq!(stored.frame, b"id: 9\ndata: x\n\n");
-/// assert_eq!(stored.audience, sse_core::Audience::EVERYONE);
 /// # Ok::<(), sse_core::FieldError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,8 +108,6 @@ pub struct Stored<'h> {
     pub id: Option<&'h str>,
     /// The encoded frame, exactly as [`Event::encode`] writes it.
     pub frame: &'h [u8],
-    /// Who the event is for, as given to [`HistoryIn::push_to`].
-    pub audience: Audience<'h>,
 }
 
 /// A fixed-capacity ring of the last events sent: at most `N` events and
@@ -345,13 +332,14 @@ where
         }
     }
 
-    /// Encodes `event` (for everyone: no topic, public) into the history,
-    /// evicting the oldest events as needed, and returns its sequence
-    /// number. The same as [`push_to`](Self::push_to) with
-    /// [`Audience::EVERYONE`].
+    /// Encodes `event` into the history, evicting the oldest events as
+    /// needed, and returns its sequence number.
     ///
     /// # Errors
-    /// As for [`push_to`](Self::push_to).
+    /// [`HistoryError::TooLarge`] if the event and its id need more than
+    /// `BYTES`: the history is then cleared (the sequence number is still
+    /// used up), so resuming across it reports [`Resume::Missed`].
+    /// [`HistoryError::Format`] if `Display` data fails; nothing changes.
     ///
     /// ```
     /// let mut h = sse_core::History::<2, 256>::new();
@@ -361,38 +349,10 @@ where
     /// assert_eq!((h.len(), h.oldest_seq()), (2, 1));
     /// ```
     pub fn push(&mut self, event: &Event<'_>) -> Result<u64, HistoryError> {
-        self.push_to(Audience::EVERYONE, event)
-    }
-
-    /// Encodes `event` into the history with its audience (topic and
-    /// private flag, kept for filtering replays; the topic is not part of
-    /// the frame), evicting the oldest events as needed, and returns its
-    /// sequence number.
-    ///
-    /// # Errors
-    /// [`HistoryError::TooLarge`] if the event, its id and its topic need
-    /// more than `BYTES`: the history is then cleared (the sequence number
-    /// is still used up), so resuming across it reports [`Resume::Missed`].
-    /// [`HistoryError::Format`] if `Display` data fails; nothing changes.
-    ///
-    /// ```
-    /// use sse_core::{Audience, Event, History, Selector, Topic};
-    /// let mut h = History::<8, 512>::new();
-    /// h.push_to(Audience::on(Topic::new("a")?), &Event::new().with_data("for a"))?;
-    /// h.push_to(Audience::on(Topic::new("b")?), &Event::new().with_data("for b"))?;
-    /// let (topics, grants) = ([Selector::parse("a")?], []);
-    /// let replay: Vec<_> =
-    ///     h.iter_from(0).filter(|s| s.audience.reaches(&topics[..], &grants[..])).map(|s| s.frame).collect();
-    /// assert_eq!(replay, [b"data: for a\n\n"]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn push_to(&mut self, audience: Audience<'_>, event: &Event<'_>) -> Result<u64, HistoryError> {
         let measured = event.measure().ok_or(HistoryError::Format)?;
         let frame_len = measured.len;
         let id = event.id().map(str::as_bytes);
-        let topic = audience.topic_name().map(str::as_bytes);
-        let topic_len = topic.map(|t| u16::try_from(t.len()).unwrap_or(u16::MAX));
-        let head = id.unwrap_or_default().len().saturating_add(topic.unwrap_or_default().len());
+        let head = id.unwrap_or_default().len();
         let entry_len = head.saturating_add(frame_len);
         let seq = self.next_seq;
         let capacity = self.store.as_ref().len();
@@ -423,8 +383,7 @@ where
         let Some((head_slot, frame_slot)) = slot.split_at_mut_checked(head) else {
             return Err(too_large);
         };
-        let (id, topic) = (id.unwrap_or_default(), topic.unwrap_or_default());
-        for (dst, src) in head_slot.iter_mut().zip(id.iter().chain(topic)) {
+        for (dst, src) in head_slot.iter_mut().zip(id.unwrap_or_default()) {
             *dst = *src;
         }
         match event.write_measured(&measured, frame_slot) {
@@ -433,13 +392,7 @@ where
             // here; the slot is not recorded, so the history stays valid.
             _ => return Err(HistoryError::Format),
         }
-        let entry = Entry {
-            start,
-            id_len: event.id().map(str::len),
-            topic_len,
-            private: audience.private,
-            frame_len,
-        };
+        let entry = Entry { start, id_len: event.id().map(str::len), frame_len };
         if !self.push_back(entry) {
             return Err(too_large);
         }
@@ -449,18 +402,8 @@ where
 
     fn stored(&self, seq: u64, entry: &Entry) -> Stored<'_> {
         let bytes = self.store.as_ref().get(entry.start..entry.end()).unwrap_or(&[]);
-        let (id, rest) = bytes.split_at_checked(entry.id_len.unwrap_or(0)).unwrap_or((&[], &[]));
-        let (topic, frame) = rest.split_at_checked(entry.topic_bytes()).unwrap_or((&[], &[]));
-        let topic = entry
-            .topic_len
-            .and_then(|_| core::str::from_utf8(topic).ok())
-            .and_then(|name| Topic::new(name).ok());
-        Stored {
-            seq,
-            id: entry.id_len.and_then(|_| core::str::from_utf8(id).ok()),
-            frame,
-            audience: Audience { topic, private: entry.private },
-        }
+        let (id, frame) = bytes.split_at_checked(entry.id_len.unwrap_or(0)).unwrap_or((&[], &[]));
+        Stored { seq, id: entry.id_len.and_then(|_| core::str::from_utf8(id).ok()), frame }
     }
 
     /// The stored event with sequence number `seq`, if it is still stored.
@@ -526,7 +469,6 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::topic::Selector;
 
     fn ids<const N: usize, const B: usize>(h: &History<N, B>, from: u64) -> Vec<String> {
         h.iter_from(from).map(|s| s.id.unwrap_or("-").to_string()).collect()
@@ -654,61 +596,47 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the sizes, topics and wrap-around, every stored entry
-        /// keeps its own id, audience and frame, and a filtered replay
-        /// after any stored id is the filtered tail of what was pushed.
+        /// Whatever the sizes and wrap-around, every stored entry keeps
+        /// its own id and frame, and a replay after any stored id is the
+        /// tail of what was pushed.
         #[test]
-        fn audiences_survive_wrap_around_and_filter_replay(
-            events in proptest::collection::vec((0usize..4, proptest::bool::ANY, 0usize..40), 1..80),
-            selected in proptest::collection::vec(0usize..5, 0..3),
-            granted in proptest::collection::vec(0usize..5, 0..3),
-        ) {
-            const TOPICS: [&str; 4] = ["a", "a/b", "b/c/d", "bb"];
-            const SELECTORS: [&str; 5] = ["*", "a", "a/*", "b/*", "bb"];
-            let selected: Vec<Selector<'_>> = selected.iter().map(|&i| Selector::parse(SELECTORS[i]).unwrap()).collect();
-            let granted: Vec<Selector<'_>> = granted.iter().map(|&i| Selector::parse(SELECTORS[i]).unwrap()).collect();
+        fn entries_survive_wrap_around_and_replay(events in proptest::collection::vec(0usize..40, 1..80)) {
             let mut h: History<16, 300> = History::new();
-            let mut pushed: Vec<(String, Audience<'static>, Vec<u8>)> = Vec::new();
-            for (i, &(topic, private, len)) in events.iter().enumerate() {
+            let mut pushed: Vec<(String, Vec<u8>)> = Vec::new();
+            for (i, &len) in events.iter().enumerate() {
                 let id = i.to_string();
                 let data = "d".repeat(len);
-                let audience = Audience { topic: Some(Topic::new(TOPICS[topic]).unwrap()), private };
                 let event = Event::new().with_id(&id).unwrap().with_data(&data);
                 let mut frame = std::vec![0u8; event.encoded_len()];
                 event.encode(&mut frame).unwrap();
-                h.push_to(audience, &event).unwrap();
-                pushed.push((id, audience, frame));
+                h.push(&event).unwrap();
+                pushed.push((id, frame));
             }
             let stored: Vec<_> = h.iter_from(0).collect();
             let tail = &pushed[pushed.len() - stored.len()..];
-            for (s, (id, audience, frame)) in stored.iter().zip(tail) {
-                proptest::prop_assert_eq!((s.id, s.audience, s.frame), (Some(id.as_str()), *audience, frame.as_slice()));
+            for (s, (id, frame)) in stored.iter().zip(tail) {
+                proptest::prop_assert_eq!((s.id, s.frame), (Some(id.as_str()), frame.as_slice()));
             }
-            for (at, (id, _, _)) in tail.iter().enumerate() {
+            for (at, (id, _)) in tail.iter().enumerate() {
                 let replay: Vec<&[u8]> = match h.resume_after(id) {
-                    Resume::From(seq) => h.iter_from(seq)
-                        .filter(|s| s.audience.reaches(&selected[..], &granted[..]))
-                        .map(|s| s.frame).collect(),
+                    Resume::From(seq) => h.iter_from(seq).map(|s| s.frame).collect(),
                     Resume::UpToDate => Vec::new(),
                     Resume::Missed => panic!("{id} is stored"),
                 };
-                let want: Vec<&[u8]> = tail[at + 1..].iter()
-                    .filter(|(_, audience, _)| audience.reaches(&selected[..], &granted[..]))
-                    .map(|(_, _, frame)| frame.as_slice()).collect();
+                let want: Vec<&[u8]> = tail[at + 1..].iter().map(|(_, frame)| frame.as_slice()).collect();
                 proptest::prop_assert_eq!(replay, want);
             }
         }
     }
 
     #[test]
-    fn the_topic_counts_toward_the_byte_bound() {
-        let mut h: History<4, 20> = History::new();
+    fn an_entry_costs_its_id_and_frame_only() {
+        let mut h: History<4, 16> = History::new();
         let event = Event::new().with_id("1").unwrap().with_data("x");
-        // "1" + "id: 1\ndata: x\n\n" is 1 + 15 bytes; a 5-byte topic makes 21.
-        let topic = Audience::on(Topic::new("abcde").unwrap());
-        assert_eq!(h.push_to(topic, &event), Err(HistoryError::TooLarge { needed: 21, capacity: 20 }));
-        assert_eq!(h.push_to(Audience::on(Topic::new("abcd").unwrap()).private(), &event), Ok(1));
-        let stored = h.get(1).unwrap();
-        assert_eq!((stored.audience.topic_name(), stored.audience.private), (Some("abcd"), true));
+        // "1" + "id: 1\ndata: x\n\n" is 1 + 15 bytes.
+        assert_eq!(h.push(&event), Ok(0));
+        let long = Event::new().with_id("12").unwrap().with_data("x");
+        assert_eq!(h.push(&long), Err(HistoryError::TooLarge { needed: 18, capacity: 16 }));
+        assert_eq!(core::mem::size_of::<HistoryEntry>(), 4 * core::mem::size_of::<usize>());
     }
 }

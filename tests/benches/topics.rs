@@ -140,8 +140,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // nginx's workers leave with their master on TERM (a KILL would
-        // orphan them).
+        // orphan them); any still there after it are killed.
+        let family = load::family(self.child.id());
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _reap = Reap(family);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -151,6 +153,17 @@ impl Drop for Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Kills what is left of a process family when dropped.
+struct Reap(Vec<u32>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+        }
     }
 }
 
