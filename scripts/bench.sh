@@ -73,6 +73,30 @@ run_fanout() {
 run_fanout
 
 echo
+echo "### Topics next to nginx + nchan"
+echo
+# Debian's nchan module (its nginx comes with it); no system service is
+# started: the harness runs its own nginx on loopback.
+if [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+    SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod +x /usr/sbin/policy-rc.d
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libnginx-mod-nchan >/dev/null
+        $SUDO rm -f /usr/sbin/policy-rc.d
+    else
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libnginx-mod-nchan >/dev/null
+    fi
+fi
+cargo build --release --locked -p sse-cli >&2
+if [ "$cpus" -ge 2 ] && command -v taskset >/dev/null; then
+    TOPICS_SERVER_CPU=0 taskset -c "1-$((cpus - 1))" cargo bench -p sse-tests --bench topics --locked 2>/dev/null | grep -v '^$\|Running\|Finished'
+else
+    cargo bench -p sse-tests --bench topics --locked 2>/dev/null | grep -v '^$\|Running\|Finished'
+fi
+
+echo
 echo "### Fan-out floors: one send per delivery, nothing else"
 echo
 # The same harness at unsaturated rates, next to two floors: one loop

@@ -18,7 +18,8 @@
 //! bisection steps. Per step: events/s reached, deliveries/s, loss, p50 /
 //! p99 / max latency, CPU per delivery (the whole process family: nginx's
 //! master and workers) and RSS per client. Then the burst: one event to
-//! each of the 10 000 topics, published as fast as each server takes them.
+//! each of the 10 000 topics, published as fast as each server takes them
+//! (`sse serve` also with one event per `POST`, as nchan takes them).
 //!
 //!     TOPICS_SERVER_CPU=0 taskset -c 1 cargo bench -p sse-tests --bench topics
 //!
@@ -51,6 +52,8 @@ const TICK: Duration = Duration::from_millis(10);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Peer {
     Sse,
+    /// `sse serve` fed one event per `POST /publish`, as nchan is.
+    SseSingle,
     Nchan,
 }
 
@@ -58,6 +61,7 @@ impl Peer {
     fn label(self) -> &'static str {
         match self {
             Self::Sse => "sse serve",
+            Self::SseSingle => "sse serve, one POST per event",
             Self::Nchan => "nginx + nchan",
         }
     }
@@ -89,7 +93,7 @@ impl Server {
         let port = free_port();
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let child = match peer {
-            Peer::Sse => {
+            Peer::Sse | Peer::SseSingle => {
                 let sse = root.join("../target/release/sse");
                 assert!(sse.exists(), "build it first: cargo build --release -p sse-cli");
                 pinned(sse.to_str().unwrap())
@@ -131,7 +135,7 @@ impl Server {
 
     fn stream_path(&self, topic: usize) -> String {
         match self.peer {
-            Peer::Sse => format!("/events?topic=t{topic}"),
+            Peer::Sse | Peer::SseSingle => format!("/events?topic=t{topic}"),
             Peer::Nchan => format!("/sub/t{topic}"),
         }
     }
@@ -270,8 +274,8 @@ async fn publishers(port: u16, requests: mpsc::Receiver<Request>) -> usize {
 fn requests(peer: Peer, events: &[(usize, String)]) -> Vec<Request> {
     match peer {
         Peer::Nchan => events.iter().map(|(topic, data)| (format!("/pub/t{topic}"), data.clone())).collect(),
-        Peer::Sse => events
-            .chunks(BATCH)
+        Peer::Sse | Peer::SseSingle => events
+            .chunks(if peer == Peer::Sse { BATCH } else { 1 })
             .map(|chunk| {
                 let items: Vec<String> = chunk
                     .iter()
@@ -608,16 +612,25 @@ fn main() {
     }
     if want("burst", "TOPICS_SCENARIOS", all) {
         let mut burst = Vec::new();
-        for &peer in &peers {
+        let single = peers.contains(&Peer::Sse).then_some(Peer::SseSingle);
+        // nchan last: the rows before it are compared with it.
+        let mut order: Vec<Peer> = peers.iter().copied().filter(|p| *p == Peer::Sse).collect();
+        order.extend(single);
+        order.extend(peers.iter().copied().filter(|p| *p == Peer::Nchan));
+        let with_nchan = order.len() > 1 && order.last() == Some(&Peer::Nchan);
+        for peer in order {
             let s = run(&runtime, peer, 10_000, 10_000, None);
             row("burst: one event to each of 10 000 topics", peer, "as fast as taken", &s, 10_000);
             burst.push(s);
         }
-        if let [o, n] = &burst[..] {
-            summary.push(format!(
-                "| burst, 10 000 topics | lost {} / missed {} ÷ lost {} / missed {} | {:.2}× ({:.2} ÷ {:.2} CPU s in all) | | {:.2} s ÷ {:.2} s to the last sentinel |",
-                o.lost, o.missed, n.lost, n.missed, o.cpu_s / n.cpu_s.max(1e-9), o.cpu_s, n.cpu_s, o.drain_s, n.drain_s
-            ));
+        if let ([ours @ .., n], true) = (&burst[..], with_nchan) {
+            let labels = ["burst, 10 000 topics", "burst, 10 000 topics, one POST per event"];
+            for (label, o) in labels.iter().zip(ours) {
+                summary.push(format!(
+                    "| {label} | lost {} / missed {} ÷ lost {} / missed {} | {:.2}× ({:.2} ÷ {:.2} CPU s in all) | | {:.2} s ÷ {:.2} s to the last sentinel |",
+                    o.lost, o.missed, n.lost, n.missed, o.cpu_s / n.cpu_s.max(1e-9), o.cpu_s, n.cpu_s, o.drain_s, n.drain_s
+                ));
+            }
         }
     }
     println!();
