@@ -45,6 +45,9 @@ const BATCHES_PER_VISIT: usize = 4;
 pub(crate) struct Walkers {
     senders: Vec<Sender>,
     next: AtomicUsize,
+    /// Stream visits made, one counter per walker (so that walkers on
+    /// different threads do not share a cache line's worth of counting).
+    visits: Vec<Arc<AtomicUsize>>,
 }
 
 /// A stream handed to a walker, from its own task's side.
@@ -85,17 +88,24 @@ struct Entry {
 impl Walkers {
     /// Starts `count` walkers (at least one) on the current runtime.
     pub(crate) fn start(count: usize) -> Self {
-        let senders = (0..count.max(1))
-            .map(|_| {
+        let visits: Vec<_> = (0..count.max(1)).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+        let senders = visits
+            .iter()
+            .map(|visits| {
                 let (join, joins) = mpsc::unbounded_channel();
                 let (leave, leaves) = mpsc::unbounded_channel();
                 // A walk polls many subscribers in one task poll: tokio's
                 // per-poll budget would end it after 128 of them.
-                tokio::spawn(tokio::task::unconstrained(walk(joins, leaves)));
+                tokio::spawn(tokio::task::unconstrained(walk(joins, leaves, Arc::clone(visits))));
                 Sender { join, leave }
             })
             .collect();
-        Self { senders, next: AtomicUsize::new(0) }
+        Self { senders, next: AtomicUsize::new(0), visits }
+    }
+
+    /// Stream visits made by every walker so far.
+    pub(crate) fn visits(&self) -> usize {
+        self.visits.iter().map(|v| v.load(Ordering::Relaxed)).fold(0, usize::saturating_add)
     }
 
     /// Hands `stream` and its `subscriber` to a walker; gives the
@@ -187,6 +197,7 @@ struct Walk {
     cursor: Option<(u64, usize)>,
     /// The frames of the stream being visited.
     scratch: Vec<Bytes>,
+    visits: Arc<AtomicUsize>,
 }
 
 /// What a visit leaves of a stream.
@@ -202,10 +213,20 @@ enum Visit {
     Failed,
 }
 
-async fn walk(mut joins: mpsc::UnboundedReceiver<Entry>, mut leaves: mpsc::UnboundedReceiver<u64>) {
+async fn walk(
+    mut joins: mpsc::UnboundedReceiver<Entry>,
+    mut leaves: mpsc::UnboundedReceiver<u64>,
+    visits: Arc<AtomicUsize>,
+) {
     let ready = Arc::new(Ready { due: Mutex::new(Vec::new()), task: Mutex::new(None) });
-    let mut walk =
-        Walk { buckets: HashMap::new(), ready, due: VecDeque::new(), cursor: None, scratch: Vec::new() };
+    let mut walk = Walk {
+        buckets: HashMap::new(),
+        ready,
+        due: VecDeque::new(),
+        cursor: None,
+        scratch: Vec::new(),
+        visits,
+    };
     std::future::poll_fn(|cx| walk.poll(&mut joins, &mut leaves, cx)).await;
 }
 
@@ -291,6 +312,7 @@ impl Walk {
         let Some(bucket) = self.buckets.get_mut(&id) else { return false };
         let mut cx = Context::from_waker(&bucket.waker);
         let Some(entry) = bucket.entries.get_mut(at) else { return false };
+        self.visits.fetch_add(1, Ordering::Relaxed);
         let outcome = visit(entry, &mut cx, &mut self.scratch);
         match outcome {
             Visit::Keep => return true,
@@ -336,4 +358,58 @@ fn visit(entry: &mut Entry, cx: &mut Context<'_>, scratch: &mut Vec<Bytes>) -> V
     }
     // Frames may be waiting with no wake-up registered: visit again.
     Visit::Again
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sse_core::{Audience, Event, Topic};
+    use tokio::io::AsyncReadExt as _;
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::hub::{Hub, HubConfig};
+    use crate::topics::{Selectors, Subscription};
+
+    async fn until(what: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !what() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_publish_to_one_of_many_topics_visits_one_stream() {
+        let hub = Hub::new(HubConfig { keep_alive: None, epoch: Some("e".into()), ..HubConfig::default() });
+        let walkers = Walkers::start(2);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mut clients, mut joined) = (Vec::new(), Vec::new());
+        for i in 0..600 {
+            let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let topics = Selectors::parse([format!("user/{i}")]).unwrap();
+            let subscriber = hub.subscribe_with(Subscription::new(topics), None).unwrap();
+            joined.push(walkers.join(Arc::new(server), subscriber).ok().unwrap());
+            clients.push(client);
+        }
+        // Each stream is visited once as it joins.
+        until(|| walkers.visits() >= 600).await;
+        let before = walkers.visits();
+        let topic = Topic::new("user/417").unwrap();
+        hub.publish_to(Audience::on(topic), &Event::new().with_data("hi")).unwrap();
+        let mut got = [0u8; 64];
+        let n =
+            tokio::time::timeout(Duration::from_secs(5), clients[417].read(&mut got)).await.unwrap().unwrap();
+        assert_eq!(&got[..n], b"id: e-0\ndata: hi\n\n");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // One wake-up of one bucket: the other 599 streams (and the 299
+        // others of its walker) were not visited.
+        assert_eq!(walkers.visits() - before, 1);
+        for j in &joined {
+            walkers.leave(j);
+        }
+    }
 }
