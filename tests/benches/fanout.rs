@@ -34,10 +34,8 @@
 use std::io::{BufRead as _, BufReader, Lines};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http_body_util::BodyExt as _;
-use sse_core::{Output, Parser};
 use tokio::sync::Semaphore;
 
 #[path = "common/load.rs"]
@@ -45,17 +43,6 @@ mod load;
 
 /// The p99 latency a passing step stays under.
 const P99_LIMIT_MS: f64 = 100.0;
-
-/// What one client saw.
-#[derive(Default)]
-struct Seen {
-    connected: bool,
-    received: u64,
-    lost: u64,
-    missed: u64,
-    ended: bool,
-    latencies_us: Vec<u32>,
-}
 
 /// One server at one client count: its label, its ladder of
 /// (deliveries/s target, step), and its flat-out step (none with
@@ -101,53 +88,30 @@ impl Step {
 }
 
 /// One client: streams until the sentinel (or the end of the stream).
-async fn client(port: u16, connecting: Arc<Semaphore>) -> Seen {
-    let mut seen = Seen::default();
-    // At most 256 connections are being opened at a time (far below the
-    // listen backlog: a dropped SYN would cost a one-second retransmit),
-    // and a failed one is tried again.
-    let mut body = None;
-    if let Ok(_permit) = connecting.acquire().await {
-        for _ in 0..5 {
-            if let Ok(Some(b)) =
-                tokio::time::timeout(Duration::from_secs(5), load::open(port, "/events")).await
-            {
-                body = Some(b);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    let Some(mut body) = body else { return seen };
+async fn client(port: u16, connecting: Arc<Semaphore>) -> load::Tally {
+    let mut seen = load::Tally::default();
+    let Some(body) = load::open_limited(port, "/events", &connecting).await else { return seen };
     seen.connected = true;
-    let mut parser: Box<Parser<4096, 32, 32>> = Box::default();
     let mut next = 0u64;
-    while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else { continue };
-        let now = load::now_ns();
-        parser.feed(&data, |o| {
-            let Output::Event(e) = o else { return };
-            if e.event_type().as_bytes() == b"missed" {
-                seen.missed += 1;
-                return;
-            }
-            let d = e.data().as_bytes();
-            if let Some(end) = load::field(d, "end") {
-                seen.lost += (end as u64).saturating_sub(next);
-                seen.ended = true;
-                return;
-            }
-            let (Some(n), Some(t)) = (load::field(d, "n"), load::field(d, "t")) else { return };
-            let n = n as u64;
-            seen.lost += n.saturating_sub(next);
-            next = next.max(n + 1);
-            seen.received += 1;
-            seen.latencies_us.push(u32::try_from(now.saturating_sub(t) / 1000).unwrap_or(u32::MAX));
-        });
-        if seen.ended {
-            break;
+    load::each_event(body, |event| {
+        let load::Event::Data(d, now) = event else {
+            seen.missed += 1;
+            return false;
+        };
+        if let Some(end) = load::field(d, "end") {
+            seen.lost += (end as u64).saturating_sub(next);
+            seen.ended = true;
+            return true;
         }
-    }
+        let (Some(n), Some(t)) = (load::field(d, "n"), load::field(d, "t")) else { return false };
+        let n = n as u64;
+        seen.lost += n.saturating_sub(next);
+        next = next.max(n + 1);
+        seen.received += 1;
+        seen.latencies_us.push(u32::try_from(now.saturating_sub(t) / 1000).unwrap_or(u32::MAX));
+        false
+    })
+    .await;
     seen
 }
 
@@ -221,19 +185,7 @@ fn run(
     let connected = started.elapsed();
     let done = lines.next().unwrap().unwrap();
     let sent: u64 = done.split_whitespace().last().unwrap().parse().unwrap();
-    let seen = runtime.block_on(async {
-        let mut all = Vec::new();
-        for t in tasks {
-            all.push(
-                tokio::time::timeout(Duration::from_secs(30), t)
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default(),
-            );
-        }
-        all
-    });
+    let seen = runtime.block_on(load::collect(tasks));
     let cpu_s = load::cpu_seconds(pid) - cpu_before;
     let drained = started.elapsed();
     drop(child.stdin.take());

@@ -153,8 +153,7 @@ impl History {
     pub(crate) fn push(&mut self, seq: u64, id: &str, delivery: Delivery) -> bool {
         self.next_seq = seq.saturating_add(1);
         let key: Key = delivery.topic().map(Box::from);
-        let own = id.strip_prefix(self.epoch.as_str()).and_then(|rest| rest.strip_prefix('-'))
-            == Some(seq.to_string().as_str());
+        let own = self.own_seq(id) == Some(seq);
         let entry = Entry { seq, id: (!own).then(|| Box::from(id)), delivery };
         let cost = entry.cost().saturating_add(if self.log_mut(&key).is_none() { TOPIC_COST } else { 0 });
         if cost > self.max_bytes || self.per_topic == 0 {
@@ -258,12 +257,19 @@ impl History {
         if let Some(&seq) = self.ids.get(id) {
             return Found::After(seq);
         }
-        let own = id.strip_prefix(self.epoch.as_str()).and_then(|rest| rest.strip_prefix('-'));
-        match own.and_then(|n| n.parse::<u64>().ok()) {
-            // Only canonical numbers: `e-01` is not `e-1`.
-            Some(seq) if seq < self.next_seq && own == Some(seq.to_string().as_str()) => Found::After(seq),
+        match self.own_seq(id) {
+            Some(seq) if seq < self.next_seq => Found::After(seq),
             _ => Found::Unknown,
         }
+    }
+
+    /// The number in an id of this hub's form, `<epoch>-<seq>`, written as
+    /// the hub writes it (`e-01` is not `e-1`).
+    fn own_seq(&self, id: &str) -> Option<u64> {
+        let digits = id.strip_prefix(self.epoch.as_str())?.strip_prefix('-')?;
+        let canonical =
+            digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+        if canonical { digits.parse().ok() } else { None }
     }
 
     /// Where a client that saw event `after` resumes, when every event

@@ -82,3 +82,79 @@ pub(crate) fn family_rss_kib(pid: u32) -> u64 {
         })
         .sum()
 }
+
+/// What each task returned, waiting at most 30 s for each (a task that
+/// does not finish in time, or fails, gives `T::default()`).
+pub(crate) async fn collect<T: Default>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut all = Vec::new();
+    for t in tasks {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(30), t).await;
+        all.push(done.ok().and_then(Result::ok).unwrap_or_default());
+    }
+    all
+}
+
+/// Opens a stream with at most 256 being opened at a time (far below the
+/// listen backlog: a dropped SYN would cost a one-second retransmit),
+/// trying a failed one again up to five times.
+pub(crate) async fn open_limited(
+    port: u16,
+    path: &str,
+    connecting: &tokio::sync::Semaphore,
+) -> Option<hyper::body::Incoming> {
+    let _permit = connecting.acquire().await.ok()?;
+    for _ in 0..5 {
+        if let Ok(Some(body)) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), open(port, path)).await
+        {
+            return Some(body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// What one client saw.
+#[derive(Default)]
+pub(crate) struct Tally {
+    pub(crate) connected: bool,
+    pub(crate) received: u64,
+    pub(crate) lost: u64,
+    pub(crate) missed: u64,
+    pub(crate) ended: bool,
+    pub(crate) latencies_us: Vec<u32>,
+}
+
+/// What a stream carried, event by event.
+pub(crate) enum Event<'a> {
+    /// An `event: missed`.
+    Missed,
+    /// Any other event's data, and when it was read (ns since 1970).
+    Data(&'a [u8], u128),
+}
+
+/// Reads `body` as an event stream, calling `on` for each event until it
+/// returns `true` or the stream ends.
+pub(crate) async fn each_event(mut body: hyper::body::Incoming, mut on: impl FnMut(Event<'_>) -> bool) {
+    use http_body_util::BodyExt as _;
+    let mut parser: Box<sse_core::Parser<4096, 32, 32>> = Box::default();
+    let mut done = false;
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else { continue };
+        let now = now_ns();
+        parser.feed(&data, |o| {
+            let sse_core::Output::Event(e) = o else { return };
+            if done {
+                return;
+            }
+            done = if e.event_type().as_bytes() == b"missed" {
+                on(Event::Missed)
+            } else {
+                on(Event::Data(e.data().as_bytes(), now))
+            };
+        });
+        if done {
+            break;
+        }
+    }
+}
