@@ -6,10 +6,10 @@
 //! a run of that topic's most recent events, oldest first, at most
 //! `per_topic` of them; all logs together cost at most `max_bytes`
 //! (frames, ids and bookkeeping), and to stay under it the least recently
-//! published topic gives up its oldest event first. Whatever leaves a log
-//! unread, evicted or too large to keep, is remembered as that log's
-//! `evicted` mark (a log emptied altogether leaves its mark in
-//! `removed`), so a replay never skips over an event silently: it holds
+//! published topic gives up its oldest event first. An event that leaves
+//! a log is remembered as that log's `evicted` mark (a log emptied
+//! altogether leaves its mark in `removed`; an event too large to keep
+//! also marks `unkept`, for `*`), so a replay never skips over an event silently: it holds
 //! every event after the client's that its subscription admits, merged
 //! across its topics in publish order, or it says the client missed
 //! events. Ids are global to the hub: an id this hub assigned
@@ -96,6 +96,8 @@ pub(crate) struct History {
     ids: HashMap<Box<str>, u64>,
     /// The newest event that left a log that was then removed.
     removed: Option<u64>,
+    /// The newest event too large to keep.
+    unkept: Option<u64>,
     bytes: usize,
     per_topic: usize,
     max_bytes: usize,
@@ -135,6 +137,7 @@ impl History {
             recency: BTreeMap::new(),
             ids: HashMap::new(),
             removed: None,
+            unkept: None,
             bytes: 0,
             per_topic,
             max_bytes,
@@ -157,11 +160,13 @@ impl History {
         let entry = Entry { seq, id: (!own).then(|| Box::from(id)), delivery };
         let cost = entry.cost().saturating_add(if self.log_mut(&key).is_none() { TOPIC_COST } else { 0 });
         if cost > self.max_bytes || self.per_topic == 0 {
-            // Not kept: a resume across it must say so.
+            // Not kept: a resume across it must say so, on its topic, and
+            // for `*` (which finds logs by their newest kept event).
             match self.log_mut(&key) {
                 Some(log) => raise(&mut log.evicted, seq),
                 None => raise(&mut self.removed, seq),
             }
+            raise(&mut self.unkept, seq);
             return false;
         }
         if let Some(name) = &key
@@ -286,7 +291,9 @@ impl History {
         // Selectors that may match a topic whose log was removed.
         let mut open = topics.has_all();
         if topics.has_all() {
-            if !self.untopiced.after(after, until, subscription, &mut out) {
+            if self.unkept.is_some_and(|unkept| unkept > after)
+                || !self.untopiced.after(after, until, subscription, &mut out)
+            {
                 return None;
             }
             // Only logs with an event after `after` have anything to give,
@@ -413,6 +420,7 @@ mod tests {
         let big = Delivery::new(Bytes::from(vec![b'x'; 5000]), Audience::on(Topic::new("a").unwrap()));
         assert!(!history.push(3, "z", big));
         assert!(history.replay(2, 4, &sub(&["a"])).is_none(), "a gap must not be skipped");
+        assert!(history.replay(2, 4, &sub(&["*"])).is_none(), "nor for `*`");
         assert!(history.replay(2, 4, &sub(&["b"])).unwrap().is_empty(), "b lost nothing");
         history.clear();
         assert!(history.replay(2, 5, &sub(&["b"])).is_none(), "nothing crosses a clear");
