@@ -248,9 +248,12 @@ fn serve(
         // being too slow: the connection is then dropped even if it is
         // blocked writing to a client that stopped reading.
         let too_slow = Arc::new(Notify::new());
+        // The TLS and hyper paths are boxed: a task is as large as its
+        // largest state, and an event stream on the fast path (most
+        // connections) should not carry theirs.
         #[cfg(feature = "tls")]
         if let Some(tls) = config.tls.clone() {
-            with_tls(shared, stream, tls, watcher, too_slow).await;
+            Box::pin(with_tls(shared, stream, tls, watcher, too_slow)).await;
             return;
         }
         let mut head = HeadReader::new(config.max_head_bytes);
@@ -277,7 +280,7 @@ fn serve(
             Ok(Some(Verdict::Other)) => {
                 let conn =
                     Conn::new(head.into_bytes(), stream, config.stall_timeout, Arc::clone(&shared.counters));
-                with_hyper(shared, conn, watcher, too_slow).await;
+                Box::pin(with_hyper(shared, conn, watcher, too_slow)).await;
             }
         }
     });
