@@ -31,11 +31,11 @@ mod web;
 mod writer;
 
 pub use auth::{
-    AUTH_COOKIE, AUTH_QUERY, AuthError, INSUFFICIENT_SCOPE, StreamRefusal, Verify, bearer_token,
-    stream_subscription, subscriber_token,
+    AUTH_COOKIE, AUTH_QUERY, AuthError, Grant, INSUFFICIENT_SCOPE, MAX_STREAM_TOPICS, StreamAccess,
+    StreamRefusal, Verify, bearer_token, stream_subscription, subscriber_token,
 };
 #[cfg(feature = "jwt")]
-pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
+pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError, MIN_HMAC_SECRET};
 pub use hub::{
     Hub, HubConfig, HubStats, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
     Subscriber,
@@ -45,8 +45,8 @@ pub use publish::{PublishBodyError, PublishItem, parse_publish};
 #[cfg(feature = "redis")]
 pub use redis::{RedisConfig, RedisError, RedisHub};
 pub use server::{
-    Body, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
-    default_max_connections, full, read_body, text_response,
+    Body, Cors, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
+    default_max_connections, full, read_body, request_host, text_response,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError, tls_config};
@@ -78,7 +78,7 @@ pub mod fuzzing {
     ///
     /// ```
     /// use sse_std::fuzzing::{FirstHead, first_head};
-    /// assert_eq!(first_head(&[b"GET /events HTTP/1.1\r\n\r\n"], 1024), FirstHead::Stream(None));
+    /// assert_eq!(first_head(&[b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"], 1024), FirstHead::Stream(None));
     /// ```
     #[must_use]
     pub fn first_head(pieces: &[&[u8]], max: usize) -> FirstHead {

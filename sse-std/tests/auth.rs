@@ -1,14 +1,16 @@
 //! JWT verification against real keys of every supported family, and the
 //! tokens that must be refused: wrong key, expired, not yet valid,
-//! `alg: none`, algorithm confusion, a private key given as the key.
+//! `alg: none`, algorithm confusion, a private key given as the key, a
+//! short HMAC secret, a wrong audience or issuer; key rotation and JWK Sets.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+
 use sse_std::{AuthError, JwtKey, JwtVerifier, KeyError, Verify};
 
-const SECRET: &[u8] = b"a test secret of at least thirty-two bytes";
+const SECRET: &[u8] = b"a test secret of at least sixty-four bytes, long enough for HS512!";
 
 fn keys() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys")
@@ -42,10 +44,10 @@ fn every_key_family_verifies_and_grants_its_claim() {
     for (alg, signing, public) in cases {
         let token = sign(alg, &signing, &claims);
         let publishers = JwtVerifier::publishers(JwtKey::from_bytes(&public).unwrap());
-        let grants = publishers.verify(&token).unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        let grants = publishers.verify(&token).unwrap_or_else(|e| panic!("{alg:?}: {e}")).selectors;
         assert!(grants.covers(Some("news/eu")) && !grants.covers(Some("me")), "{alg:?}");
         let subscribers = JwtVerifier::subscribers(JwtKey::from_bytes(&public).unwrap());
-        let grants = subscribers.verify(&token).unwrap();
+        let grants = subscribers.verify(&token).unwrap().selectors;
         assert!(grants.covers(Some("me")) && !grants.covers(Some("news/eu")), "{alg:?}");
     }
 }
@@ -116,4 +118,120 @@ fn key_files_are_checked() {
         [Algorithm::ES256, Algorithm::ES384]
     );
     assert_eq!(JwtKey::from_bytes(&read("ed.pub")).unwrap().algorithms(), [Algorithm::EdDSA]);
+}
+
+/// RFC 7518 §3.2: an HMAC key at least as long as the hash output. A
+/// shorter secret is refused outright, and a secret long enough only for
+/// HS256 does not verify HS384 or HS512 tokens.
+#[test]
+fn short_hmac_secrets_are_refused() {
+    assert!(matches!(JwtKey::from_bytes(b"0123456789"), Err(KeyError::ShortSecret(10))));
+    assert!(JwtKey::from_bytes(b"0123456789").unwrap_err().to_string().contains("at least 32"));
+    assert!(matches!(JwtKey::from_bytes(&[b'k'; 31]), Err(KeyError::ShortSecret(31))));
+    let short = [b'k'; 32];
+    let verifier = JwtVerifier::publishers(JwtKey::from_bytes(&short).unwrap());
+    let key = EncodingKey::from_secret(&short).unwrap();
+    let claims = json!({"sse": {"publish": ["*"]}});
+    assert!(verifier.verify(&sign(Algorithm::HS256, &key, &claims)).is_ok());
+    for alg in [Algorithm::HS384, Algorithm::HS512] {
+        assert_eq!(refused(&verifier, &sign(alg, &key, &claims)), "algorithm not accepted for this key");
+    }
+    assert_eq!(JwtKey::from_bytes(&[b'k'; 48]).unwrap().algorithms(), [Algorithm::HS256, Algorithm::HS384]);
+}
+
+/// `exp` plus the leeway comes back with the grant, so that a stream can
+/// end when its token does; a token without `exp` never ends.
+#[test]
+fn the_grant_says_when_the_token_expires() {
+    let verifier = JwtVerifier::subscribers(JwtKey::from_bytes(SECRET).unwrap());
+    let key = EncodingKey::from_secret(SECRET).unwrap();
+    let exp = now() + 600;
+    let grant = verifier.verify(&sign(Algorithm::HS256, &key, &json!({"exp": exp}))).unwrap();
+    let want = UNIX_EPOCH + Duration::from_secs(exp as u64 + sse_std::JWT_LEEWAY_SECS);
+    assert_eq!(grant.expires, Some(want));
+    assert_eq!(verifier.verify(&sign(Algorithm::HS256, &key, &json!({}))).unwrap().expires, None);
+    let far = json!({"exp": u64::MAX});
+    assert!(verifier.verify(&sign(Algorithm::HS256, &key, &far)).is_ok_and(|g| g.expires.is_none()));
+}
+
+#[test]
+fn audience_and_issuer_are_required_when_named() {
+    let verifier = JwtVerifier::publishers(JwtKey::from_bytes(SECRET).unwrap())
+        .audience("https://hub.example")
+        .issuer("https://auth.example");
+    let key = EncodingKey::from_secret(SECRET).unwrap();
+    let token = |claims: Value| sign(Algorithm::HS256, &key, &claims);
+    let good = json!({"aud": "https://hub.example", "iss": "https://auth.example", "sse": {"publish": ["*"]}});
+    assert!(verifier.verify(&token(good)).is_ok());
+    let listed = json!({"aud": ["other", "https://hub.example"], "iss": "https://auth.example"});
+    assert!(verifier.verify(&token(listed)).is_ok());
+    let cases = [
+        (json!({"aud": "https://other.example", "iss": "https://auth.example"}), "token not meant for this hub (aud)"),
+        (json!({"iss": "https://auth.example"}), "token names no audience (aud)"),
+        (json!({"aud": "https://hub.example", "iss": "https://evil.example"}), "token from an issuer this hub does not trust (iss)"),
+        (json!({"aud": "https://hub.example"}), "token names no issuer (iss)"),
+    ];
+    for (claims, reason) in cases {
+        assert_eq!(refused(&verifier, &token(claims.clone())), reason, "{claims}");
+    }
+    // Without them named, `aud` and `iss` are not looked at.
+    let plain = JwtVerifier::publishers(JwtKey::from_bytes(SECRET).unwrap());
+    assert!(plain.verify(&token(json!({"aud": "anything", "iss": "anyone"}))).is_ok());
+}
+
+/// Rotation: tokens of any listed key verify; replacing the set retires a
+/// key at once.
+#[test]
+fn several_keys_verify_and_the_set_can_be_replaced() {
+    let old = [b'o'; 40];
+    let verifier = JwtVerifier::subscribers(JwtKey::from_bytes(&old).unwrap())
+        .with_key(JwtKey::from_bytes(&read("ec.pub")).unwrap())
+        .with_key(JwtKey::from_bytes(SECRET).unwrap());
+    let claims = json!({"sse": {"subscribe": ["a"]}});
+    let by_old = sign(Algorithm::HS256, &EncodingKey::from_secret(&old).unwrap(), &claims);
+    let by_new = sign(Algorithm::HS256, &EncodingKey::from_secret(SECRET).unwrap(), &claims);
+    let by_ec = sign(Algorithm::ES256, &EncodingKey::from_ec_pem(&read("ec.key")).unwrap(), &claims);
+    for token in [&by_old, &by_new, &by_ec] {
+        assert!(verifier.verify(token).unwrap().selectors.covers(Some("a")));
+    }
+    verifier.replace_keys(vec![JwtKey::from_bytes(SECRET).unwrap()]);
+    assert_eq!(refused(&verifier, &by_old), "wrong signature");
+    assert!(verifier.verify(&by_new).is_ok());
+    assert_eq!(refused(&verifier, &by_ec), "algorithm not accepted for this key");
+}
+
+/// A JWK Set (as an identity provider publishes it): every usable key,
+/// with its `kid`; a token naming a `kid` is checked by that key only.
+#[test]
+fn a_jwk_set_is_a_key_source() {
+    use jsonwebtoken::jwk::Jwk;
+    let a = [b'a'; 32];
+    let b = [b'b'; 32];
+    let mut jwk_a = Jwk::from_encoding_key(&EncodingKey::from_secret(&a).unwrap(), Algorithm::HS256).unwrap();
+    jwk_a.common.key_id = Some("a".into());
+    let mut jwk_b = Jwk::from_encoding_key(&EncodingKey::from_secret(&b).unwrap(), Algorithm::HS256).unwrap();
+    jwk_b.common.key_id = Some("b".into());
+    let ec = Jwk::from_encoding_key(&EncodingKey::from_ec_pem(&read("ec.key")).unwrap(), Algorithm::ES256).unwrap();
+    let mut set = json!({"keys": [jwk_a, jwk_b, ec]});
+    set["keys"].as_array_mut().unwrap().push(json!({"kty": "unknown-type", "x": "y"}));
+    let keys = JwtKey::set_from_bytes(set.to_string().as_bytes()).unwrap();
+    assert_eq!(keys.iter().map(JwtKey::id).collect::<Vec<_>>(), [Some("a"), Some("b"), None]);
+    let mut verifier = JwtVerifier::subscribers(keys[0].clone());
+    for key in &keys[1..] {
+        verifier = verifier.with_key(key.clone());
+    }
+    let claims = json!({"sse": {"subscribe": ["x"]}});
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("b".into());
+    let signed_b = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&b).unwrap()).unwrap();
+    assert!(verifier.verify(&signed_b).is_ok());
+    // Signed by `a` but naming `b`: only `b` is tried.
+    let lying = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&a).unwrap()).unwrap();
+    assert_eq!(refused(&verifier, &lying), "wrong signature");
+    let by_ec = sign(Algorithm::ES256, &EncodingKey::from_ec_pem(&read("ec.key")).unwrap(), &claims);
+    assert!(verifier.verify(&by_ec).is_ok());
+    // Sets with nothing usable, or with a short secret, are refused.
+    assert!(matches!(JwtKey::set_from_bytes(br#"{"keys": []}"#), Err(KeyError::Jwks(_))));
+    assert!(matches!(JwtKey::set_from_bytes(br#"{"keys": [{"kty": "oct", "k": "c2hvcnQ"}]}"#), Err(KeyError::ShortSecret(5))));
+    assert!(matches!(JwtKey::set_from_bytes(b"{not json"), Err(KeyError::Jwks(_))));
 }

@@ -72,10 +72,13 @@ async fn a_handler_subscribes_with_last_event_id_and_errors_are_responses() {
     let mut reader = EventReader::new(response);
     assert!(reader.until(1).await);
     assert_eq!(reader.events, [("message".into(), "2".into(), "t-2".into())]);
-    // The one slot is taken: 503 with Retry-After, as from the server.
+    // The one slot is taken: the answer an EventSource comes back from
+    // (200, `retry:` and the end), as from the server.
     let busy = request(addr, "GET", "/ticks", &[]).await;
-    assert_eq!(busy.status(), 503);
-    assert_eq!(busy.headers()["retry-after"], "5");
+    assert_eq!(busy.status(), 200);
+    assert_eq!(busy.headers()["content-type"], "text/event-stream");
+    let body = http_body_util::BodyExt::collect(busy.into_body()).await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("\nretry: "), "{body:?}");
     drop(reader);
     hub.shutdown();
     assert_eq!(request(addr, "GET", "/ticks", &[]).await.status(), 204);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{EventReader, request, start};
 use sse_core::Event;
-use sse_std::{HubConfig, ServerConfig, SlowConsumer};
+use sse_std::{Cors, HubConfig, ServerConfig, SlowConsumer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -103,6 +103,7 @@ async fn streams_beyond_max_clients_get_503_with_retry_after() {
     let a = request(server.addr, "GET", "/events", &[]).await;
     let b = request(server.addr, "GET", "/events", &[]).await;
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    // A client that does not ask for an event stream gets the status.
     let c = request(server.addr, "GET", "/events", &[]).await;
     assert_eq!(c.status(), 503);
     assert_eq!(c.headers()["retry-after"], "5");
@@ -119,10 +120,12 @@ async fn streams_beyond_max_clients_get_503_with_retry_after() {
 }
 
 #[tokio::test]
-async fn cors_origin_is_sent_when_configured() {
-    let server = start(quiet(), ServerConfig { cors_origin: Some("*".into()), ..Default::default() }).await;
-    let response = request(server.addr, "GET", "/events", &[]).await;
+async fn cors_any_origin_is_sent_when_configured() {
+    let server = start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
+    let response = request(server.addr, "GET", "/events", &[("origin", "https://a.example")]).await;
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(response.headers()["vary"], "Origin");
+    assert!(response.headers().get("access-control-allow-credentials").is_none());
 }
 
 #[tokio::test]
@@ -310,17 +313,17 @@ async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_the_end() {
     let mut server =
-        start(quiet(), ServerConfig { cors_origin: Some("*".into()), ..Default::default() }).await;
+        start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The head arrives a byte at a time.
-    for byte in b"GET /events?client=x HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: \r\n\r\n" {
+    for byte in b"GET /events?client=x HTTP/1.1\r\nHost: localhost\r\nOrigin: https://a.example\r\nLast-Event-ID: \r\n\r\n" {
         stream.write_all(&[*byte]).await.unwrap();
     }
     let head = read_until(&mut stream, b"\r\n\r\n").await;
     assert_eq!(
         head,
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n\
-          X-Accel-Buffering: no\r\nAccess-Control-Allow-Origin: *\r\n\r\n"
+          X-Accel-Buffering: no\r\nvary: Origin\r\naccess-control-allow-origin: *\r\nConnection: close\r\n\r\n"
     );
     for i in 0..40 {
         server.hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();

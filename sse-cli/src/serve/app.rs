@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use sse_core::{Audience, Event};
 use sse_std::{
     AuthError, Body, INSUFFICIENT_SCOPE, PublishItem, Selectors, ServerConfig, Verify, bearer_token, full,
-    parse_publish, read_body, text_response,
+    parse_publish, read_body, request_host, text_response,
 };
 
 use super::sink::{Publishing, Sink};
@@ -35,17 +35,6 @@ impl App {
                 response
             }
             ("/publish", &Method::POST) => self.publish(req).await,
-            ("/publish" | "/events", &Method::OPTIONS) if self.config.cors_origin.is_some() => {
-                let mut response = Response::new(full(Bytes::new()));
-                *response.status_mut() = StatusCode::NO_CONTENT;
-                let headers = response.headers_mut();
-                headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    HeaderValue::from_static("Content-Type, Last-Event-ID, Authorization"),
-                );
-                response
-            }
             ("/", _) => not_allowed("GET"),
             ("/publish", _) => not_allowed("POST"),
             _ => text_response(StatusCode::NOT_FOUND, "not found"),
@@ -67,7 +56,7 @@ impl App {
             return response;
         }
         if let Some(origin) = req.headers().get(header::ORIGIN)
-            && !self.origin_allowed(origin, host_of(&req))
+            && !self.origin_allowed(origin, request_host(&req))
         {
             return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
         }
@@ -143,7 +132,9 @@ impl App {
             (None, None) => Ok(None),
             (None, Some(_)) => Err(AuthError::invalid("this hub accepts no publisher tokens")),
             (Some(_), None) => Err(AuthError::Missing),
-            (Some(verifier), Some(value)) => verifier.verify(bearer_token(value.as_bytes())?).map(Some),
+            (Some(verifier), Some(value)) => {
+                verifier.verify(bearer_token(value.as_bytes())?).map(|grant| Some(grant.selectors))
+            }
         }
     }
 }
@@ -179,24 +170,16 @@ fn challenge(status: StatusCode, message: &str, challenge: &str) -> Response<Bod
 
 impl App {
     /// The server's own origin (`http://` or `https://` and the request's
-    /// host: `Host`, or HTTP/2's `:authority`), or the `--cors` origin
-    /// (`*`: any).
+    /// host, the one the server checked: [`request_host`]), or a `--cors`
+    /// origin (`*`: any).
     fn origin_allowed(&self, origin: &HeaderValue, host: Option<&[u8]>) -> bool {
         let origin = origin.as_bytes();
         let own = host.is_some_and(|host| {
             let rest = origin.strip_prefix(b"http://").or_else(|| origin.strip_prefix(b"https://"));
             rest.is_some_and(|rest| rest.eq_ignore_ascii_case(host))
         });
-        let cors =
-            self.config.cors_origin.as_deref().is_some_and(|cors| cors == "*" || cors.as_bytes() == origin);
-        own || cors
+        own || self.config.cors.allows(origin)
     }
-}
-
-/// The host a request names: `Host`, or HTTP/2's `:authority`.
-fn host_of<B>(req: &Request<B>) -> Option<&[u8]> {
-    let header = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
-    header.or_else(|| req.uri().authority().map(|a| a.as_str().as_bytes()))
 }
 
 /// Whether a `Content-Type` is `application/json` (parameters aside).

@@ -3,10 +3,12 @@
 //! `--redis`, one of many instances that share a Redis stream.
 //!
 //! Modules: `app` (the dashboard and publish routes), `sink` (where events
-//! are published), `feeds` (`--demo`, `--stdin`).
+//! are published), `feeds` (`--demo`, `--stdin`), `keys` (token keys,
+//! read again on SIGHUP).
 
 mod app;
 mod feeds;
+mod keys;
 mod sink;
 
 use std::net::SocketAddr;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sse_std::{
-    Hub, HubConfig, JwtKey, JwtVerifier, KeepaliveProbes, RedisConfig, RedisHub, Server, ServerConfig, Verify,
+    Hub, HubConfig, KeepaliveProbes, RedisConfig, RedisHub, Server, ServerConfig, Verify,
 };
 
 use app::App;
@@ -72,22 +74,37 @@ pub(crate) struct Args {
     /// `sensors/demo`) every 250 ms.
     #[arg(long)]
     demo: bool,
-    /// Allow this origin to read the stream and publish (CORS).
-    #[arg(long)]
-    cors: Option<String>,
+    /// Allow this origin (`https://app.example`; repeatable; `*` for any
+    /// origin, without credentials) to read the stream and publish from
+    /// its pages (CORS): its preflights are answered, and its requests may
+    /// carry cookies and tokens (`withCredentials`).
+    #[arg(long, value_name = "ORIGIN")]
+    cors: Vec<String>,
     /// Verify publishers' tokens with this key: every POST /publish then
     /// needs `Authorization: Bearer <JWT>` whose claims hold
     /// {"sse": {"publish": SELECTORS}} (a JSON list). A PEM public key (RS256, PS256,
-    /// ES256, EdDSA, ...) or, for any other file, an HMAC secret (HS256):
-    /// the file's bytes as they are.
+    /// ES256, EdDSA, ...), a JWK Set (JSON with "keys") or, for any other
+    /// file, an HMAC secret of at least 32 bytes (HS256): the file's bytes
+    /// as they are. Repeat it to accept tokens of several keys (rotation);
+    /// SIGHUP reads every key file again.
     #[arg(long, value_name = "FILE")]
-    publish_key: Option<PathBuf>,
+    publish_key: Vec<PathBuf>,
     /// Verify subscribers' tokens with this key (as for --publish-key):
     /// a token with {"sse": {"subscribe": SELECTORS}} in the
     /// Authorization header, the `authorization` query parameter or the
-    /// `sse_auth` cookie adds the private events of the topics it grants.
+    /// `sse_auth` cookie adds the private events of the topics it grants,
+    /// until the token's `exp`: then the stream is closed and the client
+    /// reconnects with the token it holds then.
     #[arg(long, value_name = "FILE")]
-    subscribe_key: Option<PathBuf>,
+    subscribe_key: Vec<PathBuf>,
+    /// Accept only tokens whose `aud` claim names this audience
+    /// (repeatable: any of them).
+    #[arg(long, value_name = "AUD")]
+    jwt_audience: Vec<String>,
+    /// Accept only tokens whose `iss` claim is this issuer (repeatable:
+    /// any of them).
+    #[arg(long, value_name = "ISS")]
+    jwt_issuer: Vec<String>,
     /// Let anyone who can reach the listening address publish, without a
     /// token. Needed to listen beyond loopback without --publish-key.
     #[arg(long, conflicts_with = "publish_key")]
@@ -149,7 +166,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
-    if !args.listen.ip().is_loopback() && args.publish_key.is_none() && !args.anonymous_publish {
+    if !args.listen.ip().is_loopback() && args.publish_key.is_empty() && !args.anonymous_publish {
         eprintln!(
             "sse: refusing to listen on {} without --publish-key FILE: anyone who can reach it could \
              publish; give a key to verify publishers' tokens with, listen on a loopback address, or pass \
@@ -158,14 +175,17 @@ async fn serve(args: Args) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let (publish_verifier, subscribe_verifier) =
-        match (load_key(args.publish_key.as_ref(), true), load_key(args.subscribe_key.as_ref(), false)) {
-            (Ok(publish), Ok(subscribe)) => (publish, subscribe),
-            (Err(message), _) | (_, Err(message)) => {
-                eprintln!("sse: {message}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let claims = keys::Claims { audience: &args.jwt_audience, issuer: &args.jwt_issuer };
+    let keys = match keys::Keys::load(&args.publish_key, &args.subscribe_key, &claims) {
+        Ok(keys) => Arc::new(keys),
+        Err(message) => {
+            eprintln!("sse: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let publish_verifier = keys.publish.clone().map(|v| v as Arc<dyn Verify>);
+    let subscribe_verifier = keys.subscribe.clone().map(|v| v as Arc<dyn Verify>);
+    Arc::clone(&keys).reload_on_hangup();
     let hub = Hub::new(HubConfig {
         history_events: args.history,
         history_bytes: args.history_bytes,
@@ -193,7 +213,7 @@ async fn serve(args: Args) -> ExitCode {
     };
     raise_open_file_limit();
     let mut config = ServerConfig {
-        cors_origin: args.cors.clone(),
+        cors: sse_std::Cors::allow(&args.cors),
         stall_timeout: (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout)),
         write_interval: (args.write_interval > 0).then(|| Duration::from_millis(args.write_interval)),
         tcp_keepalive: args.tcp_keepalive.0,
@@ -268,14 +288,4 @@ fn raise_open_file_limit() {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("sse: cannot raise the open-file limit: {e}");
     }
-}
-
-/// A `--publish-key` or `--subscribe-key` as a verifier; the message
-/// names the flag when the file is unusable.
-fn load_key(path: Option<&PathBuf>, publish: bool) -> Result<Option<Arc<dyn Verify>>, String> {
-    let Some(path) = path else { return Ok(None) };
-    let flag = if publish { "--publish-key" } else { "--subscribe-key" };
-    let key = JwtKey::from_file(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
-    let verifier = if publish { JwtVerifier::publishers(key) } else { JwtVerifier::subscribers(key) };
-    Ok(Some(Arc::new(verifier)))
 }

@@ -1,21 +1,28 @@
-//! JWT verification with the `jsonwebtoken` crate: keys from files, and
-//! the claims `{"sse": {"publish": [...]}}` / `{"sse": {"subscribe":
-//! [...]}}`.
+//! JWT verification with the `jsonwebtoken` crate: keys from files (PEM,
+//! an HMAC secret, or a JWK Set), and the claims `{"sse": {"publish":
+//! [...]}}` / `{"sse": {"subscribe": [...]}}`.
 //!
-//! Invariant: the algorithms accepted are exactly those of the key's
-//! family (HMAC, RSA, EC or Ed), never `none`; a verifier for publishers
-//! reads only the `publish` claim and one for subscribers only the
-//! `subscribe` claim, so a subscriber's token never lets anyone publish.
-//! `exp` and `nbf` are checked when present, with [`JWT_LEEWAY_SECS`] for
-//! clock skew.
+//! Invariant: the algorithms accepted are exactly those of a key's family
+//! (HMAC, RSA, EC or Ed), never `none`, and an HMAC secret verifies only
+//! the algorithms whose hash is no longer than the secret (RFC 7518
+//! §3.2); a verifier for publishers reads only the `publish` claim and one
+//! for subscribers only the `subscribe` claim, so a subscriber's token
+//! never lets anyone publish. `exp` and `nbf` are checked when present,
+//! with [`JWT_LEEWAY_SECS`] for clock skew, and `exp` (plus the leeway) is
+//! returned so that a stream ends when its token does. `aud` and `iss` are
+//! required and checked when the verifier names them. The key set can be
+//! replaced while the verifier is in use (rotation without a restart).
 
 use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, UNIX_EPOCH};
 
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-use super::{AuthError, Verify};
+use super::{AuthError, Grant, Verify};
 use crate::topics::Selectors;
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
@@ -25,9 +32,19 @@ use crate::topics::Selectors;
 /// ```
 pub const JWT_LEEWAY_SECS: u64 = 5;
 
+/// The shortest HMAC secret accepted: the output of SHA-256, the smallest
+/// hash of the HS algorithms (RFC 7518 §3.2).
+///
+/// ```
+/// assert!(sse_std::JwtKey::from_bytes(&[7; sse_std::MIN_HMAC_SECRET]).is_ok());
+/// assert!(sse_std::JwtKey::from_bytes(&[7; sse_std::MIN_HMAC_SECRET - 1]).is_err());
+/// ```
+pub const MIN_HMAC_SECRET: usize = 32;
+
 /// A key to verify tokens with: a PEM public key (RSA for RS256/384/512
 /// and PS256/384/512, EC P-256 or P-384 for ES256/ES384, Ed25519 for
-/// EdDSA), or an HMAC secret (HS256/384/512).
+/// EdDSA), or an HMAC secret of at least 32 bytes (HS256; HS384 from 48
+/// bytes, HS512 from 64).
 ///
 /// ```
 /// let key = sse_std::JwtKey::from_bytes(b"a secret of at least thirty-two bytes")?;
@@ -37,12 +54,18 @@ pub const JWT_LEEWAY_SECS: u64 = 5;
 #[derive(Clone)]
 pub struct JwtKey {
     key: DecodingKey,
-    family: AlgorithmFamily,
+    algorithms: &'static [Algorithm],
+    /// The `kid` of a key from a JWK Set: tokens that name a `kid` are
+    /// verified only by the keys with that id.
+    id: Option<String>,
 }
 
 impl fmt::Debug for JwtKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtKey").field("algorithms", &self.algorithms()).finish_non_exhaustive()
+        f.debug_struct("JwtKey")
+            .field("algorithms", &self.algorithms)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,10 +82,14 @@ pub enum KeyError {
     Io(std::io::Error),
     /// An empty file: not a secret.
     EmptySecret,
+    /// An HMAC secret shorter than [`MIN_HMAC_SECRET`] bytes (this many).
+    ShortSecret(usize),
     /// A PEM private key: the server verifies, give it the public key.
     PrivateKey,
     /// PEM that is not an RSA, EC or Ed25519 public key.
     Pem,
+    /// A JWK Set that cannot be read, or that holds no usable key.
+    Jwks(String),
 }
 
 impl fmt::Display for KeyError {
@@ -70,18 +97,47 @@ impl fmt::Display for KeyError {
         match self {
             Self::Io(e) => write!(f, "cannot read the key: {e}"),
             Self::EmptySecret => f.write_str("the HMAC secret is empty"),
+            Self::ShortSecret(len) => write!(
+                f,
+                "the HMAC secret is {len} bytes; at least {MIN_HMAC_SECRET} are needed (RFC 7518 §3.2: as long \
+                 as the hash output)"
+            ),
             Self::PrivateKey => f.write_str("this is a private key; give the public key"),
             Self::Pem => f.write_str("PEM that is not an RSA, EC (P-256, P-384) or Ed25519 public key"),
+            Self::Jwks(reason) => write!(f, "JWK Set: {reason}"),
         }
     }
 }
 
 impl std::error::Error for KeyError {}
 
+/// The HS algorithms a secret of `len` bytes is long enough for.
+fn hmac_algorithms(len: usize) -> &'static [Algorithm] {
+    const ALL: &[Algorithm] = &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+    match len {
+        64.. => ALL,
+        48..64 => ALL.get(..2).unwrap_or_default(),
+        _ => ALL.get(..1).unwrap_or_default(),
+    }
+}
+
+/// The algorithms of a public-key family.
+fn algorithms_of(family: AlgorithmFamily) -> &'static [Algorithm] {
+    use Algorithm::{ES256, ES384, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512};
+    match family {
+        AlgorithmFamily::Rsa => &[RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmFamily::Ec => &[ES256, ES384],
+        AlgorithmFamily::Ed => &[EdDSA],
+        // Secrets go through `hmac_algorithms`, which knows their length.
+        AlgorithmFamily::Hmac => &[],
+    }
+}
+
 impl JwtKey {
     /// Reads a key file: PEM if it starts with `-----BEGIN`, else an HMAC
     /// secret that is the file's bytes as they are (not base64; a final
-    /// newline is part of it).
+    /// newline is part of it). For a file that may hold a JWK Set, use
+    /// [`set_from_file`](Self::set_from_file).
     ///
     /// # Errors
     /// See [`KeyError`].
@@ -97,18 +153,16 @@ impl JwtKey {
     /// A key from the bytes of a key file (see [`from_file`](Self::from_file)).
     ///
     /// # Errors
-    /// See [`KeyError`].
+    /// See [`KeyError`]: a secret shorter than [`MIN_HMAC_SECRET`] bytes is
+    /// refused.
     ///
     /// ```
     /// assert!(sse_std::JwtKey::from_bytes(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n").is_err());
+    /// assert!(sse_std::JwtKey::from_bytes(b"ten bytes!").is_err());
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         if !bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            if bytes.is_empty() {
-                return Err(KeyError::EmptySecret);
-            }
-            let key = DecodingKey::from_secret(bytes).map_err(|_| KeyError::EmptySecret)?;
-            return Ok(Self { key, family: AlgorithmFamily::Hmac });
+            return Self::secret(bytes, None);
         }
         if memchr::memmem::find(bytes, b"PRIVATE KEY-----").is_some() {
             return Err(KeyError::PrivateKey);
@@ -121,20 +175,104 @@ impl JwtKey {
         ];
         attempts
             .into_iter()
-            .find_map(|(parse, family)| parse(bytes).ok().map(|key| Self { key, family }))
+            .find_map(|(parse, family)| {
+                parse(bytes).ok().map(|key| Self { key, algorithms: algorithms_of(family), id: None })
+            })
             .ok_or(KeyError::Pem)
+    }
+
+    fn secret(bytes: &[u8], id: Option<String>) -> Result<Self, KeyError> {
+        if bytes.is_empty() {
+            return Err(KeyError::EmptySecret);
+        }
+        if bytes.len() < MIN_HMAC_SECRET {
+            return Err(KeyError::ShortSecret(bytes.len()));
+        }
+        let key = DecodingKey::from_secret(bytes).map_err(|_| KeyError::EmptySecret)?;
+        Ok(Self { key, algorithms: hmac_algorithms(bytes.len()), id })
+    }
+
+    /// The keys of a key file that may also be a JWK Set (RFC 7517 §5,
+    /// JSON with a `keys` list, as identity providers publish at their
+    /// `jwks_uri`): each of its RSA, EC, OKP (Ed25519) and `oct` keys,
+    /// with its `kid`. Any other file gives its one key, as
+    /// [`from_file`](Self::from_file).
+    ///
+    /// # Errors
+    /// See [`KeyError`]; a set with no usable key is an error.
+    ///
+    /// ```no_run
+    /// let keys = sse_std::JwtKey::set_from_file("jwks.json")?;
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    pub fn set_from_file(path: impl AsRef<Path>) -> Result<Vec<Self>, KeyError> {
+        Self::set_from_bytes(&std::fs::read(path).map_err(KeyError::Io)?)
+    }
+
+    /// The keys of the bytes of a key file (see
+    /// [`set_from_file`](Self::set_from_file)).
+    ///
+    /// # Errors
+    /// See [`KeyError`].
+    ///
+    /// ```
+    /// let jwks = br#"{"keys": [{"kty": "oct", "kid": "2026-12", "k": "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IHNlY3JldA"}]}"#;
+    /// let keys = sse_std::JwtKey::set_from_bytes(jwks)?;
+    /// assert_eq!(keys[0].id(), Some("2026-12"));
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    pub fn set_from_bytes(bytes: &[u8]) -> Result<Vec<Self>, KeyError> {
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Self::from_bytes(bytes).map(|key| vec![key]);
+        }
+        let set: JwkSet = serde_json::from_slice(bytes).map_err(|e| KeyError::Jwks(e.to_string()))?;
+        let mut keys = Vec::new();
+        for jwk in &set.keys {
+            let id = jwk.common.key_id.clone();
+            let key = match &jwk.algorithm {
+                AlgorithmParameters::OctetKey(_) => {
+                    let decoded = DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Jwks(e.to_string()))?;
+                    let secret = decoded.try_get_as_bytes().map_err(|e| KeyError::Jwks(e.to_string()))?;
+                    Self::secret(secret, id)?
+                }
+                AlgorithmParameters::RSA(_) | AlgorithmParameters::EllipticCurve(_) | AlgorithmParameters::OctetKeyPair(_) => {
+                    let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Jwks(e.to_string()))?;
+                    Self { algorithms: algorithms_of(key.family()), key, id }
+                }
+                // Key types this hub cannot verify with are skipped, as a
+                // JWK Set consumer must (RFC 7517 §5).
+                _ => continue,
+            };
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(KeyError::Jwks("no RSA, EC, OKP or oct key in the set".to_owned()));
+        }
+        Ok(keys)
     }
 
     /// The algorithms tokens may be signed with under this key.
     ///
     /// ```
     /// let key = sse_std::JwtKey::from_bytes(b"0123456789abcdef0123456789abcdef")?;
-    /// assert_eq!(key.algorithms().len(), 3);
+    /// assert_eq!(key.algorithms(), [jsonwebtoken::Algorithm::HS256]);
     /// # Ok::<(), sse_std::KeyError>(())
     /// ```
     #[must_use]
     pub fn algorithms(&self) -> &[Algorithm] {
-        self.family.algorithms()
+        self.algorithms
+    }
+
+    /// The key's `kid`, for a key from a JWK Set that has one.
+    ///
+    /// ```
+    /// let key = sse_std::JwtKey::from_bytes(b"0123456789abcdef0123456789abcdef")?;
+    /// assert_eq!(key.id(), None);
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 }
 
@@ -145,9 +283,11 @@ enum Role {
     Subscribe,
 }
 
-/// A [`Verify`] for JWTs: checks the signature with its [`JwtKey`],
-/// `exp` and `nbf` when present, and returns the selectors of the
-/// `sse.publish` (publishers) or `sse.subscribe` (subscribers) claim.
+/// A [`Verify`] for JWTs: checks the signature with one of its
+/// [`JwtKey`]s, `exp` and `nbf` when present (and `aud`, `iss` when
+/// configured), and grants the selectors of the `sse.publish`
+/// (publishers) or `sse.subscribe` (subscribers) claim until `exp` plus
+/// the leeway.
 ///
 /// ```
 /// use sse_std::{JwtKey, JwtVerifier, Verify};
@@ -159,16 +299,17 @@ enum Role {
 ///     &jsonwebtoken::EncodingKey::from_secret(secret).unwrap(),
 /// ).unwrap();
 /// let publishers = JwtVerifier::publishers(JwtKey::from_bytes(secret)?);
-/// assert!(publishers.verify(&token).unwrap().covers(Some("news/eu")));
+/// assert!(publishers.verify(&token).unwrap().selectors.covers(Some("news/eu")));
 /// // The same token grants a subscriber nothing.
 /// let subscribers = JwtVerifier::subscribers(JwtKey::from_bytes(secret)?);
-/// assert!(subscribers.verify(&token).unwrap().is_empty());
+/// assert!(subscribers.verify(&token).unwrap().selectors.is_empty());
 /// # Ok::<(), sse_std::KeyError>(())
 /// ```
 #[derive(Debug)]
 pub struct JwtVerifier {
-    key: JwtKey,
-    validation: Validation,
+    keys: RwLock<Arc<[JwtKey]>>,
+    audience: Vec<String>,
+    issuer: Vec<String>,
     role: Role,
 }
 
@@ -176,6 +317,10 @@ pub struct JwtVerifier {
 struct Claims {
     #[serde(default)]
     sse: SseClaims,
+    /// Checked by `jsonwebtoken` (refused unless a number), read here
+    /// as it is to say when the grant ends.
+    #[serde(default)]
+    exp: Option<serde_json::Value>,
 }
 
 #[derive(Default, Deserialize)]
@@ -190,54 +335,169 @@ impl JwtVerifier {
     /// Verifies publishers' tokens: grants the `sse.publish` selectors.
     ///
     /// ```
-    /// let v = sse_std::JwtVerifier::publishers(sse_std::JwtKey::from_bytes(b"k")?);
+    /// let v = sse_std::JwtVerifier::publishers(sse_std::JwtKey::from_bytes(&[1; 32])?);
     /// # Ok::<(), sse_std::KeyError>(())
     /// ```
     #[must_use]
     pub fn publishers(key: JwtKey) -> Self {
-        Self::new(key, Role::Publish)
+        Self::new(vec![key], Role::Publish)
     }
 
     /// Verifies subscribers' tokens: grants the `sse.subscribe` selectors.
     ///
     /// ```
-    /// let v = sse_std::JwtVerifier::subscribers(sse_std::JwtKey::from_bytes(b"k")?);
+    /// let v = sse_std::JwtVerifier::subscribers(sse_std::JwtKey::from_bytes(&[1; 32])?);
     /// # Ok::<(), sse_std::KeyError>(())
     /// ```
     #[must_use]
     pub fn subscribers(key: JwtKey) -> Self {
-        Self::new(key, Role::Subscribe)
+        Self::new(vec![key], Role::Subscribe)
     }
 
-    fn new(key: JwtKey, role: Role) -> Self {
-        let mut validation = Validation::new_for_family(key.family);
+    fn new(keys: Vec<JwtKey>, role: Role) -> Self {
+        Self { keys: RwLock::new(keys.into()), audience: Vec::new(), issuer: Vec::new(), role }
+    }
+
+    /// Accepts tokens signed with `key` too (several keys: rotation).
+    ///
+    /// ```
+    /// use sse_std::{JwtKey, JwtVerifier};
+    /// let v = JwtVerifier::subscribers(JwtKey::from_bytes(&[1; 32])?).with_key(JwtKey::from_bytes(&[2; 32])?);
+    /// assert_eq!(v.keys().len(), 2);
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn with_key(self, key: JwtKey) -> Self {
+        let mut keys = self.keys().to_vec();
+        keys.push(key);
+        self.replace_keys(keys);
+        self
+    }
+
+    /// Requires an `aud` claim naming `audience` (call again to accept
+    /// several).
+    ///
+    /// ```
+    /// let v = sse_std::JwtVerifier::subscribers(sse_std::JwtKey::from_bytes(&[1; 32])?).audience("https://hub.example");
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience.push(audience.into());
+        self
+    }
+
+    /// Requires an `iss` claim equal to `issuer` (call again to accept
+    /// several).
+    ///
+    /// ```
+    /// let v = sse_std::JwtVerifier::publishers(sse_std::JwtKey::from_bytes(&[1; 32])?).issuer("https://auth.example");
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer.push(issuer.into());
+        self
+    }
+
+    /// Replaces the keys, effective for the next token verified (streams
+    /// already open keep running until their tokens expire). An empty set
+    /// refuses every token.
+    ///
+    /// ```
+    /// use sse_std::{JwtKey, JwtVerifier};
+    /// let v = JwtVerifier::subscribers(JwtKey::from_bytes(&[1; 32])?);
+    /// v.replace_keys(vec![JwtKey::from_bytes(&[2; 32])?]);
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    pub fn replace_keys(&self, keys: Vec<JwtKey>) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys.into();
+    }
+
+    /// The keys in use.
+    ///
+    /// ```
+    /// let v = sse_std::JwtVerifier::publishers(sse_std::JwtKey::from_bytes(&[1; 32])?);
+    /// assert_eq!(v.keys().len(), 1);
+    /// # Ok::<(), sse_std::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn keys(&self) -> Arc<[JwtKey]> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
         validation.required_spec_claims.clear();
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.validate_aud = false;
         validation.leeway = JWT_LEEWAY_SECS;
-        Self { key, validation, role }
+        validation.validate_aud = !self.audience.is_empty();
+        if !self.audience.is_empty() {
+            validation.set_audience(&self.audience);
+            validation.required_spec_claims.insert("aud".to_owned());
+        }
+        if !self.issuer.is_empty() {
+            validation.set_issuer(&self.issuer);
+            validation.required_spec_claims.insert("iss".to_owned());
+        }
+        validation
+    }
+}
+
+/// The reason given for a refused token.
+fn reason(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not valid yet (nbf)",
+        ErrorKind::InvalidSignature => "wrong signature",
+        ErrorKind::InvalidAlgorithm => "algorithm not accepted for this key",
+        ErrorKind::InvalidAudience => "token not meant for this hub (aud)",
+        ErrorKind::InvalidIssuer => "token from an issuer this hub does not trust (iss)",
+        ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => "token names no audience (aud)",
+        ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => "token names no issuer (iss)",
+        ErrorKind::InvalidClaimFormat(_) => "malformed claims",
+        _ => "malformed token",
     }
 }
 
 impl Verify for JwtVerifier {
-    fn verify(&self, token: &str) -> Result<Selectors, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key.key, &self.validation).map_err(|e| {
-            AuthError::invalid(match e.kind() {
-                ErrorKind::ExpiredSignature => "token expired",
-                ErrorKind::ImmatureSignature => "token not valid yet (nbf)",
-                ErrorKind::InvalidSignature => "wrong signature",
-                ErrorKind::InvalidAlgorithm => "algorithm not accepted for this key",
-                ErrorKind::InvalidClaimFormat(_) => "malformed claims",
-                _ => "malformed token",
-            })
-        })?;
-        let claims = data.claims.sse;
+    fn verify(&self, token: &str) -> Result<Grant, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::invalid(reason(e.kind())))?;
+        let keys = self.keys();
+        let mut candidates = keys
+            .iter()
+            .filter(|key| key.algorithms.contains(&header.alg))
+            .filter(|key| header.kid.is_none() || key.id.is_none() || key.id == header.kid)
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(AuthError::invalid("algorithm not accepted for this key"));
+        }
+        let validation = self.validation(header.alg);
+        for key in candidates {
+            match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
+                Ok(data) => return self.grant(data.claims),
+                // Another key may have signed it.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
+                // The signature held; the claims did not.
+                Err(e) => return Err(AuthError::invalid(reason(e.kind()))),
+            }
+        }
+        Err(AuthError::invalid("wrong signature"))
+    }
+}
+
+impl JwtVerifier {
+    fn grant(&self, claims: Claims) -> Result<Grant, AuthError> {
         let selectors = match self.role {
-            Role::Publish => claims.publish,
-            Role::Subscribe => claims.subscribe,
+            Role::Publish => claims.sse.publish,
+            Role::Subscribe => claims.sse.subscribe,
         };
-        Selectors::parse(&selectors)
-            .map_err(|e| AuthError::Invalid(format!("claims hold an invalid selector: {e}")))
+        let selectors = Selectors::parse(&selectors)
+            .map_err(|e| AuthError::Invalid(format!("claims hold an invalid selector: {e}")))?;
+        // An `exp` past the end of `SystemTime`: never.
+        let expires =
+            claims.exp.as_ref().and_then(serde_json::Value::as_u64).and_then(|exp| UNIX_EPOCH.checked_add(Duration::from_secs(exp.saturating_add(JWT_LEEWAY_SECS))));
+        Ok(Grant { selectors, expires })
     }
 }

@@ -14,9 +14,10 @@
 mod jwt;
 
 use std::fmt;
+use std::time::SystemTime;
 
 #[cfg(feature = "jwt")]
-pub use jwt::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError};
+pub use jwt::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError, MIN_HMAC_SECRET};
 
 use crate::topics::Selectors;
 
@@ -41,24 +42,65 @@ pub const AUTH_QUERY: &str = "authorization";
 /// `jwt`).
 ///
 /// ```
-/// use sse_std::{AuthError, Selectors, Verify};
+/// use sse_std::{AuthError, Grant, Selectors, Verify};
 /// /// One fixed API key that grants every topic.
 /// #[derive(Debug)]
 /// struct ApiKey(String);
 /// impl Verify for ApiKey {
-///     fn verify(&self, token: &str) -> Result<Selectors, AuthError> {
-///         if token == self.0 { Ok(Selectors::all()) } else { Err(AuthError::invalid("unknown key")) }
+///     fn verify(&self, token: &str) -> Result<Grant, AuthError> {
+///         if token == self.0 { Ok(Grant::new(Selectors::all())) } else { Err(AuthError::invalid("unknown key")) }
 ///     }
 /// }
-/// assert!(ApiKey("k".into()).verify("k").unwrap().covers(Some("any")));
+/// assert!(ApiKey("k".into()).verify("k").unwrap().selectors.covers(Some("any")));
 /// ```
 pub trait Verify: Send + Sync + fmt::Debug {
-    /// The selectors `token` grants.
+    /// What `token` grants, and until when.
     ///
     /// # Errors
     /// [`AuthError::Invalid`] for a token that is malformed, expired, not
     /// yet valid, wrongly signed, or otherwise not accepted.
-    fn verify(&self, token: &str) -> Result<Selectors, AuthError>;
+    fn verify(&self, token: &str) -> Result<Grant, AuthError>;
+}
+
+/// What a verified token grants: topic selectors, until a time. A stream
+/// opened with a token that expires is closed by the server when it does
+/// (the client reconnects with whatever token it holds then).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// let grant = sse_std::Grant::new(sse_std::Selectors::all()).until(SystemTime::now() + Duration::from_secs(60));
+/// assert!(grant.expires.is_some());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Grant {
+    /// The topics granted.
+    pub selectors: Selectors,
+    /// When the grant ends (a JWT's `exp`, plus the leeway); `None`: never.
+    pub expires: Option<SystemTime>,
+}
+
+impl Grant {
+    /// `selectors`, without an end.
+    ///
+    /// ```
+    /// assert!(sse_std::Grant::new(sse_std::Selectors::none()).expires.is_none());
+    /// ```
+    #[must_use]
+    pub fn new(selectors: Selectors) -> Self {
+        Self { selectors, expires: None }
+    }
+
+    /// The same grant, ending at `at`.
+    ///
+    /// ```
+    /// let grant = sse_std::Grant::new(sse_std::Selectors::none()).until(std::time::SystemTime::UNIX_EPOCH);
+    /// assert_eq!(grant.expires, Some(std::time::SystemTime::UNIX_EPOCH));
+    /// ```
+    #[must_use]
+    pub fn until(self, at: SystemTime) -> Self {
+        Self { expires: Some(at), ..self }
+    }
 }
 
 /// Why a request's credentials were refused: always 401 with
@@ -151,7 +193,8 @@ pub fn bearer_token(authorization: &[u8]) -> Result<&str, AuthError> {
 
 /// A subscriber's token from its carriers, in order: the `Authorization`
 /// header (`Bearer`), the `authorization` query parameter, the `sse_auth`
-/// cookie. `Ok(None)` if there is none.
+/// cookie (`cookie`: the `Cookie` field, or HTTP/2's several `cookie`
+/// fields joined with `; `, RFC 9113 §8.2.3). `Ok(None)` if there is none.
 ///
 /// # Errors
 /// [`AuthError::Invalid`] for an `Authorization` header that is not a
@@ -189,17 +232,44 @@ pub fn subscriber_token(
     Ok(from_cookie)
 }
 
+/// The most `topic` selectors one stream request may give; more get 400
+/// (each costs the hub an index entry while the stream is open).
+///
+/// ```
+/// let query: String = (0..=sse_std::MAX_STREAM_TOPICS).map(|i| format!("topic=t{i}&")).collect();
+/// assert!(sse_std::stream_subscription(Some(&query), None, None, None).is_err());
+/// ```
+pub const MAX_STREAM_TOPICS: usize = 100;
+
+/// What a stream request may receive: its subscription, and when the token
+/// that granted it expires (the stream ends then).
+///
+/// ```
+/// let access = sse_std::stream_subscription(Some("topic=a"), None, None, None).unwrap();
+/// assert!(access.subscription.topics.covers(Some("a")) && access.expires.is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamAccess {
+    /// The events the stream receives.
+    pub subscription: crate::Subscription,
+    /// When the subscriber's token expires; `None`: no token, or one
+    /// without `exp`.
+    pub expires: Option<SystemTime>,
+}
+
 /// The subscription a stream request asks for: the union of its `topic`
-/// query parameters (percent-decoded; every public event without any),
-/// with the private topics its token grants.
+/// query parameters (percent-decoded; every public event without any; at
+/// most [`MAX_STREAM_TOPICS`]), with the private topics its token grants,
+/// until the token expires.
 ///
 /// # Errors
-/// 400 for an invalid selector, 401 for a bad token or for a token when
-/// `verifier` is `None` (there is nothing to verify it with).
+/// 400 for an invalid selector or too many, 401 for a bad token or for a
+/// token when `verifier` is `None` (there is nothing to verify it with).
 ///
 /// ```
 /// let s = sse_std::stream_subscription(Some("topic=sensors%2F*&topic=alerts"), None, None, None).unwrap();
-/// assert!(s.topics.covers(Some("sensors/t1")) && s.topics.covers(Some("alerts")));
+/// assert!(s.subscription.topics.covers(Some("sensors/t1")) && s.subscription.topics.covers(Some("alerts")));
 /// assert!(sse_std::stream_subscription(Some("topic=a*"), None, None, None).is_err());
 /// ```
 pub fn stream_subscription(
@@ -207,22 +277,23 @@ pub fn stream_subscription(
     authorization: Option<&[u8]>,
     cookie: Option<&[u8]>,
     verifier: Option<&dyn Verify>,
-) -> Result<crate::Subscription, StreamRefusal> {
-    let chosen: Vec<String> = query
-        .map(|query| {
-            form_urlencoded::parse(query.as_bytes())
-                .filter(|(name, _)| name == "topic")
-                .map(|(_, value)| value.into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+) -> Result<StreamAccess, StreamRefusal> {
+    let mut chosen: Vec<String> = Vec::new();
+    for (name, value) in query.map(|q| form_urlencoded::parse(q.as_bytes())).into_iter().flatten() {
+        if name == "topic" {
+            if chosen.len() == MAX_STREAM_TOPICS {
+                return Err(StreamRefusal::TooManyTopics);
+            }
+            chosen.push(value.into_owned());
+        }
+    }
     let topics = if chosen.is_empty() {
         Selectors::all()
     } else {
         Selectors::parse(&chosen).map_err(StreamRefusal::Topic)?
     };
-    let grants = match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
-        None => Selectors::none(),
+    let grant = match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
+        None => Grant::new(Selectors::none()),
         Some(token) => match verifier {
             Some(verifier) => verifier.verify(&token).map_err(StreamRefusal::Auth)?,
             None => {
@@ -230,7 +301,10 @@ pub fn stream_subscription(
             }
         },
     };
-    Ok(crate::Subscription { topics, grants })
+    Ok(StreamAccess {
+        subscription: crate::Subscription { topics, grants: grant.selectors },
+        expires: grant.expires,
+    })
 }
 
 /// Why a stream request was refused before subscribing.
@@ -244,6 +318,8 @@ pub fn stream_subscription(
 pub enum StreamRefusal {
     /// A `topic` parameter is not a valid selector (400).
     Topic(sse_core::TopicError),
+    /// More than [`MAX_STREAM_TOPICS`] `topic` parameters (400).
+    TooManyTopics,
     /// The token was refused (401).
     Auth(AuthError),
 }
@@ -252,6 +328,7 @@ impl fmt::Display for StreamRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Topic(e) => write!(f, "topic: {e}"),
+            Self::TooManyTopics => write!(f, "more than {MAX_STREAM_TOPICS} topic parameters"),
             Self::Auth(e) => e.fmt(f),
         }
     }

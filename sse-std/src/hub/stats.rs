@@ -29,6 +29,12 @@ pub struct HubStats {
     pub dropped: u64,
     /// Subscribers ended by [`SlowConsumer::Disconnect`](crate::SlowConsumer).
     pub slow_disconnects: u64,
+    /// Subscribers ended because the token that opened them expired
+    /// ([`Subscriber::end_at`](crate::Subscriber::end_at)).
+    pub expired: u64,
+    /// Stream requests refused because every client slot was taken
+    /// ([`HubConfig::max_clients`](crate::HubConfig::max_clients)).
+    pub refused_full: u64,
     /// Subscribers that resumed from an id the history no longer had (or
     /// never had), and were sent [`MISSED_EVENTS`](sse_core::MISSED_EVENTS).
     pub stale_resumes: u64,
@@ -47,6 +53,8 @@ pub(crate) struct Counters {
     pub(crate) published_bytes: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) slow_disconnects: AtomicU64,
+    pub(crate) expired: AtomicU64,
+    pub(crate) refused_full: AtomicU64,
     pub(crate) stale_resumes: AtomicU64,
     pub(crate) replays: AtomicU64,
     pub(crate) missed_sent: AtomicU64,
@@ -66,6 +74,8 @@ impl Counters {
             published_bytes: read(&self.published_bytes),
             dropped: read(&self.dropped),
             slow_disconnects: read(&self.slow_disconnects),
+            expired: read(&self.expired),
+            refused_full: read(&self.refused_full),
             stale_resumes: read(&self.stale_resumes),
             replays: read(&self.replays),
             missed_sent: read(&self.missed_sent),

@@ -9,6 +9,7 @@
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
+use std::future::Future as _;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -35,7 +36,10 @@ impl ClientSlot {
             .counters
             .clients
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then(|| n.saturating_add(1)))
-            .map_err(|_| SubscribeError::TooManyClients)?;
+            .map_err(|_| {
+                add(&inner.counters.refused_full, 1);
+                SubscribeError::TooManyClients
+            })?;
         Ok(Self { inner: Arc::clone(inner) })
     }
 }
@@ -72,6 +76,12 @@ impl Drop for Member {
     }
 }
 
+/// The end of a stream whose token expires.
+struct End {
+    at: std::time::SystemTime,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
 /// One subscriber of a [`Hub`](crate::Hub): a `Stream` of encoded frames,
 /// ready to be a response body (`Stream<Item = Bytes>`; hyper and axum
 /// serve it directly). Dropping it leaves the hub.
@@ -91,6 +101,8 @@ pub struct Subscriber {
     /// The waker last left with the group, and the queue's tail then.
     registered: Option<(Waker, u64)>,
     keep_alive: Option<KeepAlive>,
+    /// When the stream ends (its token expires), and the timer for it.
+    end: Option<End>,
     policy: SlowConsumer,
     ended: bool,
     slot: ClientSlot,
@@ -114,6 +126,7 @@ impl Subscriber {
             pending: None,
             registered: None,
             keep_alive: config.keep_alive.map(KeepAlive::new),
+            end: None,
             policy: config.slow_consumer,
             ended: false,
             slot,
@@ -141,6 +154,44 @@ impl Subscriber {
         } else {
             *tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
         }
+    }
+
+    /// Ends the stream at `at` (for example when the token that opened it
+    /// expires: [`Grant::expires`](crate::Grant::expires)), counted in
+    /// [`HubStats::expired`](crate::HubStats::expired). The client
+    /// reconnects, resuming with `Last-Event-ID`, and presents whatever
+    /// token it holds then. A time already past ends it at once; the timer
+    /// needs tokio's time driver, like the keep-alive.
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let mut subscriber = hub.subscribe(None)?;
+    /// subscriber.end_at(std::time::SystemTime::now());
+    /// assert_eq!(subscriber.next().await, None);
+    /// assert_eq!(hub.stats().expired, 1);
+    /// # Ok::<(), sse_std::SubscribeError>(()) }).unwrap();
+    /// ```
+    pub fn end_at(&mut self, at: std::time::SystemTime) {
+        self.end = Some(End { at, sleep: None });
+    }
+
+    /// Whether the end set by [`end_at`](Self::end_at) has come.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(end) = self.end.as_mut() else { return false };
+        let left = end.at.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        let due = left.is_zero() || {
+            if end.sleep.is_none() && tokio::runtime::Handle::try_current().is_ok() {
+                end.sleep = Some(Box::pin(tokio::time::sleep_until(super::keep_alive::deadline(left))));
+            }
+            end.sleep.as_mut().is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready())
+        };
+        if due {
+            add(&self.slot.inner.counters.expired, 1);
+            tracing::debug!("stream ended: its token expired");
+        }
+        due
     }
 
     /// Identifies the subscription this subscriber shares with others of
@@ -214,7 +265,7 @@ impl futures_core::Stream for Subscriber {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = self.get_mut();
-        if this.ended || this.member.tracker.killed.load(Ordering::Acquire) {
+        if this.ended || this.member.tracker.killed.load(Ordering::Acquire) || this.poll_end(cx) {
             this.ended = true;
             return Poll::Ready(None);
         }

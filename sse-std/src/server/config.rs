@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cors::Cors;
 use crate::auth::Verify;
 
 /// TCP keep-alive probes on accepted connections: a peer that stops
@@ -101,11 +102,22 @@ pub struct ServerConfig {
     /// (default: the process's open-file limit less 64 for everything
     /// else, at least 16).
     pub max_connections: usize,
-    /// `Retry-After` sent with 503 when every stream slot is taken
-    /// (default 5 s).
+    /// When a client refused because every stream slot is taken should
+    /// come back (default 5 s): an `EventSource` (`Accept:
+    /// text/event-stream`) gets 200 with `retry:` jittered around it and
+    /// reconnects by itself; other clients get 503 with `Retry-After`.
     pub retry_after: Duration,
-    /// `Access-Control-Allow-Origin` for every response (default none).
-    pub cors_origin: Option<String>,
+    /// Origins allowed to read the stream and call the other routes from
+    /// other sites, with credentials (default none; see [`Cors`]).
+    /// Preflight requests from them are answered on every path.
+    ///
+    /// ```
+    /// let config = sse_std::ServerConfig {
+    ///     cors: sse_std::Cors::allow(["https://app.example"]),
+    ///     ..Default::default()
+    /// };
+    /// ```
+    pub cors: Cors,
     /// How long after shutdown starts new stream requests are still
     /// answered (with 204) and open connections may finish (default 2 s).
     pub shutdown_grace: Duration,
@@ -154,7 +166,7 @@ impl Default for ServerConfig {
             tcp_user_timeout: Some(Duration::from_secs(60)),
             max_connections: default_max_connections(),
             retry_after: Duration::from_secs(5),
-            cors_origin: None,
+            cors: Cors::default(),
             shutdown_grace: Duration::from_secs(2),
             metrics_path: None,
             allowed_hosts: Vec::new(),

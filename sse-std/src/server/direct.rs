@@ -57,13 +57,13 @@ pub(crate) async fn serve(
         Ok(subscriber) => subscriber,
         Err(answer) => {
             counters.status(answer.status.as_u16());
-            let bytes = answer.to_bytes(config.cors_origin.as_deref());
+            let bytes = answer.with(config.cors.headers(request.origin.as_deref())).to_bytes();
             answer_and_close(&mut stream, &bytes, config.header_timeout).await;
             return;
         }
     };
     subscriber.set_disconnect_signal(Arc::clone(&too_slow));
-    if write_stream_head(&mut stream, config).await.is_err() {
+    if write_stream_head(&mut stream, config, request.origin.as_deref()).await.is_err() {
         return;
     }
     // Shared with a walker while it writes this stream.
@@ -148,10 +148,17 @@ pub(crate) async fn serve(
     let _ = socket2::SockRef::from(&*stream).shutdown(std::net::Shutdown::Write);
 }
 
-/// Writes the stream's head (with the CORS origin, left out if it is not
-/// a valid header value).
-async fn write_stream_head(stream: &mut TcpStream, config: &ServerConfig) -> std::io::Result<()> {
-    let bytes = head_bytes(ResponseHead::stream(), &[], config.cors_origin.as_deref());
+/// Writes the stream's head: the body ends with the connection, which it
+/// says (`Connection: close`), and CORS for `origin`.
+async fn write_stream_head(
+    stream: &mut TcpStream,
+    config: &ServerConfig,
+    origin: Option<&[u8]>,
+) -> std::io::Result<()> {
+    let cors = config.cors.headers(origin);
+    let mut headers: Vec<(&str, &str)> = cors.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    headers.push(("Connection", "close"));
+    let bytes = head_bytes(ResponseHead::stream(), &headers);
     match tokio::time::timeout(config.header_timeout, stream.write_all(&bytes)).await {
         Ok(written) => written,
         Err(_) => Err(std::io::ErrorKind::TimedOut.into()),

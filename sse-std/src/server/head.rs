@@ -9,7 +9,9 @@
 //! line ending, `Content-Length` together with `Transfer-Encoding`, more
 //! than one `Content-Length`, a length that is not a decimal number, or
 //! anything httparse refuses (obs-fold, control bytes in the target, ...)
-//! or a target `http::Uri` refuses (as hyper would), as Node's llhttp does. Only a complete, well-formed `GET <events path>`
+//! or a target `http::Uri` refuses (as hyper would), as Node's llhttp
+//! does; and, as RFC 9112 §3.2 requires, an HTTP/1.1 head without `Host`
+//! or any head with more than one. Only a complete, well-formed `GET <events path>`
 //! without a body is a stream; every other valid head goes to hyper with
 //! every byte already read.
 
@@ -124,7 +126,7 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
         Err(_) => return Verdict::Refuse(StatusCode::BAD_REQUEST, "malformed request head"),
     }
     let (mut lengths, mut chunked, mut body) = (0usize, false, false);
-    let (mut stream, mut host, mut id_seen) = (StreamRequest::default(), None, false);
+    let (mut stream, mut host, mut hosts_seen, mut id_seen) = (StreamRequest::default(), None, 0usize, false);
     for header in request.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             lengths = lengths.saturating_add(1);
@@ -135,6 +137,7 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = true;
         } else if header.name.eq_ignore_ascii_case("host") {
+            hosts_seen = hosts_seen.saturating_add(1);
             host.get_or_insert(header.value);
         } else if header.name.eq_ignore_ascii_case("last-event-id") {
             // The first one decides, even when empty, as on the hyper path.
@@ -151,6 +154,9 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
     }
     if lengths == 1 && chunked {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+    }
+    if let Some(reason) = super::host::count_problem(hosts_seen, request.version == Some(1)) {
+        return Verdict::Refuse(StatusCode::BAD_REQUEST, reason);
     }
     // The target as hyper reads it (`http::Uri`), which refuses more than
     // httparse does (`<`, `{`, ...).
@@ -202,19 +208,19 @@ mod tests {
                     ..StreamRequest::default()
                 })),
             ),
-            (b"\r\nGET /events HTTP/1.1\r\n\r\n", Some(stream(None))),
+            (b"\r\nGET /events HTTP/1.1\r\nHost: x\r\n\r\n", Some(stream(None))),
             (
-                b"GET /events HTTP/1.1\r\nLast-Event-ID: 7\r\nLast-Event-ID: 8\r\n\r\n",
+                b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\nLast-Event-ID: 8\r\n\r\n",
                 Some(stream(Some("7"))),
             ),
-            (b"GET /events HTTP/1.1\r\nlast-event-id:\r\n\r\n", Some(stream(None))),
-            (b"GET /events HTTP/1.1\r\nLast-Event-ID:\r\nLast-Event-ID: 8\r\n\r\n", Some(stream(None))),
-            (b"GET /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n", Some(stream(None))),
-            (b"GET /events HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", Some(Verdict::Other)),
-            (b"GET /events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", Some(Verdict::Other)),
-            (b"POST /events HTTP/1.1\r\n\r\n", Some(Verdict::Other)),
-            (b"GET /eventsx HTTP/1.1\r\n\r\n", Some(Verdict::Other)),
-            (b"POST /publish HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", Some(Verdict::Other)),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\nlast-event-id:\r\n\r\n", Some(stream(None))),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID:\r\nLast-Event-ID: 8\r\n\r\n", Some(stream(None))),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", Some(stream(None))),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", Some(Verdict::Other)),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", Some(Verdict::Other)),
+            (b"POST /events HTTP/1.1\r\nHost: x\r\n\r\n", Some(Verdict::Other)),
+            (b"GET /eventsx HTTP/1.1\r\nHost: x\r\n\r\n", Some(Verdict::Other)),
+            (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", Some(Verdict::Other)),
             (b"GET /events HTTP/1.1\r\nHost: x\r\n", None),
             (b"", None),
             // Smuggling and malformed heads.
@@ -222,32 +228,32 @@ mod tests {
             (b"GET /events HTTP/1.1\r\nHost: x\n\r\n", Some(bad("bare LF in the request head"))),
             (b"\nGET / HTTP/1.1\r\n\r\n", Some(bad("bare LF in the request head"))),
             (
-                b"POST /publish HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
                 Some(bad("both Content-Length and Transfer-Encoding")),
             ),
             (
-                b"POST /publish HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+                b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
                 Some(bad("more than one Content-Length")),
             ),
             (
-                b"POST /publish HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
+                b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
                 Some(bad("more than one Content-Length")),
             ),
-            (b"POST /publish HTTP/1.1\r\nContent-Length: +4\r\n\r\n", Some(bad("invalid Content-Length"))),
-            (b"POST /publish HTTP/1.1\r\nContent-Length: 0x4\r\n\r\n", Some(bad("invalid Content-Length"))),
+            (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: +4\r\n\r\n", Some(bad("invalid Content-Length"))),
+            (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0x4\r\n\r\n", Some(bad("invalid Content-Length"))),
             (b"GET /events HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", Some(bad("malformed request head"))),
-            (b"GET /ev\0ents HTTP/1.1\r\n\r\n", Some(bad("malformed request head"))),
-            (b"GET /ev\x01ents HTTP/1.1\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /ev\0ents HTTP/1.1\r\nHost: x\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /ev\x01ents HTTP/1.1\r\nHost: x\r\n\r\n", Some(bad("malformed request head"))),
             (b"GET /events HTTP/1.1\r\nHo st: x\r\n\r\n", Some(bad("malformed request head"))),
-            (b"GET /events HTTP/1.1\r\nX: a\0b\r\n\r\n", Some(bad("malformed request head"))),
+            (b"GET /events HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n", Some(bad("malformed request head"))),
             (b"GET /events HTTP/9.9\r\n\r\n", Some(bad("malformed request head"))),
-            (b"GET /events?<script> HTTP/1.1\r\n\r\n", Some(bad("invalid request target"))),
-            (b"GET http://x/events HTTP/1.1\r\n\r\n", Some(stream(None))),
+            (b"GET /events?<script> HTTP/1.1\r\nHost: x\r\n\r\n", Some(bad("invalid request target"))),
+            (b"GET http://x/events HTTP/1.1\r\nHost: x\r\n\r\n", Some(stream(None))),
             (
                 b"GET http://evil.example/events HTTP/1.1\r\nHost: localhost\r\n\r\n",
                 Some(Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED)),
             ),
-            (b"\r\n\r\nGET /events HTTP/1.1\r\n\r\n", Some(bad("empty lines before the request line"))),
+            (b"\r\n\r\nGET /events HTTP/1.1\r\nHost: x\r\n\r\n", Some(bad("empty lines before the request line"))),
             // DNS rebinding: another site's name on a loopback server.
             (
                 b"GET /events HTTP/1.1\r\nHost: evil.example:8080\r\n\r\n",
@@ -258,6 +264,18 @@ mod tests {
                 Some(Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED)),
             ),
             (b"GET /events HTTP/1.1\r\nHost: localhost:8080\r\n\r\n", Some(stream(None))),
+            // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in 1.0.
+            (b"GET /events HTTP/1.1\r\n\r\n", Some(bad("an HTTP/1.1 request needs a Host field"))),
+            (b"POST /publish HTTP/1.1\r\nContent-Length: 0\r\n\r\n", Some(bad("an HTTP/1.1 request needs a Host field"))),
+            (
+                b"GET /events HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n",
+                Some(bad("more than one Host field")),
+            ),
+            (
+                b"GET /events HTTP/1.0\r\nHost: x\r\nhost: evil.example\r\n\r\n",
+                Some(bad("more than one Host field")),
+            ),
+            (b"GET /events HTTP/1.0\r\n\r\n", Some(stream(None))),
         ]
     }
 
@@ -293,7 +311,7 @@ mod tests {
 
     #[test]
     fn bytes_after_the_head_are_kept_for_hyper() {
-        let bytes = b"POST /publish HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+        let bytes = b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
         let mut reader = HeadReader::new(1024);
         assert_eq!(reader.feed(bytes, "/events", &HostCheck::new(None, &[])), Some(Verdict::Other));
         assert_eq!(reader.into_bytes(), bytes);

@@ -10,6 +10,32 @@
 
 use std::net::IpAddr;
 
+/// Why a request's count of `Host` fields is refused (400), if it is:
+/// RFC 9112 §3.2.
+pub(crate) fn count_problem(hosts: usize, http11: bool) -> Option<&'static str> {
+    match hosts {
+        0 if http11 => Some("an HTTP/1.1 request needs a Host field"),
+        0 | 1 => None,
+        _ => Some("more than one Host field"),
+    }
+}
+
+/// The host a request names: the target's authority (absolute-form, or
+/// HTTP/2's `:authority`), which wins over `Host` (RFC 9112 §3.2.2), or
+/// else the `Host` field. The server checks this name (421), and an
+/// `Origin` check should compare with the same one.
+///
+/// ```
+/// let req = http::Request::get("/events").header("host", "localhost:8080").body(()).unwrap();
+/// assert_eq!(sse_std::request_host(&req), Some(&b"localhost:8080"[..]));
+/// let req = http::Request::get("http://a.example/events").header("host", "b.example").body(()).unwrap();
+/// assert_eq!(sse_std::request_host(&req), Some(&b"a.example"[..]));
+/// ```
+pub fn request_host<B>(req: &http::Request<B>) -> Option<&[u8]> {
+    let authority = req.uri().authority().map(|a| a.as_str().as_bytes());
+    authority.or_else(|| req.headers().get(http::header::HOST).map(http::HeaderValue::as_bytes))
+}
+
 /// The host names a server accepts.
 #[derive(Clone, Debug)]
 pub(crate) struct HostCheck {

@@ -42,7 +42,7 @@ impl Collector for Snapshot {
         let (hub, server) = (&self.hub, &self.server);
         gauge(&mut e, "sse_streams", "Event streams connected now", hub.clients as u64)?;
         gauge(&mut e, "sse_connections", "Connections open now", server.open_connections as u64)?;
-        let counters: [(&str, &str, u64); 11] = [
+        let counters: [(&str, &str, u64); 13] = [
             ("sse_connections_accepted", "Connections accepted", server.accepted),
             (
                 "sse_connections_refused",
@@ -64,6 +64,16 @@ impl Collector for Snapshot {
                 "sse_slow_disconnects",
                 "Streams ended by the Disconnect slow-consumer policy",
                 hub.slow_disconnects,
+            ),
+            (
+                "sse_streams_expired",
+                "Streams ended because the token that opened them expired",
+                hub.expired,
+            ),
+            (
+                "sse_streams_refused_full",
+                "Stream requests refused because every client slot was taken (max_clients)",
+                hub.refused_full,
             ),
             (
                 "sse_streams_stalled",

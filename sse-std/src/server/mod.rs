@@ -21,6 +21,7 @@
 
 mod config;
 mod conn;
+mod cors;
 mod direct;
 mod head;
 mod host;
@@ -49,6 +50,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 
 pub use config::{KeepaliveProbes, ServerConfig, default_max_connections};
+pub use cors::Cors;
+pub(crate) use host::count_problem as host_count_problem;
+pub use host::request_host;
 pub use respond::{Body, Handler, HandlerFuture, full, read_body, text_response};
 pub use stats::{ServerMonitor, ServerStats};
 #[cfg(feature = "tls")]
@@ -168,8 +172,8 @@ impl Server {
         // returns `None`.
         let (open, mut all_closed) = mpsc::channel::<()>(1);
         let grace = shared.config.shutdown_grace;
-        let busy = Answer::busy(&shared.config, "too many connections")
-            .to_bytes(shared.config.cors_origin.as_deref());
+        let busy =
+            Answer::busy(&shared.config, "too many connections").with(shared.config.cors.headers(None)).to_bytes();
         // Streams that keep up are written by walkers, one per runtime
         // worker (see `walker.rs`); with a write interval each stream
         // keeps its own task, which times its writes.
@@ -274,7 +278,7 @@ fn serve(
             Ok(Some(Verdict::Refuse(status, reason))) => {
                 tracing::debug!(%status, reason, "request refused");
                 shared.counters.status(status.as_u16());
-                let answer = Answer::text(status, reason).to_bytes(config.cors_origin.as_deref());
+                let answer = Answer::text(status, reason).with(config.cors.headers(None)).to_bytes();
                 conn::answer_and_close(&mut stream, &answer, config.header_timeout).await;
             }
             Ok(Some(Verdict::Other)) => {
@@ -428,21 +432,23 @@ async fn with_tls(
 
 impl Shared {
     async fn respond(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        let origin = req.headers().get(header::ORIGIN).cloned();
         let mut response = self.route(req, too_slow).await;
         self.counters.status(response.status().as_u16());
-        if let Some(origin) = self.config.cors_origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()) {
-            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        }
+        self.config.cors.apply(origin.as_ref().map(HeaderValue::as_bytes), response.headers_mut());
         response
     }
 
     async fn route(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
-        // The target's authority (absolute-form, CONNECT, HTTP/2's
-        // `:authority`) wins over `Host`, as RFC 9112 §3.2.2 says.
-        let authority = req.uri().authority().map(|a| a.as_str().as_bytes());
-        let host = authority.or_else(|| req.headers().get(header::HOST).map(HeaderValue::as_bytes));
-        if !self.hosts.accepts(host) {
+        let hosts = req.headers().get_all(header::HOST).iter().count();
+        if let Some(reason) = host::count_problem(hosts, req.version() == http::Version::HTTP_11) {
+            return text_response(StatusCode::BAD_REQUEST, reason);
+        }
+        if !self.hosts.accepts(request_host(&req)) {
             return text_response(StatusCode::MISDIRECTED_REQUEST, head::MISDIRECTED);
+        }
+        if let Some(preflight) = self.config.cors.preflight(req.method(), req.headers()) {
+            return preflight.map(|()| full(bytes::Bytes::new()));
         }
         let declared = req
             .headers()
@@ -479,7 +485,7 @@ impl Shared {
                 subscriber.set_disconnect_signal(too_slow);
                 crate::web::stream_response(subscriber)
             }
-            Err(answer) => answer.into_response(None),
+            Err(answer) => answer.into_response(),
         }
     }
 }

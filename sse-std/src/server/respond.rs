@@ -4,7 +4,11 @@
 //!
 //! Invariant: an answer is described once and rendered either as a hyper
 //! `Response` or as bytes whose head comes from sse-core, with the same
-//! status, headers (the configured CORS origin included) and body.
+//! status, headers (CORS included) and body. A stream refused for
+//! capacity is answered so that an `EventSource` comes back by itself:
+//! 200 with a jittered `retry:` and nothing else, then the end of the
+//! response (a browser treats any other status as fatal); a client that
+//! does not ask for `text/event-stream` gets 503 with `Retry-After`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
@@ -57,7 +61,7 @@ pub type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>
 /// ```
 #[must_use]
 pub fn text_response(status: StatusCode, message: &str) -> Response<Body> {
-    Answer::text(status, message).into_response(None)
+    Answer::text(status, message).into_response()
 }
 
 /// A body with these bytes.
@@ -117,17 +121,42 @@ impl Answer {
     }
 
     /// A refused stream request: 204 during shutdown (an EventSource stops
-    /// reconnecting), 503 with `Retry-After` when every slot is taken.
-    /// `Retry-After: retry_after_secs` goes with the 503.
-    pub(crate) fn refused_after(error: SubscribeError, retry_after_secs: u64) -> Self {
+    /// reconnecting); when every slot is taken, for a client that accepts
+    /// `text/event-stream`, 200 with only `retry:` (about
+    /// `retry_after_secs`, jittered so that refused clients do not all
+    /// come back at once) so that it reconnects, and 503 with
+    /// `Retry-After: retry_after_secs` for any other client.
+    pub(crate) fn refused_after(error: SubscribeError, retry_after_secs: u64, event_stream: bool) -> Self {
         match error {
             SubscribeError::ShutDown => Self {
                 status: StatusCode::NO_CONTENT,
                 headers: vec![("cache-control", "no-cache".to_owned())],
                 body: Bytes::new(),
             },
+            SubscribeError::TooManyClients if event_stream => Self::come_back(retry_after_secs),
             SubscribeError::TooManyClients => Self::busy_after(retry_after_secs, &error.to_string()),
         }
+    }
+
+    /// 200, an event stream of one comment and `retry:` between half and
+    /// one and a half times `retry_after_secs`: the client's reconnection
+    /// delay, whatever it was, becomes that, and its `Last-Event-ID` stays
+    /// as it was (no `id:` is sent).
+    fn come_back(retry_after_secs: u64) -> Self {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let base = retry_after_secs.max(1).saturating_mul(1000);
+        // A different random key per call: jitter without a generator.
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let retry = (base / 2).saturating_add(random % base.max(1));
+        let headers = sse_core::STREAM_HEADERS.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+        let body = format!(": every stream slot is taken; come back\nretry: {retry}\n\n");
+        Self { status: StatusCode::OK, headers, body: Bytes::from(body) }
+    }
+
+    /// The same answer with `extra` headers (CORS, for example).
+    pub(crate) fn with(mut self, extra: Vec<(&'static str, String)>) -> Self {
+        self.headers.extend(extra);
+        self
     }
 
     /// 401 with the `WWW-Authenticate` challenge of `error`.
@@ -149,8 +178,8 @@ impl Answer {
         answer
     }
 
-    /// As a hyper response, with `cors_origin` if it is a valid value.
-    pub(crate) fn into_response(self, cors_origin: Option<&str>) -> Response<Body> {
+    /// As a hyper response.
+    pub(crate) fn into_response(self) -> Response<Body> {
         let mut response = Response::new(full(self.body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
@@ -161,16 +190,12 @@ impl Answer {
                 headers.insert(name, value);
             }
         }
-        if let Some(origin) = cors_origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        }
         response
     }
 
     /// As the bytes of a whole response that closes the connection, its
-    /// head from sse-core (the CORS origin left out if it is not a valid
-    /// header value).
-    pub(crate) fn to_bytes(&self, cors_origin: Option<&str>) -> Vec<u8> {
+    /// head from sse-core.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let reason = self.status.canonical_reason().unwrap_or("");
         let length = self.body.len().to_string();
         let mut headers: Vec<(&str, &str)> = self.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -179,33 +204,26 @@ impl Answer {
         }
         headers.push(("connection", "close"));
         let head = sse_core::ResponseHead::status(self.status.as_u16(), reason);
-        let mut bytes = head_bytes(head, &headers, cors_origin);
+        let mut bytes = head_bytes(head, &headers);
         bytes.extend_from_slice(&self.body);
         bytes
     }
 }
 
-/// The bytes of `head` with `headers` and the CORS origin, which is left
-/// out if it is not a valid header value; the one place the fast path
-/// encodes a response head.
-pub(crate) fn head_bytes(
-    head: sse_core::ResponseHead<'_>,
-    headers: &[(&str, &str)],
-    cors_origin: Option<&str>,
-) -> Vec<u8> {
-    let encode = |headers: &[(&str, &str)]| {
-        let head = head.with_headers(headers);
-        let mut bytes = vec![0u8; head.encoded_len().ok()?];
-        let n = head.encode(&mut bytes).ok()?;
-        bytes.truncate(n);
-        Some(bytes)
-    };
-    let with_cors = cors_origin.and_then(|origin| {
-        let mut with_cors = headers.to_vec();
-        with_cors.push(("Access-Control-Allow-Origin", origin));
-        encode(&with_cors)
-    });
-    with_cors.or_else(|| encode(headers)).unwrap_or_default()
+/// The bytes of `head` with `headers` (empty if a header is not valid,
+/// which the server's own headers always are); the one place the fast
+/// path encodes a response head.
+pub(crate) fn head_bytes(head: sse_core::ResponseHead<'_>, headers: &[(&str, &str)]) -> Vec<u8> {
+    let head = head.with_headers(headers);
+    let Ok(len) = head.encoded_len() else { return Vec::new() };
+    let mut bytes = vec![0u8; len];
+    match head.encode(&mut bytes) {
+        Ok(n) => {
+            bytes.truncate(n);
+            bytes
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -214,27 +232,48 @@ mod tests {
 
     #[test]
     fn both_renderings_say_the_same() {
-        let config = ServerConfig { cors_origin: Some("https://app.example".into()), ..Default::default() };
-        let answer = Answer::refused_after(SubscribeError::TooManyClients, config.retry_after_secs());
-        let bytes = String::from_utf8(answer.to_bytes(config.cors_origin.as_deref())).unwrap();
+        let cors = crate::Cors::allow(["https://app.example"]).headers(Some(b"https://app.example"));
+        let answer = Answer::refused_after(SubscribeError::TooManyClients, 5, false).with(cors);
+        let bytes = String::from_utf8(answer.to_bytes()).unwrap();
         assert!(bytes.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{bytes}");
         for line in [
             "retry-after: 5\r\n",
             "content-length: 17\r\n",
             "connection: close\r\n",
             "access-control-allow-origin: https://app.example\r\n",
+            "access-control-allow-credentials: true\r\n",
+            "vary: origin\r\n",
         ] {
             assert!(bytes.to_ascii_lowercase().contains(line), "{line} in {bytes}");
         }
         assert!(bytes.ends_with("\r\n\r\ntoo many clients\n"), "{bytes}");
-        let response = answer.into_response(config.cors_origin.as_deref());
+        let response = answer.into_response();
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()["retry-after"], "5");
         assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example");
 
-        let gone = Answer::refused_after(SubscribeError::ShutDown, config.retry_after_secs());
-        let bytes = String::from_utf8(gone.to_bytes(Some("bad\r\nvalue"))).unwrap();
+        let gone = Answer::refused_after(SubscribeError::ShutDown, 5, true);
+        let bytes = String::from_utf8(gone.to_bytes()).unwrap();
         assert!(bytes.starts_with("HTTP/1.1 204 No Content\r\n") && !bytes.contains("content-length"));
-        assert!(!bytes.contains("bad"), "an invalid origin is left out: {bytes}");
+    }
+
+    /// An EventSource refused for capacity gets a stream that tells it
+    /// when to come back (a browser gives up on any other status), each
+    /// refused client a different time around `Retry-After`.
+    #[test]
+    fn a_full_hub_tells_event_streams_when_to_come_back() {
+        let mut retries = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            let answer = Answer::refused_after(SubscribeError::TooManyClients, 4, true);
+            let bytes = String::from_utf8(answer.to_bytes()).unwrap();
+            assert!(bytes.starts_with("HTTP/1.1 200 OK\r\n"), "{bytes}");
+            assert!(bytes.to_ascii_lowercase().contains("content-type: text/event-stream\r\n"), "{bytes}");
+            assert!(bytes.contains("connection: close\r\n"), "{bytes}");
+            let retry: u64 = bytes.split("retry: ").nth(1).unwrap().trim_end().parse().unwrap();
+            assert!((2000..6000).contains(&retry), "{retry}");
+            assert!(!bytes.contains("\nid:") && !bytes.contains("\ndata:"), "{bytes}");
+            retries.insert(retry);
+        }
+        assert!(retries.len() > 10, "jittered: {retries:?}");
     }
 }

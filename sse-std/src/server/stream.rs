@@ -11,9 +11,8 @@
 use http::{HeaderMap, StatusCode, Uri, header};
 
 use super::respond::Answer;
-use crate::auth::{StreamRefusal, Verify, stream_subscription};
+use crate::auth::{StreamAccess, StreamRefusal, Verify, stream_subscription};
 use crate::hub::{Hub, Subscriber};
-use crate::topics::Subscription;
 
 /// The query parameter EventSource polyfills send the last id in.
 const LAST_EVENT_ID_QUERY: &str = "lastEventId";
@@ -27,10 +26,18 @@ pub(crate) struct StreamRequest {
     pub(crate) query: Option<String>,
     pub(crate) authorization: Option<Vec<u8>>,
     pub(crate) cookie: Option<Vec<u8>>,
+    /// The `Origin` header (CORS).
+    pub(crate) origin: Option<Vec<u8>>,
+    /// Whether `Accept` names `text/event-stream`, as an `EventSource`'s
+    /// always does: such a client refused for capacity is told to come
+    /// back (see `Answer::refused_after`).
+    pub(crate) event_stream: bool,
 }
 
 impl StreamRequest {
-    /// Takes a header of the first head (the first of repeated ones).
+    /// Takes a header of the first head: the first of repeated ones, but
+    /// every `Cookie` field, joined with `; ` (RFC 9113 §8.2.3: an HTTP/2
+    /// client may send each cookie in its own field).
     pub(crate) fn header(&mut self, name: &str, value: &[u8]) {
         let slot = if name.eq_ignore_ascii_case("last-event-id") {
             // The WHATWG client sends `Last-Event-ID` only when not empty.
@@ -39,10 +46,22 @@ impl StreamRequest {
             }
             self.last_event_id = Some(String::from_utf8_lossy(value).into_owned());
             return;
+        } else if name.eq_ignore_ascii_case("accept") {
+            self.event_stream |= memchr::memmem::find(&value.to_ascii_lowercase(), b"text/event-stream").is_some();
+            return;
         } else if name.eq_ignore_ascii_case("authorization") {
             &mut self.authorization
+        } else if name.eq_ignore_ascii_case("origin") {
+            &mut self.origin
         } else if name.eq_ignore_ascii_case("cookie") {
-            &mut self.cookie
+            match self.cookie.as_mut() {
+                Some(cookie) => {
+                    cookie.extend_from_slice(b"; ");
+                    cookie.extend_from_slice(value);
+                }
+                None => self.cookie = Some(value.to_vec()),
+            }
+            return;
         } else {
             return;
         };
@@ -52,11 +71,16 @@ impl StreamRequest {
     /// The same from a request hyper parsed.
     pub(crate) fn from_parts(uri: &Uri, headers: &HeaderMap) -> Self {
         let mut request = Self { query: uri.query().map(str::to_owned), ..Self::default() };
-        for name in [header::HeaderName::from_static("last-event-id"), header::AUTHORIZATION, header::COOKIE]
-        {
+        for name in [header::HeaderName::from_static("last-event-id"), header::AUTHORIZATION, header::ORIGIN] {
             if let Some(value) = headers.get(&name) {
                 request.header(name.as_str(), value.as_bytes());
             }
+        }
+        for accept in headers.get_all(header::ACCEPT) {
+            request.header("accept", accept.as_bytes());
+        }
+        for cookie in headers.get_all(header::COOKIE) {
+            request.header("cookie", cookie.as_bytes());
         }
         request
     }
@@ -80,13 +104,18 @@ impl StreamRequest {
         verifier: Option<&dyn Verify>,
         retry_after_secs: u64,
     ) -> Result<Subscriber, Answer> {
-        let subscription = self.subscription(verifier)?;
-        hub.subscribe_with(subscription, self.resume_id().as_deref())
-            .map_err(|e| Answer::refused_after(e, retry_after_secs))
+        let access = self.access(verifier)?;
+        let mut subscriber = hub
+            .subscribe_with(access.subscription, self.resume_id().as_deref())
+            .map_err(|e| Answer::refused_after(e, retry_after_secs, self.event_stream))?;
+        if let Some(at) = access.expires {
+            subscriber.end_at(at);
+        }
+        Ok(subscriber)
     }
 
-    /// The subscription asked for, or the answer that refuses it.
-    pub(crate) fn subscription(&self, verifier: Option<&dyn Verify>) -> Result<Subscription, Answer> {
+    /// What the request may receive, or the answer that refuses it.
+    pub(crate) fn access(&self, verifier: Option<&dyn Verify>) -> Result<StreamAccess, Answer> {
         stream_subscription(
             self.query.as_deref(),
             self.authorization.as_deref(),

@@ -2,7 +2,8 @@
 //! and a per-request stream are responses; `LastEventId` is an extractor.
 //!
 //! Invariant: the responses are the ones the built-in server sends (stream
-//! headers from sse-core, 204 during shutdown, 503 with `Retry-After`).
+//! headers from sse-core, 204 during shutdown, and when full the answer an
+//! `EventSource` comes back from: 200 with a jittered `retry:`).
 
 use std::convert::Infallible;
 
@@ -17,7 +18,7 @@ use crate::hub::{SubscribeError, Subscriber};
 use crate::server::respond::Answer;
 use crate::server::stream::StreamRequest;
 
-/// `Retry-After` of a 503 from `SubscribeError` as a response.
+/// About when a client refused by a full hub comes back, in seconds.
 const RETRY_AFTER_SECS: u64 = 5;
 
 impl IntoResponse for Subscriber {
@@ -28,7 +29,9 @@ impl IntoResponse for Subscriber {
 
 impl IntoResponse for SubscribeError {
     fn into_response(self) -> Response {
-        Answer::refused_after(self, RETRY_AFTER_SECS).into_response(None).map(axum_core::body::Body::new)
+        // A handler that returns this serves an event stream: answer as
+        // to an `EventSource`, which gives up on any status but 200.
+        Answer::refused_after(self, RETRY_AFTER_SECS, true).into_response().map(axum_core::body::Body::new)
     }
 }
 

@@ -3,8 +3,11 @@
 //! `Router::route_service`, hyper-util, tonic's router, ...).
 //!
 //! Invariant: a request is read exactly as the server reads it (one
-//! `StreamRequest`), so topics, tokens, `Last-Event-ID` and the refusals
-//! are the same wherever the hub is served.
+//! `StreamRequest`), so topics, tokens, `Last-Event-ID`, the refusals,
+//! the `Host` count (400) and CORS (one [`Cors`]) are the same wherever the
+//! hub is served. The one check left to the surrounding router is the
+//! server's DNS-rebinding defence (421 for a foreign `Host` on a loopback
+//! listener), since a service does not know where it listens.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -18,20 +21,26 @@ use super::stream::stream_response;
 use crate::auth::Verify;
 use crate::hub::Hub;
 use crate::server::stream::StreamRequest;
-use crate::server::{Body, text_response};
+use crate::server::{Body, Cors, host_count_problem, text_response};
 
 /// Serves a [`Hub`]'s stream to every `GET`: `?topic=` selectors, a
 /// subscriber token (with [`with_verifier`](Self::with_verifier)),
 /// `Last-Event-ID` (or the `lastEventId` query parameter), 204 during
-/// shutdown, 503 with `Retry-After` when full, 405 for other methods.
-/// Made by [`Hub::service`]. Cheap to clone.
+/// shutdown, when full 200 with a jittered `retry:` for an `EventSource`
+/// (it comes back by itself) and 503 with `Retry-After` for other
+/// clients, 400 for an HTTP/1.1 request without `Host` or any with two,
+/// CORS as [`with_cors`](Self::with_cors) says, 405 for other methods.
+/// Like every service it leaves to its router the check of which `Host`
+/// names it answers for (the built-in [`Server`](crate::Server) refuses
+/// foreign names on a loopback listener with 421; [`request_host`](crate::request_host)
+/// gives the name to check). Made by [`Hub::service`]. Cheap to clone.
 ///
 /// ```
 /// use tower_service::Service as _;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let hub = sse_std::Hub::new(Default::default());
 /// let mut service = hub.service();
-/// let request = http::Request::get("/events?topic=news").body(()).unwrap();
+/// let request = http::Request::get("/events?topic=news").header("host", "localhost").body(()).unwrap();
 /// let response = service.call(request).await.unwrap();
 /// assert_eq!(response.headers()["content-type"], "text/event-stream");
 /// assert_eq!(hub.client_count(), 1);
@@ -42,6 +51,7 @@ pub struct HubService {
     hub: Hub,
     verifier: Option<Arc<dyn Verify>>,
     retry_after: Duration,
+    cors: Cors,
 }
 
 impl std::fmt::Debug for HubService {
@@ -58,7 +68,7 @@ impl Hub {
     /// ```
     #[must_use]
     pub fn service(&self) -> HubService {
-        HubService { hub: self.clone(), verifier: None, retry_after: Duration::from_secs(5) }
+        HubService { hub: self.clone(), verifier: None, retry_after: Duration::from_secs(5), cors: Cors::default() }
     }
 }
 
@@ -68,18 +78,18 @@ impl HubService {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use sse_std::{AuthError, Selectors, Verify};
+    /// use sse_std::{AuthError, Grant, Selectors, Verify};
     /// /// One shared key that grants every topic (`JwtVerifier`, feature
     /// /// `jwt`, verifies JWTs).
     /// #[derive(Debug)]
     /// struct Key;
     /// impl Verify for Key {
-    ///     fn verify(&self, token: &str) -> Result<Selectors, AuthError> {
-    ///         if token == "letmein" { Ok(Selectors::all()) } else { Err(AuthError::invalid("unknown key")) }
+    ///     fn verify(&self, token: &str) -> Result<Grant, AuthError> {
+    ///         if token == "letmein" { Ok(Grant::new(Selectors::all())) } else { Err(AuthError::invalid("unknown key")) }
     ///     }
     /// }
     /// let service = sse_std::Hub::new(Default::default()).service().with_verifier(Arc::new(Key));
-    /// let request = http::Request::get("/events?authorization=nope").body(()).unwrap();
+    /// let request = http::Request::get("/events?authorization=nope").header("host", "localhost").body(()).unwrap();
     /// assert_eq!(service.respond(&request).status(), 401);
     /// ```
     #[must_use]
@@ -98,15 +108,44 @@ impl HubService {
         Self { retry_after, ..self }
     }
 
+    /// Allows these origins (with credentials) as the server's
+    /// [`ServerConfig::cors`](crate::ServerConfig::cors) does: their
+    /// preflights are answered, their streams readable.
+    ///
+    /// ```
+    /// let service = sse_std::Hub::new(Default::default()).service().with_cors(sse_std::Cors::allow(["https://app.example"]));
+    /// let request = http::Request::get("/events").header("host", "localhost").header("origin", "https://app.example").body(()).unwrap();
+    /// let response = service.respond(&request);
+    /// assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+    /// ```
+    #[must_use]
+    pub fn with_cors(self, cors: Cors) -> Self {
+        Self { cors, ..self }
+    }
+
     /// The response to `request`.
     ///
     /// ```
     /// let hub = sse_std::Hub::new(Default::default());
-    /// let response = hub.service().respond(&http::Request::post("/events").body(()).unwrap());
+    /// let response = hub.service().respond(&http::Request::post("/events").header("host", "localhost").body(()).unwrap());
     /// assert_eq!(response.status(), 405);
     /// ```
     #[must_use]
     pub fn respond<B>(&self, request: &Request<B>) -> Response<Body> {
+        let origin = request.headers().get(header::ORIGIN).map(HeaderValue::as_bytes);
+        let mut response = self.answer(request);
+        self.cors.apply(origin, response.headers_mut());
+        response
+    }
+
+    fn answer<B>(&self, request: &Request<B>) -> Response<Body> {
+        let hosts = request.headers().get_all(header::HOST).iter().count();
+        if let Some(reason) = host_count_problem(hosts, request.version() == http::Version::HTTP_11) {
+            return text_response(StatusCode::BAD_REQUEST, reason);
+        }
+        if let Some(preflight) = self.cors.preflight(request.method(), request.headers()) {
+            return preflight.map(|()| crate::server::full(bytes::Bytes::new()));
+        }
         if request.method() != Method::GET {
             let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, "use GET");
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
@@ -115,7 +154,7 @@ impl HubService {
         let stream = StreamRequest::from_parts(request.uri(), request.headers());
         match stream.subscribe(&self.hub, self.verifier.as_deref(), self.retry_after.as_secs()) {
             Ok(subscriber) => stream_response(subscriber),
-            Err(answer) => answer.into_response(None),
+            Err(answer) => answer.into_response(),
         }
     }
 }
