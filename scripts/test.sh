@@ -10,7 +10,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # it needs a global logger to link, which only firmware provides).
 CORE_FEATURES="embedded-io,embedded-io-async,serde"
 
-step "tools: curl, Chromium, redis-server, nginx, socat and the Node.js test peers (installed when missing)"
+step "tools: curl, Chromium, redis-server, nginx, socat, the Node.js test peers and Python's h2 (installed when missing)"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
@@ -37,6 +37,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [ -n "$no_services" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
 fi
 command -v node >/dev/null || { echo "node is required (it comes with the machine image)"; exit 1; }
+# The HTTP/2 abuse probes (tests/h2/probes.py) speak through the `h2` package.
+command -v python3 >/dev/null || { echo "python3 is required (it comes with the machine image)"; exit 1; }
+python3 -c 'import h2' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'h2==4.4.1'
+python3 -c 'import h2' || { echo "the Python h2 package could not be installed"; exit 1; }
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 step "format"

@@ -86,3 +86,126 @@ fn chromium_keeps_ten_streams_to_one_origin_over_http2() {
         assert_eq!(events, &serde_json::json!(["a", "b", "c"]), "{shown}");
     }
 }
+
+/// Resident memory of the server process, in KiB.
+fn rss_kib(serve: &Serve) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", serve.child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Runs `tests/h2/probes.py PROBE` against `serve`: its JSON answer.
+fn probe(serve: &Serve, name: &str, extra: &[&str]) -> Value {
+    let script = format!("{}/../tests/h2/probes.py", env!("CARGO_MANIFEST_DIR"));
+    let port = serve.addr.port().to_string();
+    let out = Command::new("python3")
+        .args([script.as_str(), name, &port, &key("localhost.pem")])
+        .args(extra)
+        .output()
+        .expect("python3 with the h2 package (scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{name}: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{name}: {e}: {stdout}"))
+}
+
+/// A plain HTTPS request still gets its answer.
+fn still_serves(serve: &Serve) -> bool {
+    let out = Command::new("curl")
+        .args(["-s", "--http2", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(["--cacert", &key("localhost.pem")])
+        .arg(url(serve, "/metrics"))
+        .output()
+        .unwrap();
+    out.stdout == b"200"
+}
+
+/// HTTP/2 abuse, each probe bounded in frames and time, written with the
+/// Python `h2` package: rapid reset and a CONTINUATION flood end the
+/// connection; PING and SETTINGS floods cost no memory; a connection gets
+/// no more than `--h2-max-streams` streams; and the server serves others
+/// throughout with its memory flat.
+#[test]
+#[ignore = "needs python3 with the h2 package; scripts/test.sh runs it"]
+fn http2_abuse_is_bounded() {
+    let (cert, tls_key) = (key("localhost.pem"), key("localhost.key"));
+    let serve = Serve::start(&["--keep-alive", "0", "--tls-cert", &cert, "--tls-key", &tls_key]);
+    assert!(still_serves(&serve));
+    let before = rss_kib(&serve);
+    let reset = probe(&serve, "rapid_reset", &[]);
+    println!("rapid reset: {reset}");
+    assert_eq!(reset["closed"], true, "{reset}");
+    assert!(reset["sent"].as_u64().unwrap() < 20_000, "the connection must end before all resets: {reset}");
+    let flood = probe(&serve, "continuation_flood", &[]);
+    println!("CONTINUATION flood: {flood}");
+    assert_eq!(flood["closed"], true, "{flood}");
+    assert!(flood["sent_bytes"].as_u64().unwrap() < 8 << 20, "closed after a bounded header block: {flood}");
+    for name in ["ping_flood", "settings_flood"] {
+        let result = probe(&serve, name, &[]);
+        println!("{name}: {result}");
+        assert!(still_serves(&serve), "{name}");
+    }
+    let many = probe(&serve, "many_streams", &[]);
+    println!("many streams: {many}");
+    assert_eq!(many["advertised"], 100, "{many}");
+    assert!(many["answered"].as_u64().unwrap() <= 100, "{many}");
+    assert!(many["refused"].as_u64().unwrap() >= 100, "the streams past the bound are refused: {many}");
+    assert!(still_serves(&serve));
+    let grown = rss_kib(&serve).saturating_sub(before);
+    println!("memory: {before} KiB before, grown by {grown} KiB");
+    assert!(grown < 32 * 1024, "grew by {grown} KiB");
+}
+
+/// One stream whose client never opens its flow-control window is reset
+/// after about `--stall-timeout`, alone: the other stream on the same
+/// connection goes on receiving, and the connection stays up.
+#[test]
+#[ignore = "needs python3 with the h2 package; scripts/test.sh runs it"]
+fn a_stalled_http2_stream_closes_only_itself() {
+    let (cert, tls_key) = (key("localhost.pem"), key("localhost.key"));
+    let serve = Serve::start(&[
+        "--keep-alive",
+        "0",
+        "--stall-timeout",
+        "2",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &tls_key,
+    ]);
+    let script = format!("{}/../tests/h2/probes.py", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .args([
+            script.as_str(),
+            "stalled_stream",
+            &serve.addr.port().to_string(),
+            &key("localhost.pem"),
+            "10",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with the h2 package");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
+    assert!(ready.contains("ready"), "{ready}");
+    let body =
+        serde_json::to_string(&vec![serde_json::json!({"data": "x".repeat(2000), "topic": "load"}); 20])
+            .unwrap();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        publish(&serve, &body);
+        thread::sleep(Duration::from_millis(200));
+    }
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    let result: Value = serde_json::from_str(rest.trim()).unwrap();
+    println!("stalled stream: {result}");
+    let reset = result["stalled_reset_after"].as_f64().unwrap_or_else(|| panic!("never reset: {result}"));
+    assert!((1.5..6.0).contains(&reset), "{result}");
+    assert_eq!(result["connection_closed"], false, "{result}");
+    assert_eq!(result["healthy_open"], true, "{result}");
+    assert!(result["healthy_bytes"].as_u64().unwrap() > 200_000, "{result}");
+    assert!(result["stalled_bytes"].as_u64().unwrap() <= 1024, "{result}");
+}

@@ -46,7 +46,7 @@ pub use publish::{PublishBodyError, PublishItem, parse_publish};
 pub use redis::{RedisConfig, RedisError, RedisHub};
 pub use server::{
     Body, Cors, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
-    default_max_connections, full, read_body, request_host, text_response,
+    default_max_clients, default_max_connections, full, read_body, request_host, text_response,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError, tls_config};

@@ -161,14 +161,21 @@ fn audience_and_issuer_are_required_when_named() {
         .issuer("https://auth.example");
     let key = EncodingKey::from_secret(SECRET).unwrap();
     let token = |claims: Value| sign(Algorithm::HS256, &key, &claims);
-    let good = json!({"aud": "https://hub.example", "iss": "https://auth.example", "sse": {"publish": ["*"]}});
+    let good =
+        json!({"aud": "https://hub.example", "iss": "https://auth.example", "sse": {"publish": ["*"]}});
     assert!(verifier.verify(&token(good)).is_ok());
     let listed = json!({"aud": ["other", "https://hub.example"], "iss": "https://auth.example"});
     assert!(verifier.verify(&token(listed)).is_ok());
     let cases = [
-        (json!({"aud": "https://other.example", "iss": "https://auth.example"}), "token not meant for this hub (aud)"),
+        (
+            json!({"aud": "https://other.example", "iss": "https://auth.example"}),
+            "token not meant for this hub (aud)",
+        ),
         (json!({"iss": "https://auth.example"}), "token names no audience (aud)"),
-        (json!({"aud": "https://hub.example", "iss": "https://evil.example"}), "token from an issuer this hub does not trust (iss)"),
+        (
+            json!({"aud": "https://hub.example", "iss": "https://evil.example"}),
+            "token from an issuer this hub does not trust (iss)",
+        ),
         (json!({"aud": "https://hub.example"}), "token names no issuer (iss)"),
     ];
     for (claims, reason) in cases {
@@ -211,7 +218,8 @@ fn a_jwk_set_is_a_key_source() {
     jwk_a.common.key_id = Some("a".into());
     let mut jwk_b = Jwk::from_encoding_key(&EncodingKey::from_secret(&b).unwrap(), Algorithm::HS256).unwrap();
     jwk_b.common.key_id = Some("b".into());
-    let ec = Jwk::from_encoding_key(&EncodingKey::from_ec_pem(&read("ec.key")).unwrap(), Algorithm::ES256).unwrap();
+    let ec = Jwk::from_encoding_key(&EncodingKey::from_ec_pem(&read("ec.key")).unwrap(), Algorithm::ES256)
+        .unwrap();
     let mut set = json!({"keys": [jwk_a, jwk_b, ec]});
     set["keys"].as_array_mut().unwrap().push(json!({"kty": "unknown-type", "x": "y"}));
     let keys = JwtKey::set_from_bytes(set.to_string().as_bytes()).unwrap();
@@ -232,6 +240,9 @@ fn a_jwk_set_is_a_key_source() {
     assert!(verifier.verify(&by_ec).is_ok());
     // Sets with nothing usable, or with a short secret, are refused.
     assert!(matches!(JwtKey::set_from_bytes(br#"{"keys": []}"#), Err(KeyError::Jwks(_))));
-    assert!(matches!(JwtKey::set_from_bytes(br#"{"keys": [{"kty": "oct", "k": "c2hvcnQ"}]}"#), Err(KeyError::ShortSecret(5))));
+    assert!(matches!(
+        JwtKey::set_from_bytes(br#"{"keys": [{"kty": "oct", "k": "c2hvcnQ"}]}"#),
+        Err(KeyError::ShortSecret(5))
+    ));
     assert!(matches!(JwtKey::set_from_bytes(b"{not json"), Err(KeyError::Jwks(_))));
 }

@@ -91,7 +91,8 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn private(hub: &sse_std::Hub, topic: &str, data: &str) {
-    hub.publish_to(Audience::on(Topic::new(topic).unwrap()).private(), &Event::new().with_data(data)).unwrap();
+    hub.publish_to(Audience::on(Topic::new(topic).unwrap()).private(), &Event::new().with_data(data))
+        .unwrap();
 }
 
 /// A stream opened with a token that expires ends at `exp` plus the
@@ -161,13 +162,18 @@ async fn the_token_cookie_is_found_in_any_cookie_field() {
     let server = start(quiet(), with_tokens()).await;
     let t = token(&json!({"sse": {"subscribe": ["orders/42"]}}));
     for path in [Path::Fast, Path::Hyper] {
-        let head =
-            format!("GET /events HTTP/1.1\r\nHost: localhost\r\nCookie: theme=dark\r\nCookie: sse_auth={t}; lang=en");
+        let head = format!(
+            "GET /events HTTP/1.1\r\nHost: localhost\r\nCookie: theme=dark\r\nCookie: sse_auth={t}; lang=en"
+        );
         let (mut stream, mut seen) = send(server.addr, path, &head, b"\r\n\r\n").await;
         let before = server.hub.client_count();
         assert!(before >= 1, "{path:?}: {}", text(&seen));
         private(&server.hub, "orders/42", &format!("paid via {path:?}"));
-        assert!(read_until(&mut stream, &mut seen, format!("paid via {path:?}").as_bytes()).await, "{path:?}: {}", text(&seen));
+        assert!(
+            read_until(&mut stream, &mut seen, format!("paid via {path:?}").as_bytes()).await,
+            "{path:?}: {}",
+            text(&seen)
+        );
     }
 }
 
@@ -176,7 +182,8 @@ async fn the_token_cookie_is_found_in_any_cookie_field() {
 /// for listed origins only.
 #[tokio::test]
 async fn credentialed_cors_for_listed_origins_on_both_paths() {
-    let config = ServerConfig { cors: Cors::allow(["https://app.example", "https://admin.example"]), ..with_tokens() };
+    let config =
+        ServerConfig { cors: Cors::allow(["https://app.example", "https://admin.example"]), ..with_tokens() };
     let server = start(quiet(), config).await;
     for path in [Path::Fast, Path::Hyper] {
         let head = "GET /events HTTP/1.1\r\nHost: localhost\r\nOrigin: https://admin.example";
@@ -204,14 +211,24 @@ async fn credentialed_cors_for_listed_origins_on_both_paths() {
         let (_, answer) = send(server.addr, Path::Fast, &head, b"\r\n\r\n").await;
         let answer = text(&answer).to_ascii_lowercase();
         assert!(answer.starts_with("http/1.1 204"), "{target}: {answer}");
-        for needle in ["access-control-allow-origin: https://app.example", "access-control-allow-credentials: true", "access-control-allow-methods: get, post", "authorization, content-type", "access-control-max-age: "] {
+        for needle in [
+            "access-control-allow-origin: https://app.example",
+            "access-control-allow-credentials: true",
+            "access-control-allow-methods: get, post",
+            "authorization, content-type",
+            "access-control-max-age: ",
+        ] {
             assert!(answer.contains(needle), "{target}: {needle:?} in {answer}");
         }
         let head = format!(
             "OPTIONS {target} HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: POST"
         );
         let (_, answer) = send(server.addr, Path::Fast, &head, b"\r\n\r\n").await;
-        assert!(!text(&answer).to_ascii_lowercase().contains("access-control-allow-origin"), "{}", text(&answer));
+        assert!(
+            !text(&answer).to_ascii_lowercase().contains("access-control-allow-origin"),
+            "{}",
+            text(&answer)
+        );
     }
 }
 
@@ -221,7 +238,8 @@ async fn credentialed_cors_for_listed_origins_on_both_paths() {
 #[tokio::test]
 async fn a_full_hub_sends_event_sources_away_with_retry_and_others_with_503() {
     let server = start(HubConfig { max_clients: Some(1), ..quiet() }, ServerConfig::default()).await;
-    let (_holder, head) = send(server.addr, Path::Fast, "GET /events HTTP/1.1\r\nHost: localhost", b"\r\n\r\n").await;
+    let (_holder, head) =
+        send(server.addr, Path::Fast, "GET /events HTTP/1.1\r\nHost: localhost", b"\r\n\r\n").await;
     assert!(text(&head).starts_with("HTTP/1.1 200"));
     for path in [Path::Fast, Path::Hyper] {
         let head = "GET /events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream";
@@ -230,12 +248,14 @@ async fn a_full_hub_sends_event_sources_away_with_retry_and_others_with_503() {
         let seen = text(&seen);
         assert!(seen.starts_with("HTTP/1.1 200"), "{path:?}: {seen}");
         assert!(seen.to_ascii_lowercase().contains("content-type: text/event-stream"), "{path:?}: {seen}");
-        let retry: u64 = seen.split("\nretry: ").nth(1).and_then(|r| r.lines().next()).unwrap().parse().unwrap();
+        let retry: u64 =
+            seen.split("\nretry: ").nth(1).and_then(|r| r.lines().next()).unwrap().parse().unwrap();
         assert!((2500..7500).contains(&retry), "{path:?}: retry {retry}");
         if let Path::Fast = path {
             assert!(ended.is_some(), "the refusal ends: {seen}");
         }
-        let (_, plain) = send(server.addr, path, "GET /events HTTP/1.1\r\nHost: localhost", b"\r\n\r\n").await;
+        let (_, plain) =
+            send(server.addr, path, "GET /events HTTP/1.1\r\nHost: localhost", b"\r\n\r\n").await;
         let plain = text(&plain).to_ascii_lowercase();
         assert!(plain.starts_with("http/1.1 503"), "{path:?}: {plain}");
         assert!(plain.contains("retry-after: 5\r\n"), "{path:?}: {plain}");

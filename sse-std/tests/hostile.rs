@@ -302,11 +302,23 @@ async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on
             b"POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n".to_vec(),
             &[400, 413],
         ),
-        ("length over the limit", b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000000\r\n\r\n".to_vec(), &[413]),
+        (
+            "length over the limit",
+            b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000000\r\n\r\n".to_vec(),
+            &[413],
+        ),
         ("head that never ends", b"GET /events HTTP/1.1\r\nHost: localhost\r\n".to_vec(), &[]),
-        ("POST to the stream", b"POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n".to_vec(), &[405]),
+        (
+            "POST to the stream",
+            b"POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            &[405],
+        ),
         ("unknown method", b"BREW /events HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(), &[405]),
-        ("absolute-form target", b"GET http://evil.example/events HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(), &[421]),
+        (
+            "absolute-form target",
+            b"GET http://evil.example/events HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
+            &[421],
+        ),
         ("CONNECT", b"CONNECT evil.example:443 HTTP/1.1\r\n\r\n".to_vec(), &[400, 404, 405, 421]),
         (
             "upgrade to h2c",

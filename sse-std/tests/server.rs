@@ -312,8 +312,7 @@ async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_the_end() {
-    let mut server =
-        start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
+    let mut server = start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The head arrives a byte at a time.
     for byte in b"GET /events?client=x HTTP/1.1\r\nHost: localhost\r\nOrigin: https://a.example\r\nLast-Event-ID: \r\n\r\n" {

@@ -35,23 +35,24 @@ impl Keys {
         subscribe_files: &[PathBuf],
         claims: &Claims<'_>,
     ) -> Result<Self, String> {
-        let build = |files: &[PathBuf], flag: &str, publish: bool| -> Result<Option<Arc<JwtVerifier>>, String> {
-            let keys = read(files, flag)?;
-            let mut keys = keys.into_iter();
-            let Some(first) = keys.next() else { return Ok(None) };
-            let mut verifier =
-                if publish { JwtVerifier::publishers(first) } else { JwtVerifier::subscribers(first) };
-            for key in keys {
-                verifier = verifier.with_key(key);
-            }
-            for audience in claims.audience {
-                verifier = verifier.audience(audience.clone());
-            }
-            for issuer in claims.issuer {
-                verifier = verifier.issuer(issuer.clone());
-            }
-            Ok(Some(Arc::new(verifier)))
-        };
+        let build =
+            |files: &[PathBuf], flag: &str, publish: bool| -> Result<Option<Arc<JwtVerifier>>, String> {
+                let keys = read(files, flag)?;
+                let mut keys = keys.into_iter();
+                let Some(first) = keys.next() else { return Ok(None) };
+                let mut verifier =
+                    if publish { JwtVerifier::publishers(first) } else { JwtVerifier::subscribers(first) };
+                for key in keys {
+                    verifier = verifier.with_key(key);
+                }
+                for audience in claims.audience {
+                    verifier = verifier.audience(audience.clone());
+                }
+                for issuer in claims.issuer {
+                    verifier = verifier.issuer(issuer.clone());
+                }
+                Ok(Some(Arc::new(verifier)))
+            };
         Ok(Self {
             publish: build(publish_files, "--publish-key", true)?,
             subscribe: build(subscribe_files, "--subscribe-key", false)?,

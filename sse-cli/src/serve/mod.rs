@@ -17,9 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sse_std::{
-    Hub, HubConfig, KeepaliveProbes, RedisConfig, RedisHub, Server, ServerConfig, Verify,
-};
+use sse_std::{Hub, HubConfig, KeepaliveProbes, RedisConfig, RedisHub, Server, ServerConfig, Verify};
 
 use app::App;
 use sink::Sink;
@@ -39,9 +37,15 @@ pub(crate) struct Args {
     /// Seconds without traffic before a keep-alive comment (0: never).
     #[arg(long, default_value_t = 15)]
     keep_alive: u64,
-    /// Most event streams at once; more get 503 with Retry-After.
+    /// Most event streams at once; past it an EventSource is told to come
+    /// back (200 with a jittered `retry:`), other clients get 503 with
+    /// Retry-After [default: the connection bound, and no more than half
+    /// the available memory holds at 64 KiB a stream].
     #[arg(long)]
     max_clients: Option<usize>,
+    /// Most streams one HTTP/2 connection may have open at once.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    h2_max_streams: u32,
     /// Most connections at once, streams included; more get 503 and are
     /// closed [default: the open-file limit, raised to its maximum, less 64].
     #[arg(long)]
@@ -175,6 +179,7 @@ async fn serve(args: Args) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    raise_open_file_limit();
     let claims = keys::Claims { audience: &args.jwt_audience, issuer: &args.jwt_issuer };
     let keys = match keys::Keys::load(&args.publish_key, &args.subscribe_key, &claims) {
         Ok(keys) => Arc::new(keys),
@@ -190,7 +195,7 @@ async fn serve(args: Args) -> ExitCode {
         history_events: args.history,
         history_bytes: args.history_bytes,
         keep_alive: (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive)),
-        max_clients: args.max_clients,
+        max_clients: Some(args.max_clients.unwrap_or_else(sse_std::default_max_clients)),
         ..HubConfig::default()
     });
     let sink = match &args.redis {
@@ -211,7 +216,6 @@ async fn serve(args: Args) -> ExitCode {
             }
         }
     };
-    raise_open_file_limit();
     let mut config = ServerConfig {
         cors: sse_std::Cors::allow(&args.cors),
         stall_timeout: (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout)),
@@ -221,6 +225,7 @@ async fn serve(args: Args) -> ExitCode {
         metrics_path: Some("/metrics".to_owned()),
         allowed_hosts: args.allow_hosts.clone(),
         subscribe_verifier,
+        h2_max_streams: args.h2_max_streams,
         ..ServerConfig::default()
     };
     if let Some(max) = args.max_connections {

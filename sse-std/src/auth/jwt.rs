@@ -235,7 +235,9 @@ impl JwtKey {
                     let secret = decoded.try_get_as_bytes().map_err(|e| KeyError::Jwks(e.to_string()))?;
                     Self::secret(secret, id)?
                 }
-                AlgorithmParameters::RSA(_) | AlgorithmParameters::EllipticCurve(_) | AlgorithmParameters::OctetKeyPair(_) => {
+                AlgorithmParameters::RSA(_)
+                | AlgorithmParameters::EllipticCurve(_)
+                | AlgorithmParameters::OctetKeyPair(_) => {
                     let key = DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Jwks(e.to_string()))?;
                     Self { algorithms: algorithms_of(key.family()), key, id }
                 }
@@ -497,7 +499,9 @@ impl JwtVerifier {
             .map_err(|e| AuthError::Invalid(format!("claims hold an invalid selector: {e}")))?;
         // An `exp` past the end of `SystemTime`: never.
         let expires =
-            claims.exp.as_ref().and_then(serde_json::Value::as_u64).and_then(|exp| UNIX_EPOCH.checked_add(Duration::from_secs(exp.saturating_add(JWT_LEEWAY_SECS))));
+            claims.exp.as_ref().and_then(serde_json::Value::as_u64).and_then(|exp| {
+                UNIX_EPOCH.checked_add(Duration::from_secs(exp.saturating_add(JWT_LEEWAY_SECS)))
+            });
         Ok(Grant { selectors, expires })
     }
 }

@@ -6,10 +6,10 @@
 //! `missed` or by the end of the stream, never a silent gap. Its client
 //! slot and its place in the group are given back when it is dropped.
 
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
-use std::future::Future as _;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;

@@ -143,6 +143,12 @@ pub struct ServerConfig {
     /// instead of six. Default none: plain HTTP/1.1, with the fast path.
     #[cfg(feature = "tls")]
     pub tls: Option<super::tls::TlsConfig>,
+    /// The most streams one HTTP/2 connection may have open at once
+    /// (feature `tls`; `SETTINGS_MAX_CONCURRENT_STREAMS`; default 100, as
+    /// nginx's `http2_max_concurrent_streams` is 128 and RFC 9113 asks for
+    /// at least 100). A page's `EventSource`s beyond it wait for a slot.
+    #[cfg(feature = "tls")]
+    pub h2_max_streams: u32,
 }
 
 impl ServerConfig {
@@ -173,6 +179,8 @@ impl Default for ServerConfig {
             subscribe_verifier: None,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "tls")]
+            h2_max_streams: 100,
         }
     }
 }
@@ -194,4 +202,33 @@ pub fn default_max_connections() -> usize {
     #[cfg(not(unix))]
     let limit = 10_000u64;
     usize::try_from(limit.saturating_sub(RESERVED_FILES).max(16)).unwrap_or(usize::MAX)
+}
+
+/// Memory one open stream is allowed in the default
+/// [`default_max_clients`]: its share of the hub's queues, the socket's
+/// kernel buffers and an HTTP/2 send buffer, with room to spare.
+const STREAM_BUDGET: u64 = 64 * 1024;
+
+/// A bound on open streams for a server that was given none: the
+/// connection bound ([`default_max_connections`]), and no more streams
+/// than half of the memory available now holds at 64 KiB each (at least
+/// 16). `sse serve` uses it when `--max-clients` is not given; with
+/// HTTP/2 many streams share a connection, so the memory bound is the one
+/// that holds them.
+///
+/// ```
+/// assert!(sse_std::default_max_clients() >= 16);
+/// ```
+#[must_use]
+pub fn default_max_clients() -> usize {
+    let by_memory = available_memory().map_or(u64::MAX, |bytes| (bytes / 2 / STREAM_BUDGET).max(16));
+    default_max_connections().min(usize::try_from(by_memory).unwrap_or(usize::MAX))
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes, where there is one.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|line| line.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
 }

@@ -65,11 +65,7 @@ impl Collector for Snapshot {
                 "Streams ended by the Disconnect slow-consumer policy",
                 hub.slow_disconnects,
             ),
-            (
-                "sse_streams_expired",
-                "Streams ended because the token that opened them expired",
-                hub.expired,
-            ),
+            ("sse_streams_expired", "Streams ended because the token that opened them expired", hub.expired),
             (
                 "sse_streams_refused_full",
                 "Stream requests refused because every client slot was taken (max_clients)",

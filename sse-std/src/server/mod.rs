@@ -23,6 +23,8 @@ mod config;
 mod conn;
 mod cors;
 mod direct;
+#[cfg(feature = "tls")]
+mod h2;
 mod head;
 mod host;
 #[cfg(feature = "metrics")]
@@ -49,7 +51,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 
-pub use config::{KeepaliveProbes, ServerConfig, default_max_connections};
+pub use config::{KeepaliveProbes, ServerConfig, default_max_clients, default_max_connections};
 pub use cors::Cors;
 pub(crate) use host::count_problem as host_count_problem;
 pub use host::request_host;
@@ -172,8 +174,9 @@ impl Server {
         // returns `None`.
         let (open, mut all_closed) = mpsc::channel::<()>(1);
         let grace = shared.config.shutdown_grace;
-        let busy =
-            Answer::busy(&shared.config, "too many connections").with(shared.config.cors.headers(None)).to_bytes();
+        let busy = Answer::busy(&shared.config, "too many connections")
+            .with(shared.config.cors.headers(None))
+            .to_bytes();
         // Streams that keep up are written by walkers, one per runtime
         // worker (see `walker.rs`); with a write interval each stream
         // keeps its own task, which times its writes.
@@ -379,11 +382,6 @@ where
     finish(&shared, connection, too_slow).await;
 }
 
-/// Concurrent streams one HTTP/2 connection may open: a page with many
-/// `EventSource`s, all tabs of an origin.
-#[cfg(feature = "tls")]
-const H2_MAX_STREAMS: u32 = 4096;
-
 /// Bytes hyper buffers per HTTP/2 stream before it waits for the client:
 /// small, so that thousands of open streams stay cheap (the hub's queue
 /// holds what waits).
@@ -418,16 +416,25 @@ async fn with_tls(
         return with_hyper(shared, conn, watcher, too_slow).await;
     }
     let config = &shared.config;
-    let mut builder = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let executor = h2::StreamExecutor::new();
+    let mut builder = hyper::server::conn::http2::Builder::new(executor.clone());
     builder
         .timer(TokioTimer::new())
-        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_concurrent_streams(config.h2_max_streams)
+        .max_pending_accept_reset_streams(h2::MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(h2::MAX_LOCAL_RESETS)
         .max_send_buf_size(H2_SEND_BUFFER)
         .max_header_list_size(u32::try_from(config.max_head_bytes).unwrap_or(u32::MAX))
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(20));
     let connection = watcher.watch(builder.serve_connection(TokioIo::new(conn), service(&shared, &too_slow)));
-    finish(&shared, connection, too_slow).await;
+    // Each stream's own stall ends that stream; the connection's socket
+    // stall (in `Conn`) ends the connection.
+    let sweep = executor.sweep_stalls(config.stall_timeout, &shared.counters);
+    tokio::select! {
+        () = finish(&shared, connection, too_slow) => {}
+        () = sweep => {}
+    }
 }
 
 impl Shared {
@@ -482,6 +489,12 @@ impl Shared {
         let verifier = self.config.subscribe_verifier.as_deref();
         match request.subscribe(&self.hub, verifier, self.config.retry_after_secs()) {
             Ok(mut subscriber) => {
+                // An HTTP/2 stream is ended on its own, never its connection.
+                #[cfg(feature = "tls")]
+                if let Some(control) = h2::StreamControl::current() {
+                    subscriber.set_disconnect_signal(control.stop_signal());
+                    return crate::web::stream_response(h2::Watched { inner: subscriber, control });
+                }
                 subscriber.set_disconnect_signal(too_slow);
                 crate::web::stream_response(subscriber)
             }

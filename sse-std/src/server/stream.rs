@@ -47,7 +47,8 @@ impl StreamRequest {
             self.last_event_id = Some(String::from_utf8_lossy(value).into_owned());
             return;
         } else if name.eq_ignore_ascii_case("accept") {
-            self.event_stream |= memchr::memmem::find(&value.to_ascii_lowercase(), b"text/event-stream").is_some();
+            self.event_stream |=
+                memchr::memmem::find(&value.to_ascii_lowercase(), b"text/event-stream").is_some();
             return;
         } else if name.eq_ignore_ascii_case("authorization") {
             &mut self.authorization
@@ -71,7 +72,8 @@ impl StreamRequest {
     /// The same from a request hyper parsed.
     pub(crate) fn from_parts(uri: &Uri, headers: &HeaderMap) -> Self {
         let mut request = Self { query: uri.query().map(str::to_owned), ..Self::default() };
-        for name in [header::HeaderName::from_static("last-event-id"), header::AUTHORIZATION, header::ORIGIN] {
+        for name in [header::HeaderName::from_static("last-event-id"), header::AUTHORIZATION, header::ORIGIN]
+        {
             if let Some(value) = headers.get(&name) {
                 request.header(name.as_str(), value.as_bytes());
             }

@@ -68,7 +68,12 @@ impl Hub {
     /// ```
     #[must_use]
     pub fn service(&self) -> HubService {
-        HubService { hub: self.clone(), verifier: None, retry_after: Duration::from_secs(5), cors: Cors::default() }
+        HubService {
+            hub: self.clone(),
+            verifier: None,
+            retry_after: Duration::from_secs(5),
+            cors: Cors::default(),
+        }
     }
 }
 
