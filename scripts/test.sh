@@ -72,9 +72,10 @@ cargo test -p sse-std --all-features --locked
 cargo test -p sse-core --features "$CORE_FEATURES" --locked
 cargo test -p sse-embedded --features async,client --locked
 
-step "end to end with third-party peers: npm eventsource, headless Chromium"
+step "end to end with third-party peers: npm eventsource, headless Chromium, Python h2"
 cargo test -p sse-cli --test cli --locked -- --ignored --nocapture
 cargo test -p sse-cli --test tls --locked -- --ignored --nocapture
+cargo test -p sse-cli --test browser_time --locked -- --ignored --nocapture
 cargo test -p sse-cli --test redis --locked -- --ignored --nocapture
 
 step "a client that vanishes without a FIN, between two network namespaces (needs root)"

@@ -23,7 +23,7 @@ use sse_core::Parser;
 
 mod common;
 
-use common::process::{SSE, Serve, browser_tools, node_until_open};
+use common::process::{SSE, Serve, Stream, browser_tools, node_until_open};
 
 impl Serve {
     /// POSTs `body` to /publish; returns the status and the response body.
@@ -779,5 +779,44 @@ fn the_no_std_client_sees_what_chromium_sees_on_tricky_streams_in_both_framings(
                 String::from_utf8_lossy(body)
             );
         }
+    }
+}
+
+/// At `--max-clients`, a refused client is told when to come back (200
+/// and `retry:`), not turned away for good: `sse cat` and the no_std
+/// client, each refused while the slots are held, connect by themselves
+/// once they free up and receive the next event.
+#[test]
+fn clients_refused_at_max_clients_come_back_by_themselves() {
+    let serve = Serve::start(&["--keep-alive", "0", "--max-clients", "2"]);
+    let holders: Vec<_> = (0..2).map(|_| Stream::open(serve.addr, "/events", &[]).2.unwrap()).collect();
+    let events = serve.url("/events");
+    let args = ["--json", "--max-events", "1", events.as_str()];
+    let cat = spawn_cat(&args);
+    let client = Command::new(client_cat())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serve.metric("sse_streams_refused_full_total") < 2 {
+        assert!(Instant::now() < deadline, "the clients were not refused");
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(holders);
+    // Each comes back after its jittered `retry:` (2.5 to 7.5 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while serve.metric("sse_streams") < 2 {
+        assert!(Instant::now() < deadline, "the refused clients did not come back");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(serve.publish(r#"[{"data":"welcome back"}]"#), 202);
+    for out in [wait(cat, Duration::from_secs(20)), wait(client, Duration::from_secs(20))] {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines = json_lines(&out.stdout);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["data"], "welcome back", "{lines:?}");
     }
 }

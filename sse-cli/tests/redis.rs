@@ -2,7 +2,7 @@
 //! starts its own on a free loopback port, never a system service): shared
 //! events with identical ids, failover resume, replay from Redis on a late
 //! instance, Redis stopped and started, Redis restarted empty, trimmed
-//! history.
+//! history, forged resumes under load with memory bounded.
 
 mod common;
 
@@ -522,4 +522,63 @@ fn chromium_behind_nginx_receives_each_event_without_buffering() {
     // A buffering proxy would hold a small event until its buffer filled
     // or the stream ended; this one is delivered at once.
     assert!(took < Duration::from_secs(2), "the event took {took:?} through nginx");
+}
+
+/// A client controls `Last-Event-ID`: hundreds of resumes from the oldest
+/// entry of a long stream, at once, must neither buffer the stream per
+/// client nor read it without bound. Each gets `missed` (past the replay
+/// bounds) and the instance's memory stays flat; a resume within the
+/// bounds is still replayed exactly.
+#[test]
+fn forged_resumes_under_load_get_missed_with_memory_bounded() {
+    let redis = Redis::start();
+    let a = instance(&redis, &["--history", "10000"]);
+    let payload = "x".repeat(1000);
+    let mut ids = Vec::new();
+    for batch in 0..12 {
+        let items: Vec<Value> =
+            (0..500).map(|i| json!({"data": format!("{}-{payload}", batch * 500 + i)})).collect();
+        let (status, more) = publish(&a, &items);
+        assert_eq!(status, 202);
+        ids.extend(more);
+    }
+    // This instance keeps 5 events itself: every resume below reads Redis.
+    let c = instance(&redis, &["--history", "5"]);
+    let before = c.rss_kib();
+    let epoch = ids[0].split_once('-').unwrap().0.to_owned();
+    let clients: Vec<_> = (0..300)
+        .map(|i| {
+            let addr = c.addr;
+            // The oldest real id (6 MB behind), or one never assigned.
+            let id = if i % 2 == 0 { ids[0].clone() } else { format!("{epoch}-1-{i}") };
+            thread::spawn(move || {
+                let header = format!("Last-Event-ID: {id}");
+                let (status, head, stream) = Stream::open(addr, "/events", &[&header]);
+                assert_eq!(status, 200, "{head}");
+                let mut stream = stream.unwrap();
+                let mut first = Vec::new();
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while first.is_empty() && Instant::now() < deadline {
+                    first = events(stream.frames_within(Duration::from_millis(100)));
+                }
+                (first.first().cloned().unwrap_or_default(), stream)
+            })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for client in clients {
+        let (first, stream) = client.join().unwrap();
+        assert_eq!(first, "event: missed\ndata: \n\n");
+        held.push(stream);
+    }
+    let grown = c.rss_kib().saturating_sub(before);
+    println!("300 forged resumes: memory grew by {grown} KiB");
+    assert!(grown < 48 * 1024, "grew by {grown} KiB");
+    // 500 events of 1 KB: within the 1 MiB bound, replayed exactly.
+    let header = format!("Last-Event-ID: {}", ids[5499]);
+    let mut near = open(&c, "/events", &[&header]);
+    let got = read_events(&mut near, 500);
+    assert_eq!(got.len(), 500);
+    assert!(got[0].starts_with(&format!("id: {}\n", ids[5500])), "{}", &got[0][..60]);
+    assert!(got[499].starts_with(&format!("id: {}\n", ids[5999])));
 }

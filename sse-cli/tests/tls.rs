@@ -87,13 +87,6 @@ fn chromium_keeps_ten_streams_to_one_origin_over_http2() {
     }
 }
 
-/// Resident memory of the server process, in KiB.
-fn rss_kib(serve: &Serve) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", serve.child.id())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// Runs `tests/h2/probes.py PROBE` against `serve`: its JSON answer.
 fn probe(serve: &Serve, name: &str, extra: &[&str]) -> Value {
     let script = format!("{}/../tests/h2/probes.py", env!("CARGO_MANIFEST_DIR"));
@@ -131,7 +124,7 @@ fn http2_abuse_is_bounded() {
     let (cert, tls_key) = (key("localhost.pem"), key("localhost.key"));
     let serve = Serve::start(&["--keep-alive", "0", "--tls-cert", &cert, "--tls-key", &tls_key]);
     assert!(still_serves(&serve));
-    let before = rss_kib(&serve);
+    let before = serve.rss_kib();
     let reset = probe(&serve, "rapid_reset", &[]);
     println!("rapid reset: {reset}");
     assert_eq!(reset["closed"], true, "{reset}");
@@ -151,7 +144,7 @@ fn http2_abuse_is_bounded() {
     assert!(many["answered"].as_u64().unwrap() <= 100, "{many}");
     assert!(many["refused"].as_u64().unwrap() >= 100, "the streams past the bound are refused: {many}");
     assert!(still_serves(&serve));
-    let grown = rss_kib(&serve).saturating_sub(before);
+    let grown = serve.rss_kib().saturating_sub(before);
     println!("memory: {before} KiB before, grown by {grown} KiB");
     assert!(grown < 32 * 1024, "grew by {grown} KiB");
 }

@@ -14,6 +14,8 @@ Probes:
   settings_flood      20 000 SETTINGS frames while never reading
   many_streams        200 event streams on one connection
   stalled_stream      two event streams; one never opens its window
+  cookie_fields       an event stream whose token is in the second of two
+                      `cookie` fields (RFC 9113 §8.2.3); TOKEN follows CAFILE
 """
 
 import json
@@ -241,8 +243,38 @@ def stalled_stream(port, cafile):
             "connection_closed": closed, "healthy_open": healthy in conn.streams and not closed}
 
 
+def cookie_fields(port, cafile):
+    token = sys.argv[4]
+    sock, conn = connect(port, cafile)
+    sid = conn.get_next_available_stream_id()
+    fields = headers(port, "/events?topic=orders/*") + [("cookie", "theme=dark"), ("cookie", f"sse_auth={token}")]
+    conn.send_headers(sid, fields, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    print(json.dumps({"ready": True}), flush=True)
+    status, body = None, b""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and b"data: for" not in body:
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not data:
+            break
+        for e in conn.receive_data(data):
+            if isinstance(e, h2.events.ResponseReceived):
+                status = dict(e.headers).get(":status")
+            if isinstance(e, h2.events.DataReceived):
+                body += e.data
+                conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+    return {"status": status, "body": body.decode("utf-8", "replace")}
+
+
 PROBES = {f.__name__: f for f in [rapid_reset, continuation_flood, ping_flood, settings_flood, many_streams,
-                                  stalled_stream]}
+                                  stalled_stream, cookie_fields]}
 
 if __name__ == "__main__":
     name, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]

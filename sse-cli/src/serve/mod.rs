@@ -210,7 +210,7 @@ async fn serve(args: Args) -> ExitCode {
             match RedisHub::connect(hub.clone(), config).await {
                 Ok(shared) => Sink::Redis(shared),
                 Err(e) => {
-                    eprintln!("sse: --redis {url}: {e}");
+                    eprintln!("sse: --redis {}: {e}", config_url_redacted(url));
                     return ExitCode::FAILURE;
                 }
             }
@@ -293,4 +293,9 @@ fn raise_open_file_limit() {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("sse: cannot raise the open-file limit: {e}");
     }
+}
+
+/// A Redis URL as it may be printed: without its password.
+fn config_url_redacted(url: &str) -> String {
+    RedisConfig { url: url.to_owned(), ..RedisConfig::default() }.redacted_url()
 }

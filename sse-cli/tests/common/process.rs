@@ -101,6 +101,13 @@ impl Serve {
         (status, ids)
     }
 
+    /// Its resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     /// The id it assigns to its `seq`th event.
     pub fn id(&self, seq: u64) -> String {
         format!("{}-{seq}", self.epoch)

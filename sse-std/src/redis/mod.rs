@@ -58,7 +58,7 @@ return {epoch, ids}
 /// let config = sse_std::RedisConfig { url: "redis://127.0.0.1:6380".into(), ..Default::default() };
 /// assert_eq!(config.key, "sse");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RedisConfig {
     /// The server (default `redis://127.0.0.1:6379`).
     pub url: String,
@@ -71,6 +71,76 @@ pub struct RedisConfig {
     /// Deadline of every Redis call (default 3 s): a publish that cannot
     /// be stored by then fails, and a replay gives `missed`.
     pub timeout: Duration,
+    /// The most stream entries one resume may read from Redis (default
+    /// 10 000); a client further behind gets `missed`.
+    pub replay_max_events: usize,
+    /// The most bytes of encoded events one resume may send (default
+    /// 1 MiB); a client further behind gets `missed`.
+    pub replay_max_bytes: usize,
+    /// The most resumes read from Redis at once (default 32); a client
+    /// that resumes while they all run gets `missed`. With
+    /// `replay_max_bytes`, this bounds the memory resumes can take, however
+    /// many clients send a forged `Last-Event-ID`.
+    pub max_concurrent_replays: usize,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.redacted_url())
+            .field("key", &self.key)
+            .field("max_len", &self.max_len)
+            .field("timeout", &self.timeout)
+            .field("replay_max_events", &self.replay_max_events)
+            .field("replay_max_bytes", &self.replay_max_bytes)
+            .field("max_concurrent_replays", &self.max_concurrent_replays)
+            .finish()
+    }
+}
+
+impl RedisConfig {
+    /// The URL with its password (if any) replaced by `***`, for logs.
+    /// `Debug` shows only this form.
+    ///
+    /// ```
+    /// let config = sse_std::RedisConfig { url: "redis://app:s3cret@db.internal:6379/0".into(), ..Default::default() };
+    /// assert_eq!(config.redacted_url(), "redis://app:***@db.internal:6379/0");
+    /// assert!(!format!("{config:?}").contains("s3cret"));
+    /// ```
+    #[must_use]
+    pub fn redacted_url(&self) -> String {
+        redact(&self.url)
+    }
+}
+
+/// `url` without the password of its user information or of a `pass`
+/// query parameter (`redis+unix://` URLs carry it there).
+fn redact(url: &str) -> String {
+    let url = match url.split_once('?') {
+        Some((base, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name == "pass" || name == "password" => format!("{name}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", pairs.join("&"))
+        }
+        None => url.to_owned(),
+    };
+    let url = url.as_str();
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let shown = if userinfo.contains(':') { format!("{user}:***") } else { "***".to_owned() };
+            format!("{scheme}://{shown}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 impl Default for RedisConfig {
@@ -80,6 +150,9 @@ impl Default for RedisConfig {
             key: "sse".to_owned(),
             max_len: 1024,
             timeout: Duration::from_secs(3),
+            replay_max_events: 10_000,
+            replay_max_bytes: 1 << 20,
+            max_concurrent_replays: 32,
         }
     }
 }
@@ -116,6 +189,25 @@ impl std::fmt::Display for RedisError {
 }
 
 impl std::error::Error for RedisError {}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_show() {
+        for (url, shown) in [
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            ("redis://:pw@h:1/0", "redis://:***@h:1/0"),
+            ("rediss://user:p@ss:word@h/2?x=1", "rediss://user:***@h/2?x=1"),
+            ("redis://onlyapassword@h", "redis://***@h"),
+            ("redis+unix:///run/redis.sock?db=1&pass=x", "redis+unix:///run/redis.sock?db=1&pass=***"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+}
 
 /// A [`Hub`] whose events go through a Redis stream shared with other
 /// instances: publish with [`publish`](Self::publish), serve
@@ -171,7 +263,8 @@ impl RedisHub {
     /// # Ok(()) }
     /// ```
     pub async fn connect(hub: Hub, config: RedisConfig) -> Result<Self, RedisError> {
-        let client = redis::Client::open(config.url.as_str()).map_err(|e| RedisError::Url(e.to_string()))?;
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|e| RedisError::Url(e.to_string().replace(&config.url, &config.redacted_url())))?;
         let manager = ConnectionManagerConfig::new()
             .set_response_timeout(Some(config.timeout))
             .set_connection_timeout(Some(config.timeout))

@@ -105,7 +105,7 @@ impl StreamExecutor {
     /// lives (the caller drops this future with the connection).
     pub(crate) async fn sweep_stalls(&self, stall: Option<Duration>, counters: &Counters) {
         let Some(stall) = stall else { return std::future::pending().await };
-        let period = (stall / 4).max(Duration::from_millis(100));
+        let period = stall.checked_div(4).unwrap_or(stall).max(Duration::from_millis(100));
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -147,7 +147,7 @@ impl Answer {
         let base = retry_after_secs.max(1).saturating_mul(1000);
         // A different random key per call: jitter without a generator.
         let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        let retry = (base / 2).saturating_add(random % base.max(1));
+        let retry = (base / 2).saturating_add(random.checked_rem(base).unwrap_or(0));
         let headers = sse_core::STREAM_HEADERS.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
         let body = format!(": every stream slot is taken; come back\nretry: {retry}\n\n");
         Self { status: StatusCode::OK, headers, body: Bytes::from(body) }
