@@ -71,6 +71,14 @@ fn mint(args: &Args) -> Result<String, String> {
 /// The algorithm and key for a key file's bytes.
 fn signing_key(bytes: &[u8]) -> Result<(Algorithm, EncodingKey), String> {
     if !bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        // The server refuses such a secret (RFC 7518 §3.2): say so here.
+        if bytes.len() < sse_std::MIN_HMAC_SECRET {
+            return Err(format!(
+                "the HMAC secret is {} bytes; at least {} are needed (RFC 7518 §3.2)",
+                bytes.len(),
+                sse_std::MIN_HMAC_SECRET
+            ));
+        }
         let key = EncodingKey::from_secret(bytes).map_err(|_| "the HMAC secret is empty".to_owned())?;
         return Ok((Algorithm::HS256, key));
     }

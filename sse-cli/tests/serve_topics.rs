@@ -325,3 +325,104 @@ fn a_burst_of_one_event_to_each_of_two_thousand_topics_reaches_each_stream_with_
     assert_eq!(serve.metric("sse_missed_sent_total"), 0);
     assert_eq!(serve.metric("sse_events_dropped_total"), 0);
 }
+
+/// RFC 7518 §3.2: a 10-byte HMAC secret stops `sse serve` (and `sse
+/// token`) at once, with the reason.
+#[test]
+fn a_short_hmac_secret_is_refused_at_start() {
+    let short = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("short-{}.key", std::process::id()));
+    std::fs::write(&short, b"0123456789").unwrap();
+    let short = short.to_str().unwrap();
+    for flag in ["--publish-key", "--subscribe-key"] {
+        let out = Command::new(SSE).args(["serve", "--listen", "127.0.0.1:0", flag, short]).output().unwrap();
+        assert!(!out.status.success());
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(message.contains(flag) && message.contains("10 bytes; at least 32"), "{message}");
+    }
+    let out = Command::new(SSE).args(["token", "--key", short, "--publish", "*"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("at least 32"));
+}
+
+/// Key rotation: tokens of either listed key verify; SIGHUP reads the key
+/// files again (a new key is accepted, a removed one refused) without
+/// dropping open streams, and a reload that finds an unusable file keeps
+/// the keys in use.
+#[test]
+fn keys_rotate_by_listing_two_and_by_sighup() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (old, new) = (
+        dir.join(format!("rotate-old-{}.key", std::process::id())),
+        dir.join(format!("rotate-new-{}.key", std::process::id())),
+    );
+    let (old_secret, new_secret, next_secret) = (
+        b"the old secret, at least thirty-two bytes",
+        b"the new secret, at least thirty-two bytes",
+        b"the next secret, thirty-two bytes or more",
+    );
+    std::fs::write(&old, old_secret).unwrap();
+    std::fs::write(&new, new_secret).unwrap();
+    let sign = |secret: &[u8]| {
+        let claims = json!({"sse": {"subscribe": ["orders/*"]}});
+        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret).unwrap()).unwrap()
+    };
+    let serve = Serve::start(&[
+        "--keep-alive",
+        "0",
+        "--subscribe-key",
+        old.to_str().unwrap(),
+        "--subscribe-key",
+        new.to_str().unwrap(),
+    ]);
+    let status =
+        |secret: &[u8]| Stream::open(serve.addr, &format!("/events?authorization={}", sign(secret)), &[]).0;
+    assert_eq!((status(old_secret), status(new_secret), status(next_secret)), (200, 200, 401));
+    let (_, _, open) =
+        Stream::open(serve.addr, &format!("/events?topic=orders/*&authorization={}", sign(old_secret)), &[]);
+    let mut open = open.unwrap();
+    // The old key is retired, the next one added; then SIGHUP.
+    std::fs::write(&old, next_secret).unwrap();
+    let hup = |serve: &Serve| {
+        assert!(
+            Command::new("kill").args(["-HUP", &serve.child.id().to_string()]).status().unwrap().success()
+        );
+    };
+    hup(&serve);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(next_secret) != 200 {
+        assert!(Instant::now() < deadline, "SIGHUP did not load the next key");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!((status(old_secret), status(new_secret)), (401, 200));
+    // The stream opened with the old key is still there.
+    let (code, ids) =
+        serve.publish_items(&[json!({"data": "still here", "topic": "orders/1", "private": true})], &[JSON]);
+    assert_eq!(code, 202);
+    assert_eq!(open.frames_within(Duration::from_millis(500)), [frame(&ids[0], "still here")]);
+    // An unusable file at the next reload changes nothing.
+    std::fs::write(&old, b"short").unwrap();
+    hup(&serve);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!((status(next_secret), status(new_secret)), (200, 200));
+}
+
+/// `--jwt-audience` and `--jwt-issuer`: tokens must name them.
+#[test]
+fn audience_and_issuer_are_checked_when_given() {
+    let key = secret_file("aud");
+    let serve = Serve::start(&[
+        "--keep-alive",
+        "0",
+        "--subscribe-key",
+        key.to_str().unwrap(),
+        "--jwt-audience",
+        "https://hub.example",
+        "--jwt-issuer",
+        "https://auth.example",
+    ]);
+    let status =
+        |claims: Value| Stream::open(serve.addr, &format!("/events?authorization={}", token(&claims)), &[]).0;
+    assert_eq!(status(json!({"aud": "https://hub.example", "iss": "https://auth.example"})), 200);
+    assert_eq!(status(json!({"aud": "https://other.example", "iss": "https://auth.example"})), 401);
+    assert_eq!(status(json!({"aud": "https://hub.example", "iss": "https://evil.example"})), 401);
+    assert_eq!(status(json!({"sse": {"subscribe": ["*"]}})), 401);
+}
