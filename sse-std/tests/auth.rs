@@ -244,5 +244,27 @@ fn a_jwk_set_is_a_key_source() {
         JwtKey::set_from_bytes(br#"{"keys": [{"kty": "oct", "k": "c2hvcnQ"}]}"#),
         Err(KeyError::ShortSecret(5))
     ));
-    assert!(matches!(JwtKey::set_from_bytes(b"{not json"), Err(KeyError::Jwks(_))));
+    // A JSON object is never taken for a secret (the set is public: its
+    // text as an HMAC secret would let anyone sign).
+    let public_set = json!({"keys": [ec_only()]}).to_string();
+    assert!(
+        JwtKey::from_bytes(public_set.as_bytes())
+            .is_ok_and(|k| k.algorithms() == [Algorithm::ES256, Algorithm::ES384])
+    );
+    assert!(matches!(
+        JwtKey::set_from_bytes(br#"{"some": "json", "padding": "past thirty-two bytes"}"#),
+        Err(KeyError::Jwks(_))
+    ));
+    // A secret that merely starts with `{` is a secret.
+    let mut binary = vec![b'{'];
+    binary.extend([0xff_u8; 40]);
+    assert_eq!(JwtKey::set_from_bytes(&binary).unwrap()[0].algorithms(), [Algorithm::HS256]);
+}
+
+fn ec_only() -> jsonwebtoken::jwk::Jwk {
+    jsonwebtoken::jwk::Jwk::from_encoding_key(
+        &EncodingKey::from_ec_pem(&read("ec.key")).unwrap(),
+        Algorithm::ES256,
+    )
+    .unwrap()
 }

@@ -134,9 +134,10 @@ fn algorithms_of(family: AlgorithmFamily) -> &'static [Algorithm] {
 }
 
 impl JwtKey {
-    /// Reads a key file: PEM if it starts with `-----BEGIN`, else an HMAC
-    /// secret that is the file's bytes as they are (not base64; a final
-    /// newline is part of it). For a file that may hold a JWK Set, use
+    /// Reads a key file: PEM if it starts with `-----BEGIN`, a JWK if it
+    /// is a JSON object, else an HMAC secret that is the file's bytes as
+    /// they are (not base64; a final newline is part of it). For a file
+    /// that may hold a JWK Set of several keys, use
     /// [`set_from_file`](Self::set_from_file).
     ///
     /// # Errors
@@ -161,6 +162,15 @@ impl JwtKey {
     /// assert!(sse_std::JwtKey::from_bytes(b"ten bytes!").is_err());
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let mut keys = Self::set_from_bytes(bytes)?;
+        match keys.len() {
+            1 => keys.pop().ok_or(KeyError::EmptySecret),
+            n => Err(KeyError::Jwks(format!("{n} keys; read them with set_from_file"))),
+        }
+    }
+
+    /// A PEM public key or an HMAC secret.
+    fn single(bytes: &[u8]) -> Result<Self, KeyError> {
         if !bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
             return Self::secret(bytes, None);
         }
@@ -195,7 +205,9 @@ impl JwtKey {
     /// The keys of a key file that may also be a JWK Set (RFC 7517 §5,
     /// JSON with a `keys` list, as identity providers publish at their
     /// `jwks_uri`): each of its RSA, EC, OKP (Ed25519) and `oct` keys,
-    /// with its `kid`. Any other file gives its one key, as
+    /// with its `kid`. A single JWK gives that key; any other JSON object
+    /// is an error (never a secret: a public key set taken for an HMAC
+    /// secret would let anyone sign); any other file gives its one key, as
     /// [`from_file`](Self::from_file).
     ///
     /// # Errors
@@ -222,12 +234,20 @@ impl JwtKey {
     /// # Ok::<(), sse_std::KeyError>(())
     /// ```
     pub fn set_from_bytes(bytes: &[u8]) -> Result<Vec<Self>, KeyError> {
-        if !bytes.trim_ascii_start().starts_with(b"{") {
-            return Self::from_bytes(bytes).map(|key| vec![key]);
-        }
-        let set: JwkSet = serde_json::from_slice(bytes).map_err(|e| KeyError::Jwks(e.to_string()))?;
+        // A JSON object is a JWK Set or a JWK, never a secret: a public key
+        // set taken for an HMAC secret would let anyone who reads it sign.
+        let json =
+            serde_json::from_slice::<serde_json::Value>(bytes).ok().filter(serde_json::Value::is_object);
+        let Some(json) = json else { return Self::single(bytes).map(|key| vec![key]) };
+        let jwks = if json.get("keys").is_some() {
+            serde_json::from_value::<JwkSet>(json).map_err(|e| KeyError::Jwks(e.to_string()))?.keys
+        } else if json.get("kty").is_some() {
+            vec![serde_json::from_value(json).map_err(|e| KeyError::Jwks(e.to_string()))?]
+        } else {
+            return Err(KeyError::Jwks("JSON that is neither a JWK Set nor a JWK".to_owned()));
+        };
         let mut keys = Vec::new();
-        for jwk in &set.keys {
+        for jwk in &jwks {
             let id = jwk.common.key_id.clone();
             let key = match &jwk.algorithm {
                 AlgorithmParameters::OctetKey(_) => {
