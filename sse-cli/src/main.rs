@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 mod cat;
 mod serve;
@@ -37,6 +37,14 @@ enum Command {
     /// Mint a JWT for `sse serve --publish-key` or `--subscribe-key`
     /// (signed with an HMAC secret file or a PEM private key).
     Token(token::Args),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish,
+    /// powershell): `sse completions bash > /etc/bash_completion.d/sse`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `sse man > /usr/local/share/man/man1/sse.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -52,5 +60,16 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Cat(args) => cat::run(args),
         Command::Token(args) => token::run(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "sse", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sse: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -25,64 +25,64 @@ use sink::Sink;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SSE_LISTEN")]
     listen: SocketAddr,
     /// Events kept per topic for clients that resume with Last-Event-ID.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, env = "SSE_HISTORY")]
     history: usize,
     /// Bytes the whole history may take; past it, the least recently
     /// published topics give up their oldest events first.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, env = "SSE_HISTORY_BYTES")]
     history_bytes: usize,
     /// Seconds without traffic before a keep-alive comment (0: never).
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 15, env = "SSE_KEEP_ALIVE")]
     keep_alive: u64,
     /// Most event streams at once; past it an EventSource is told to come
     /// back (200 with a jittered `retry:`), other clients get 503 with
     /// Retry-After [default: the connection bound, and no more than half
     /// the available memory holds at 64 KiB a stream].
-    #[arg(long)]
+    #[arg(long, env = "SSE_MAX_CLIENTS")]
     max_clients: Option<usize>,
     /// Most streams one HTTP/2 connection may have open at once.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, env = "SSE_H2_MAX_STREAMS")]
     h2_max_streams: u32,
     /// Most connections at once, streams included; more get 503 and are
     /// closed [default: the open-file limit, raised to its maximum, less 64].
-    #[arg(long)]
+    #[arg(long, env = "SSE_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
     /// Seconds a client may accept no bytes while events wait before its
     /// stream is closed (0: never).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, env = "SSE_STALL_TIMEOUT")]
     stall_timeout: u64,
     /// Milliseconds at least between two writes to one stream (0: write
     /// each event at once): events that come sooner go out together, for
     /// fewer system calls per event at up to this much added latency.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "SSE_WRITE_INTERVAL")]
     write_interval: u64,
     /// TCP keep-alive probes on accepted connections, as IDLE:INTERVAL:COUNT
     /// seconds and probes (like nginx's so_keepalive), or "off": a client
     /// that vanished without closing is dropped after IDLE + INTERVAL × COUNT.
-    #[arg(long, default_value = "30:10:3", value_parser = parse_keepalive)]
+    #[arg(long, default_value = "30:10:3", value_parser = parse_keepalive, env = "SSE_TCP_KEEPALIVE")]
     tcp_keepalive: Keepalive,
     /// Seconds sent data may stay unacknowledged before the kernel drops the
     /// connection (TCP_USER_TIMEOUT, Linux; 0: the kernel's default).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, env = "SSE_TCP_USER_TIMEOUT")]
     tcp_user_timeout: u64,
     /// Publish each line of stdin as one event's data.
-    #[arg(long)]
+    #[arg(long, env = "SSE_STDIN")]
     stdin: bool,
     /// With --stdin: each line is a publish object, as for POST /publish.
-    #[arg(long, requires = "stdin")]
+    #[arg(long, requires = "stdin", env = "SSE_JSON")]
     json: bool,
     /// Publish simulated sensor readings (event `sensor`, topic
     /// `sensors/demo`) every 250 ms.
-    #[arg(long)]
+    #[arg(long, env = "SSE_DEMO")]
     demo: bool,
     /// Allow this origin (`https://app.example`; repeatable; `*` for any
     /// origin, without credentials) to read the stream and publish from
     /// its pages (CORS): its preflights are answered, and its requests may
     /// carry cookies and tokens (`withCredentials`).
-    #[arg(long, value_name = "ORIGIN")]
+    #[arg(long, value_name = "ORIGIN", env = "SSE_CORS", value_delimiter = ',')]
     cors: Vec<String>,
     /// Verify publishers' tokens with this key: every POST /publish then
     /// needs `Authorization: Bearer <JWT>` whose claims hold
@@ -91,7 +91,7 @@ pub(crate) struct Args {
     /// file, an HMAC secret of at least 32 bytes (HS256): the file's bytes
     /// as they are. Repeat it to accept tokens of several keys (rotation);
     /// SIGHUP reads every key file again.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SSE_PUBLISH_KEY")]
     publish_key: Vec<PathBuf>,
     /// Verify subscribers' tokens with this key (as for --publish-key):
     /// a token with {"sse": {"subscribe": SELECTORS}} in the
@@ -99,41 +99,41 @@ pub(crate) struct Args {
     /// `sse_auth` cookie adds the private events of the topics it grants,
     /// until the token's `exp`: then the stream is closed and the client
     /// reconnects with the token it holds then.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SSE_SUBSCRIBE_KEY")]
     subscribe_key: Vec<PathBuf>,
     /// Accept only tokens whose `aud` claim names this audience
     /// (repeatable: any of them).
-    #[arg(long, value_name = "AUD")]
+    #[arg(long, value_name = "AUD", env = "SSE_JWT_AUDIENCE", value_delimiter = ',')]
     jwt_audience: Vec<String>,
     /// Accept only tokens whose `iss` claim is this issuer (repeatable:
     /// any of them).
-    #[arg(long, value_name = "ISS")]
+    #[arg(long, value_name = "ISS", env = "SSE_JWT_ISSUER", value_delimiter = ',')]
     jwt_issuer: Vec<String>,
     /// Let anyone who can reach the listening address publish, without a
     /// token. Needed to listen beyond loopback without --publish-key.
-    #[arg(long, conflicts_with = "publish_key")]
+    #[arg(long, conflicts_with = "publish_key", env = "SSE_ANONYMOUS_PUBLISH")]
     anonymous_publish: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key): HTTP/2
     /// and HTTP/1.1 by ALPN, so a browser keeps any number of streams to
     /// this origin on one connection.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE", requires = "tls_key", env = "SSE_TLS_CERT")]
     tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE", requires = "tls_cert", env = "SSE_TLS_KEY")]
     tls_key: Option<PathBuf>,
     /// Share events with every `sse serve` on this Redis (redis://HOST:PORT):
     /// they all publish into one stream and deliver the same events with
     /// the same ids, so a client resumes on any of them. --history sets the
     /// stream's approximate length.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "SSE_REDIS")]
     redis: Option<String>,
     /// The Redis stream's key (its epoch is kept at KEY:epoch).
-    #[arg(long, value_name = "KEY", default_value = "sse", requires = "redis")]
+    #[arg(long, value_name = "KEY", default_value = "sse", requires = "redis", env = "SSE_REDIS_KEY")]
     redis_key: String,
     /// Answer requests for this host name too (repeatable). On a loopback
     /// address only localhost and loopback addresses are answered (421
     /// otherwise), so that no web page reaches the server by DNS rebinding.
-    #[arg(long = "allow-host", value_name = "NAME")]
+    #[arg(long = "allow-host", value_name = "NAME", env = "SSE_ALLOW_HOST", value_delimiter = ',')]
     allow_hosts: Vec<String>,
 }
 
