@@ -23,6 +23,8 @@ command -v socat >/dev/null || missing+=(socat)
 # no system service is used.
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nginx >/dev/null || missing+=(nginx)
+# The systemd unit example (packaging/sse.service) is checked with it.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
     # Packages must not start their system services (redis on 6379, nginx

@@ -878,3 +878,33 @@ fn completions_and_the_manual_page_are_printed() {
     let page = String::from_utf8(man.stdout).unwrap();
     assert!(man.status.success() && page.starts_with(".ie") && page.contains(".TH sse 1"), "{page}");
 }
+
+/// The systemd unit of the README (`packaging/sse.service`), with its
+/// hardening options, passes `systemd-analyze verify` without a warning,
+/// and its environment names real flags.
+#[test]
+fn the_systemd_unit_verifies() {
+    let unit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/sse.service")).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sse.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/sse", SSE)).unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no", path.to_str().unwrap()])
+        .output()
+        .expect("systemd-analyze (Debian's systemd; scripts/test.sh installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+    let help =
+        String::from_utf8(Command::new(SSE).args(["serve", "--help"]).output().unwrap().stdout).unwrap();
+    for line in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
+        let name = line.split('=').next().unwrap();
+        assert!(help.contains(&format!("[env: {name}=")), "{name} is not a flag's variable");
+    }
+    for option in
+        ["NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes", "SystemCallFilter=@system-service"]
+    {
+        assert!(unit.contains(option), "{option}");
+    }
+}
