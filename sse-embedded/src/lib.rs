@@ -2,6 +2,8 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
+// On docs.rs every feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // The README links the client's items, which exist with `client` only.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 #![deny(
