@@ -29,8 +29,8 @@ def bench_bytes(group, name):
 rows = []
 for size, goal in [("small", "≥ 5× axum"), ("medium", ""), ("large", "within 2× of memcpy")]:
     g = f"encode_{size}"
-    ours, axum, memcpy = (mean_ns(g, n) for n in ("sse-core", "axum", "memcpy"))
-    n = bench_bytes(g, "sse-core")
+    ours, axum, memcpy = (mean_ns(g, n) for n in ("sse-wire", "axum", "memcpy"))
+    n = bench_bytes(g, "sse-wire")
     rows.append((f"encode {size} ({n} B/event)", f"{1e9/ours/1e6:.2f} M events/s, {n/ours:.2f} GB/s",
                  f"{axum/ours:.2f}× axum::response::sse::Event", f"{ours/memcpy:.1f}× the memcpy time", goal))
 # The measuring pass of the large encode, on its own.
@@ -38,18 +38,18 @@ ours, memcpy = (mean_ns("encode_large", n) for n in ("encoded_len", "memcpy"))
 rows.append(("of which the measuring pass (`encoded_len`)", f"{ours/1e3:.2f} µs", "",
              f"{ours/memcpy:.1f}× the memcpy time", ""))
 g = "encode_large_cold"
-ours, memcpy = (mean_ns(g, n) for n in ("sse-core", "memcpy"))
-n = bench_bytes(g, "sse-core")
+ours, memcpy = (mean_ns(g, n) for n in ("sse-wire", "memcpy"))
+n = bench_bytes(g, "sse-wire")
 rows.append((f"encode large into a cold arena ({n} B/event)", f"{1e9/ours/1e6:.2f} M events/s, {n/ours:.2f} GB/s",
              "", f"{ours/memcpy:.1f}× the memcpy time (same arena)", "within 2× of memcpy"))
 for kind, goal in [("small", "≥ 10× fastest peer"), ("large", "≥ 5× peer, within 2× of memchr2")]:
     g = f"parse_{kind}"
-    ours, peer, scan = (mean_ns(g, n) for n in ("sse-core", "eventsource-stream", "memchr2"))
-    n = bench_bytes(g, "sse-core")
+    ours, peer, scan = (mean_ns(g, n) for n in ("sse-wire", "eventsource-stream", "memchr2"))
+    n = bench_bytes(g, "sse-wire")
     rows.append((f"parse {kind} ({n} B stream)", f"{n/ours*1e3:.0f} MB/s",
                  f"{peer/ours:.2f}× eventsource-stream", f"{ours/scan:.1f}× the memchr2 scan time", goal))
 
-print("| benchmark | sse-core | vs peer | vs physical limit | goal |")
+print("| benchmark | sse-wire | vs peer | vs physical limit | goal |")
 print("| --- | --- | --- | --- | --- |")
 for r in rows:
     print("| " + " | ".join(r) + " |")

@@ -59,7 +59,7 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
         case "$build" in
             firmware)
                 bin=sse-firmware
-                label="sse-embedded + sse-core on smoltcp 0.14"
+                label="sse-embedded + sse-wire on smoltcp 0.14"
                 ;;
             picoserve-peer)
                 bin=picoserve-peer
@@ -75,7 +75,7 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
         printf '| %s | %s | %d B | %d B | %d B | %d B |\n' "$label" "$target" "$flash" "$ram" \
             "$per_connection" "$((per_connection - TCP_BUFFERS))"
         if [ "$build" = firmware ]; then
-            crates+=("$(printf '| %s | %d B | %d B | %d B |' "$target" "$(code_of "$elf" sse_core)" \
+            crates+=("$(printf '| %s | %d B | %d B | %d B |' "$target" "$(code_of "$elf" sse_wire)" \
                 "$(code_of "$elf" sse_embedded)" "$(code_of "$elf" smoltcp)")")
             # The relay build: the same server, plus the client on a socket
             # of its own (and no sensor).
@@ -93,7 +93,7 @@ echo "Both builds: 4 connections, each with a 2 KiB request buffer, 1 KiB of TCP
 echo
 echo "The firmware's code by crate:"
 echo
-echo "| target | sse-core | sse-embedded | smoltcp |"
+echo "| target | sse-wire | sse-embedded | smoltcp |"
 echo "| --- | ---: | ---: | ---: |"
 printf '%s\n' "${crates[@]}"
 echo

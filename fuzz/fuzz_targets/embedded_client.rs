@@ -56,8 +56,10 @@ struct Timer;
 impl embedded_hal_async::delay::DelayNs for Timer {
     async fn delay_ns(&mut self, _: u32) {
         let mut once = false;
-        std::future::poll_fn(|_| if std::mem::replace(&mut once, true) { Poll::Ready(()) } else { Poll::Pending })
-            .await;
+        std::future::poll_fn(|_| {
+            if std::mem::replace(&mut once, true) { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await;
     }
 }
 
@@ -80,7 +82,11 @@ fn run(reads: VecDeque<Vec<u8>>) -> Seen {
     let mut events = Vec::new();
     let ended = block_on(source.run(&config, &mut Net(Some(reads)), &mut Timer, |e| {
         assert!(e.data().as_bytes().len() <= 128 && e.event_type().as_bytes().len() <= 16);
-        events.push((e.event_type().as_bytes().to_vec(), e.data().as_bytes().to_vec(), e.last_event_id().as_bytes().to_vec()));
+        events.push((
+            e.event_type().as_bytes().to_vec(),
+            e.data().as_bytes().to_vec(),
+            e.last_event_id().as_bytes().to_vec(),
+        ));
         Control::Continue
     }));
     (events, source.last_event_id().to_vec(), source.stats(), ended)

@@ -11,8 +11,8 @@ use smoltcp::phy::{Loopback, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
-use sse_core::{Event, History};
-use sse_embedded::{Config, Page, Server, Limits};
+use sse_embedded::{Config, Limits, Page, Server};
+use sse_wire::{Event, History};
 
 const SLOTS: usize = 2;
 const PAGES: &[Page<'static>] = &[Page { path: "/", content_type: "text/html", body: b"<p>x</p>" }];
@@ -35,11 +35,18 @@ struct Client {
 
 fuzz_target!(|ops: Vec<Op>| {
     let mut device = Loopback::new(Medium::Ethernet);
-    let mut iface = Interface::new(IfaceConfig::new(EthernetAddress([2, 0, 0, 0, 0, 1]).into()), &mut device, Instant::ZERO);
+    let mut iface = Interface::new(
+        IfaceConfig::new(EthernetAddress([2, 0, 0, 0, 0, 1]).into()),
+        &mut device,
+        Instant::ZERO,
+    );
     iface.update_ip_addrs(|a| a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8)).unwrap());
     let mut sockets = SocketSet::new(Vec::new());
     let handles: [SocketHandle; SLOTS] = core::array::from_fn(|_| {
-        sockets.add(tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; 512]), tcp::SocketBuffer::new(vec![0u8; 512])))
+        sockets.add(tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0u8; 512]),
+            tcp::SocketBuffer::new(vec![0u8; 512]),
+        ))
     });
     let config = Config { pages: PAGES, ..Config::new() };
     let mut server: Server<'_, _, _, SLOTS, 256> =
@@ -48,7 +55,11 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut clients: Vec<Client> = Vec::new();
     let mut port = 40000u16;
 
-    let mut run = |ms: u64, iface: &mut Interface, sockets: &mut SocketSet<'_>, server: &mut Server<'_, _, _, SLOTS, 256>, now: &mut Instant| {
+    let mut run = |ms: u64,
+                   iface: &mut Interface,
+                   sockets: &mut SocketSet<'_>,
+                   server: &mut Server<'_, _, _, SLOTS, 256>,
+                   now: &mut Instant| {
         for _ in 0..ms {
             iface.poll(*now, &mut device, sockets);
             server.poll(*now, sockets);
@@ -60,7 +71,10 @@ fuzz_target!(|ops: Vec<Op>| {
     for op in ops.into_iter().take(64) {
         match op {
             Op::Connect if clients.len() < 8 => {
-                let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; 2048]), tcp::SocketBuffer::new(vec![0u8; 2048]));
+                let mut socket = tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0u8; 2048]),
+                    tcp::SocketBuffer::new(vec![0u8; 2048]),
+                );
                 port += 1;
                 if socket.connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 80), port).is_ok() {
                     clients.push(Client { handle: sockets.add(socket), got: Vec::new() });
@@ -116,7 +130,10 @@ fuzz_target!(|ops: Vec<Op>| {
     run(6_000, &mut iface, &mut sockets, &mut server, &mut now);
     assert_eq!(server.stats().streams, 0);
     for _ in 0..SLOTS {
-        let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; 4096]), tcp::SocketBuffer::new(vec![0u8; 1024]));
+        let mut socket = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0u8; 4096]),
+            tcp::SocketBuffer::new(vec![0u8; 1024]),
+        );
         port += 1;
         socket.connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 80), port).unwrap();
         let handle = sockets.add(socket);
@@ -128,7 +145,11 @@ fuzz_target!(|ops: Vec<Op>| {
             got.extend_from_slice(d);
             (d.len(), ())
         });
-        assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"), "slot not freed: {:?}", String::from_utf8_lossy(&got));
+        assert!(
+            got.starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "slot not freed: {:?}",
+            String::from_utf8_lossy(&got)
+        );
     }
 });
 

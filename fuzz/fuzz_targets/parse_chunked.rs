@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_core::{Output, Parser};
+use sse_wire::{Output, Parser};
 
 const DATA: usize = 64;
 const EVENT: usize = 8;
@@ -13,7 +13,7 @@ const ID: usize = 8;
 enum Rec {
     Event(Vec<u8>, Vec<u8>, Vec<u8>),
     Retry(u64),
-    Skipped(sse_core::Skipped),
+    Skipped(sse_wire::Skipped),
 }
 
 fn run(chunks: &[&[u8]]) -> (Vec<Rec>, Vec<u8>, u64) {

@@ -5,7 +5,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sse_core::{Event, FieldError, Output, Parser, Status};
+use sse_wire::{Event, FieldError, Output, Parser, Status};
 
 #[derive(Arbitrary, Debug)]
 struct Input {

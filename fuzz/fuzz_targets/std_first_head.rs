@@ -21,10 +21,13 @@ fn hyper_reads(bytes: &[u8]) -> Option<(String, String, Option<String>)> {
     let seen = Arc::new(Mutex::new(None));
     let record = Arc::clone(&seen);
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-        let id = req.headers().get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let id =
+            req.headers().get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         // Only the first request counts (the bytes may hold several).
         record.lock().unwrap().get_or_insert((req.method().to_string(), req.uri().path().to_owned(), id));
-        std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Empty::<bytes::Bytes>::new())))
+        std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Empty::<
+            bytes::Bytes,
+        >::new())))
     });
     let (mut client, server) = tokio::io::duplex(bytes.len().max(1) + 1024);
     let mut cx = Context::from_waker(Waker::noop());

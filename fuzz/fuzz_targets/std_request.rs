@@ -3,7 +3,7 @@
 //! only the documented outcomes: 202 with every item a valid event on a
 //! valid topic, or 400 with a message naming the item. The same bytes as
 //! a stream request's query: no panic, and every accepted `topic` is a
-//! valid selector that matches the way sse-core says.
+//! valid selector that matches the way sse-wire says.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,9 +14,9 @@ fuzz_target!(|body: &[u8]| {
             for item in &items {
                 let audience = item.audience().expect("validated items have valid topics");
                 if let Some(topic) = audience.topic_name() {
-                    assert!(sse_core::check_topic(topic).is_ok() && !topic.contains('*'));
-                    let exact = sse_core::Selector::parse(topic).expect("a topic is an exact selector");
-                    assert!(exact.matches(Some(topic)) && sse_core::Selector::All.matches(Some(topic)));
+                    assert!(sse_wire::check_topic(topic).is_ok() && !topic.contains('*'));
+                    let exact = sse_wire::Selector::parse(topic).expect("a topic is an exact selector");
+                    assert!(exact.matches(Some(topic)) && sse_wire::Selector::All.matches(Some(topic)));
                 }
                 let event = item.to_event().expect("validated items are valid events");
                 let mut buf = vec![0u8; event.encoded_len()];
@@ -42,8 +42,8 @@ fuzz_target!(|body: &[u8]| {
         if let Ok(subscription) = sse_std::stream_subscription(Some(query), None, None, None) {
             for selector in subscription.topics.iter() {
                 let text = selector.to_string();
-                assert_eq!(sse_core::Selector::parse(&text), Ok(selector), "{text:?}");
-                if let sse_core::Selector::Under(prefix) = selector {
+                assert_eq!(sse_wire::Selector::parse(&text), Ok(selector), "{text:?}");
+                if let sse_wire::Selector::Under(prefix) = selector {
                     assert!(selector.matches(Some(&format!("{prefix}x"))));
                     assert!(!selector.matches(Some(prefix.trim_end_matches('/'))));
                 }

@@ -1,6 +1,6 @@
-//! Links sse-core into a `#![no_std]`, `#![no_main]` program on the host.
+//! Links sse-wire into a `#![no_std]`, `#![no_main]` program on the host.
 //!
-//! If sse-core (or anything it depends on with the features enabled here)
+//! If sse-wire (or anything it depends on with the features enabled here)
 //! pulled in `std`, this would not link: `std` brings its own panic handler
 //! and this crate defines one too. The program also runs: it encodes with
 //! every sink, parses the result back, and exits 0 only if all is right.
@@ -10,7 +10,7 @@
 
 use core::fmt::Write as _;
 
-use sse_core::{Event, History, Output, Parser, ResponseHead, Resume, Status};
+use sse_wire::{Event, History, Output, Parser, ResponseHead, Resume, Status};
 
 #[link(name = "c")]
 unsafe extern "C" {

@@ -1,5 +1,5 @@
 //! `sse cat`: a client that behaves like a browser's EventSource, built on
-//! the sse-core parser.
+//! the sse-wire parser.
 //!
 //! Connection rules (WHATWG HTML §9.2.3): send `Accept: text/event-stream`,
 //! `Cache-Control: no-cache` and `Last-Event-ID` when the last event id is
@@ -12,7 +12,7 @@ use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sse_core::{MessageEvent, Output, Parser};
+use sse_wire::{MessageEvent, Output, Parser};
 
 /// Largest event data `sse cat` accepts; bigger events are skipped and
 /// reported.
@@ -111,7 +111,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let mut parser: Box<EventParser> = Box::default();
     if let Some(id) = &args.last_event_id {
         // It is sent as a header and becomes the stream's last event id.
-        if let Err(e) = sse_core::check_id(id) {
+        if let Err(e) = sse_wire::check_id(id) {
             eprintln!("sse: --last-event-id: {e}");
             return ExitCode::from(2);
         }

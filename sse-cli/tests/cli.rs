@@ -7,7 +7,7 @@
 //! `scripts/test.sh` installs and then runs them with `--include-ignored`.
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../sse-core/tests/vectors/mod.rs"]
+#[path = "../../sse-wire/tests/vectors/mod.rs"]
 mod vectors;
 
 use std::io::{Read as _, Write as _};
@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sse_core::Parser;
+use sse_wire::Parser;
 
 mod common;
 
@@ -100,12 +100,12 @@ fn ev(kind: &str, data: &str, id: &str) -> Value {
     json!({ "type": kind, "data": data, "last_event_id": id })
 }
 
-/// Parses raw `text/event-stream` bytes with the sse-core parser.
+/// Parses raw `text/event-stream` bytes with the sse-wire parser.
 fn parse_all(bytes: &[u8]) -> Vec<Value> {
     let mut parser: Box<Parser<65536, 256, 256>> = Box::default();
     let mut out = Vec::new();
     parser.feed(bytes, |o| {
-        if let sse_core::Output::Event(e) = o {
+        if let sse_wire::Output::Event(e) = o {
             out.push(ev(&e.event_type().to_string(), &e.data().to_string(), &e.last_event_id().to_string()));
         }
     });

@@ -20,8 +20,8 @@ use smoltcp::phy::{Medium, TunTapInterface, wait};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, Ipv4Address};
-use sse_core::{Event, History};
 use sse_embedded::{Config, Limits, Page, Server};
+use sse_wire::{Event, History};
 
 const DASHBOARD: &[u8] = br#"<!doctype html>
 <html lang="en"><meta charset="utf-8"><title>device</title>

@@ -13,7 +13,7 @@
 
 use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
-use sse_core::{HistoryEntry, HistoryIn, KEEP_ALIVE, MISSED_EVENTS};
+use sse_wire::{HistoryEntry, HistoryIn, KEEP_ALIVE, MISSED_EVENTS};
 
 use crate::deadline::{bounded, within};
 use crate::route::{self, Config, Parsed, Route, Status};
@@ -47,7 +47,7 @@ pub enum Next {
 }
 
 /// Where a stream's events come from: typically a shared
-/// [`sse_core::History`] plus a signal that new events arrived.
+/// [`sse_wire::History`] plus a signal that new events arrived.
 ///
 /// ```
 /// use sse_embedded::{Next, StreamSource};
@@ -57,7 +57,7 @@ pub enum Next {
 ///     fn start(&mut self, _last_event_id: Option<&[u8]>) -> (u64, bool) { (0, false) }
 ///     async fn next(&mut self, next_seq: u64, buf: &mut [u8]) -> Next {
 ///         if std::mem::replace(&mut self.0, true) { return Next::End; }
-///         let n = sse_core::Event::new().with_data("hi").encode(buf).unwrap();
+///         let n = sse_wire::Event::new().with_data("hi").encode(buf).unwrap();
 ///         Next::Frames { len: n, next_seq: next_seq + 1 }
 ///     }
 /// }
@@ -367,8 +367,8 @@ where
 /// same rule as the smoltcp server's; use it in [`StreamSource::start`].
 ///
 /// ```
-/// let mut history: sse_core::History<4, 256> = sse_core::History::new();
-/// history.push(&sse_core::Event::new().with_id("a").unwrap().with_data("x")).unwrap();
+/// let mut history: sse_wire::History<4, 256> = sse_wire::History::new();
+/// history.push(&sse_wire::Event::new().with_id("a").unwrap().with_data("x")).unwrap();
 /// assert_eq!(sse_embedded::resume_point(&history, Some(b"a")), (1, false));
 /// assert_eq!(sse_embedded::resume_point(&history, Some(b"zz")), (1, true));
 /// assert_eq!(sse_embedded::resume_point(&history, None), (1, false));
@@ -389,8 +389,8 @@ where
 /// skipping it silently). Use it in [`StreamSource::next`].
 ///
 /// ```
-/// let mut history: sse_core::History<4, 256> = sse_core::History::new();
-/// history.push(&sse_core::Event::new().with_data("x")).unwrap();
+/// let mut history: sse_wire::History<4, 256> = sse_wire::History::new();
+/// history.push(&sse_wire::Event::new().with_data("x")).unwrap();
 /// let mut buf = [0u8; 64];
 /// assert_eq!(sse_embedded::frames_after(&history, 0, &mut buf), Some(sse_embedded::Next::Frames { len: 9, next_seq: 1 }));
 /// assert_eq!(sse_embedded::frames_after(&history, 1, &mut buf), None);

@@ -1,6 +1,6 @@
 //! Requests and responses, shared by the smoltcp server and the async
 //! variant: parse a request head with `httparse`, pick the route, and write
-//! the response head with sse-core's `ResponseHead`.
+//! the response head with sse-wire's `ResponseHead`.
 //!
 //! Invariant: nothing here does I/O or keeps state; every function is
 //! total (no panics on any bytes), and a response head that does not fit
@@ -12,7 +12,7 @@
 
 use core::fmt::Write as _;
 
-use sse_core::{Event, HistoryEntry, HistoryIn, MISSED_EVENTS, ResponseHead, Resume};
+use sse_wire::{Event, HistoryEntry, HistoryIn, MISSED_EVENTS, ResponseHead, Resume};
 
 /// A static page served by the server, such as a firmware dashboard.
 ///
@@ -299,20 +299,20 @@ pub(crate) fn write_stream_start(
 /// sequence number. Use it to publish for `serve_connection` streams.
 ///
 /// # Errors
-/// As [`sse_core::History::push`].
+/// As [`sse_wire::History::push`].
 ///
 /// ```
-/// let mut history: sse_core::History<4, 256> = sse_core::History::new();
-/// let seq = sse_embedded::publish(&mut history, Some(42), &sse_core::Event::new().with_data("x")).unwrap();
+/// let mut history: sse_wire::History<4, 256> = sse_wire::History::new();
+/// let seq = sse_embedded::publish(&mut history, Some(42), &sse_wire::Event::new().with_data("x")).unwrap();
 /// assert_eq!(history.get(seq).unwrap().frame, b"id: 0000002a-0\ndata: x\n\n");
-/// let seq = sse_embedded::publish(&mut history, None, &sse_core::Event::new().with_data("y")).unwrap();
+/// let seq = sse_embedded::publish(&mut history, None, &sse_wire::Event::new().with_data("y")).unwrap();
 /// assert_eq!(history.get(seq).unwrap().frame, b"id: 1\ndata: y\n\n");
 /// ```
 pub fn publish<I, B>(
     history: &mut HistoryIn<I, B>,
     epoch: Option<u32>,
     event: &Event<'_>,
-) -> Result<u64, sse_core::HistoryError>
+) -> Result<u64, sse_wire::HistoryError>
 where
     I: AsRef<[HistoryEntry]> + AsMut<[HistoryEntry]>,
     B: AsRef<[u8]> + AsMut<[u8]>,

@@ -9,10 +9,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use sse_core::{Event, History, MISSED_EVENTS};
 use sse_embedded::{
     Config, ConnStats, Guard, Next, Page, Served, StreamSource, frames_after, resume_point, serve_connection,
 };
+use sse_wire::{Event, History, MISSED_EVENTS};
 
 /// The server's end of a pipe: reads the client's bytes `chunk` at a time,
 /// collects what the server writes. A client that `stalls` takes no bytes

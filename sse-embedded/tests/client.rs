@@ -2,13 +2,13 @@
 //! a wrong content type, a head split byte by byte, chunk sizes split
 //! across reads, `retry: 0`, a line longer than the buffer, a server that
 //! goes quiet), resumption with `Last-Event-ID`, and, as a property, the
-//! same events as sse-core's parser on the whole body for any split of a
+//! same events as sse-wire's parser on the whole body for any split of a
 //! close-delimited or chunked body, and every conformance vector (what a
 //! browser's EventSource sees) through both framings.
 
 #![cfg(feature = "client")]
 
-#[path = "../../sse-core/tests/vectors/mod.rs"]
+#[path = "../../sse-wire/tests/vectors/mod.rs"]
 #[allow(dead_code)]
 mod vectors;
 
@@ -20,8 +20,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use proptest::prelude::*;
-use sse_core::{Output, Parser};
 use sse_embedded::{ClientConfig, ClientError, Connect, Control, Ended, EventSource, Target};
+use sse_wire::{Output, Parser};
 
 /// One scripted connection: the reads the server's bytes arrive in, and
 /// whether the connection then hangs (no byte, no end) or ends.
@@ -323,7 +323,7 @@ fn every_conformance_vector_through_both_framings_in_any_reads() {
     }
 }
 
-/// The events sse-core's parser gives for a whole body.
+/// The events sse-wire's parser gives for a whole body.
 fn parser_events(body: &[u8]) -> Vec<(String, String, String)> {
     let mut parser: Parser<64, 16, 16> = Parser::new();
     let mut events = Vec::new();

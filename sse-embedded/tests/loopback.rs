@@ -10,14 +10,14 @@ use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Mediu
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
-use sse_core::{Event, History, MISSED_EVENTS};
 use sse_embedded::{Config, Limits, Page, Server, SlowClient};
+use sse_wire::{Event, History, MISSED_EVENTS};
 
 const SLOTS: usize = 3;
 const PAGES: &[Page<'static>] =
     &[Page { path: "/", content_type: "text/html; charset=utf-8", body: b"<h1>dashboard</h1>" }];
 
-type TestServer = Server<'static, [sse_core::HistoryEntry; 8], [u8; 2048], SLOTS, 512>;
+type TestServer = Server<'static, [sse_wire::HistoryEntry; 8], [u8; 2048], SLOTS, 512>;
 
 /// smoltcp's `Loopback`, plus a port whose packets are dropped.
 #[derive(Default)]
@@ -415,8 +415,8 @@ fn thousands_of_connect_close_cycles_reuse_the_slots() {
 
 #[test]
 fn ram_per_slot_is_the_head_buffer_plus_a_small_state() {
-    type One = Server<'static, [sse_core::HistoryEntry; 8], [u8; 2048], 1, 512>;
-    type Two = Server<'static, [sse_core::HistoryEntry; 8], [u8; 2048], 2, 512>;
+    type One = Server<'static, [sse_wire::HistoryEntry; 8], [u8; 2048], 1, 512>;
+    type Two = Server<'static, [sse_wire::HistoryEntry; 8], [u8; 2048], 2, 512>;
     let per_slot = core::mem::size_of::<Two>() - core::mem::size_of::<One>();
     println!("RAM per slot with HEAD = 512: {per_slot} bytes (+ the socket's RX and TX buffers)");
     // The README promises HEAD + at most 64 bytes of state.

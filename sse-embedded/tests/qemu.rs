@@ -527,7 +527,7 @@ fn the_relay_firmware_re_serves_every_event_once_across_a_cut_connection() {
     let head_seen = Arc::new(AtomicBool::new(false));
     let head_flag = Arc::clone(&head_seen);
     let reader = std::thread::spawn(move || {
-        let mut parser: sse_core::Parser<1024, 64, 64> = sse_core::Parser::new();
+        let mut parser: sse_wire::Parser<1024, 64, 64> = sse_wire::Parser::new();
         let mut bytes = Vec::new();
         let mut buf = [0u8; 2048];
         while collected.lock().unwrap().len() < 20 {
@@ -546,7 +546,7 @@ fn the_relay_firmware_re_serves_every_event_once_across_a_cut_connection() {
             }
             let chunk = chunk.to_vec();
             parser.feed(&chunk, |out| {
-                if let sse_core::Output::Event(e) = out {
+                if let sse_wire::Output::Event(e) = out {
                     collected.lock().unwrap().push((e.data().to_string(), e.last_event_id().to_string()));
                 }
             });

@@ -16,10 +16,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use futures_util::Stream;
-use sse_core::{Audience, Event, Topic};
 use sse_std::{
     EventStream, Hub, LastEventId, OwnedEvent, Selectors, SubscribeError, Subscriber, Subscription,
 };
+use sse_wire::{Audience, Event, Topic};
 
 /// A handler of your own: the hub's `tick` topic, resuming after the
 /// client's last id.

@@ -22,6 +22,7 @@
 )]
 
 mod auth;
+mod engine;
 mod hub;
 #[cfg(feature = "json")]
 mod publish;
@@ -38,6 +39,7 @@ pub use auth::{
 };
 #[cfg(feature = "jwt")]
 pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError, MIN_HMAC_SECRET};
+pub use engine::{EngineError, PublishSink, Publishing, Replay, ReplaySource, encode_frame};
 pub use hub::{
     Hub, HubConfig, HubStats, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
     Subscriber,

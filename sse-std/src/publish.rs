@@ -2,12 +2,12 @@
 //! --stdin --json`.
 //!
 //! Invariant: a request is parsed and every item validated (with the
-//! sse-core predicates) before anything is returned, so a caller publishes
+//! sse-wire predicates) before anything is returned, so a caller publishes
 //! either all items of a request or none. Errors name the item and the
 //! problem.
 
 use serde::Deserialize;
-use sse_core::{Audience, Event, FieldError, Topic, TopicError};
+use sse_wire::{Audience, Event, FieldError, Topic, TopicError};
 
 /// One event to publish: `{"data": string, "event"?: string, "id"?:
 /// string, "retry"?: integer, "topic"?: string, "private"?: bool}`.
@@ -154,17 +154,17 @@ pub fn parse_publish(body: &[u8]) -> Result<Vec<PublishItem>, PublishBodyError> 
         let item: PublishItem = serde_json::from_value(value)
             .map_err(|e| PublishBodyError::Item { index, message: e.to_string() })?;
         if let Some(name) = &item.event {
-            sse_core::check_event_name(name).map_err(|error| PublishBodyError::Field {
+            sse_wire::check_event_name(name).map_err(|error| PublishBodyError::Field {
                 index,
                 field: "event",
                 error,
             })?;
         }
         if let Some(id) = &item.id {
-            sse_core::check_id(id).map_err(|error| PublishBodyError::Field { index, field: "id", error })?;
+            sse_wire::check_id(id).map_err(|error| PublishBodyError::Field { index, field: "id", error })?;
         }
         if let Some(topic) = &item.topic {
-            sse_core::check_topic(topic).map_err(|error| PublishBodyError::Topic { index, error })?;
+            sse_wire::check_topic(topic).map_err(|error| PublishBodyError::Topic { index, error })?;
         }
         items.push(item);
     }

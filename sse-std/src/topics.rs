@@ -2,14 +2,14 @@
 //! what its credentials grant, checked against each event's audience.
 //!
 //! Invariant: every selector in a [`Selectors`] was validated by
-//! sse-core's [`Selector::parse`] once, when the set was made, and is kept
+//! sse-wire's [`Selector::parse`] once, when the set was made, and is kept
 //! in its parsed form (sorted, without duplicates), so matching never
 //! parses again and equal sets compare (and hash) equal. Every match goes
-//! through sse-core's one rule ([`Selector::matches`],
+//! through sse-wire's one rule ([`Selector::matches`],
 //! [`Audience::reaches`]), so live fan-out, replay and publisher
 //! authorization cannot disagree.
 
-use sse_core::{Audience, Selection, Selector, Topic, TopicError};
+use sse_wire::{Audience, Selection, Selector, Topic, TopicError};
 
 /// An owned set of topic selectors (see [`Selector`]): the topics a
 /// subscriber chose, or what a token grants.
@@ -19,7 +19,7 @@ use sse_core::{Audience, Selection, Selector, Topic, TopicError};
 /// assert!(sensors.covers(Some("sensors/room1/t3")));
 /// assert!(!sensors.covers(Some("sensorsX")));
 /// assert!(!sensors.covers(None));
-/// # Ok::<(), sse_core::TopicError>(())
+/// # Ok::<(), sse_wire::TopicError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selectors {
@@ -39,7 +39,7 @@ pub(crate) enum Parsed {
 }
 
 impl Parsed {
-    /// sse-core's selector for it (validated when the set was made).
+    /// sse-wire's selector for it (validated when the set was made).
     fn selector(&self) -> Selector<'_> {
         match self {
             Self::Under(prefix) => Selector::Under(prefix),
@@ -115,7 +115,7 @@ impl Selectors {
     /// let set = sse_std::Selectors::parse(["b", "a/*", "*", "*", "a"])?;
     /// let texts: Vec<String> = set.iter().map(|s| s.to_string()).collect();
     /// assert_eq!(texts, ["*", "a/*", "a", "b"]);
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = Selector<'_>> + '_ {
         let all = self.all.then_some(Selector::All);
@@ -138,7 +138,7 @@ impl Selectors {
     /// ```
     /// let set = sse_std::Selectors::parse(["a"])?;
     /// assert!(set.covers(Some("a")) && !set.covers(Some("b")));
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     #[must_use]
     pub fn covers(&self, topic: Option<&str>) -> bool {
@@ -157,7 +157,7 @@ impl Selection for Selectors {
 /// The default is every public event (`*`, no grants).
 ///
 /// ```
-/// use sse_core::{Audience, Topic};
+/// use sse_wire::{Audience, Topic};
 /// use sse_std::{Selectors, Subscription};
 /// let s = Subscription::new(Selectors::parse(["orders/*"])?)
 ///     .with_grants(Selectors::parse(["orders/42"])?);
@@ -167,7 +167,7 @@ impl Selection for Selectors {
 /// assert!(!s.admits(order("orders/7").private()));
 /// assert!(!s.admits(order("news")));
 /// assert!(Subscription::default().admits(Audience::EVERYONE));
-/// # Ok::<(), sse_core::TopicError>(())
+/// # Ok::<(), sse_wire::TopicError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Subscription {
@@ -189,7 +189,7 @@ impl Subscription {
     /// ```
     /// let s = sse_std::Subscription::new(sse_std::Selectors::parse(["a"])?);
     /// assert!(s.grants.is_empty());
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     #[must_use]
     pub fn new(topics: Selectors) -> Self {
@@ -201,7 +201,7 @@ impl Subscription {
     ///
     /// ```
     /// let s = sse_std::Subscription::default().with_grants(sse_std::Selectors::all());
-    /// assert!(s.admits(sse_core::Audience::EVERYONE.private()));
+    /// assert!(s.admits(sse_wire::Audience::EVERYONE.private()));
     /// ```
     #[must_use]
     pub fn with_grants(self, grants: Selectors) -> Self {
@@ -211,7 +211,7 @@ impl Subscription {
     /// Whether an event for `audience` reaches this subscriber.
     ///
     /// ```
-    /// assert!(!sse_std::Subscription::default().admits(sse_core::Audience::EVERYONE.private()));
+    /// assert!(!sse_std::Subscription::default().admits(sse_wire::Audience::EVERYONE.private()));
     /// ```
     #[must_use]
     pub fn admits(&self, audience: Audience<'_>) -> bool {

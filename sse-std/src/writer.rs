@@ -1,11 +1,11 @@
 //! A writer of event streams over any tokio `AsyncWrite`.
 //!
-//! Invariant: every byte it writes comes from sse-core (the response heads
+//! Invariant: every byte it writes comes from sse-wire (the response heads
 //! and the event encoder); it only adds I/O. It is shaped like
 //! `embedded-io-adapters`' wrappers: `new`, `into_inner`, `inner`,
 //! `inner_mut`.
 
-use sse_core::{Event, HeadError, KEEP_ALIVE, ResponseHead};
+use sse_wire::{Event, HeadError, KEEP_ALIVE, ResponseHead};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
 /// Why a [`SseWriter`] call failed.
@@ -57,7 +57,7 @@ impl From<std::io::Error> for WriteError {
 /// writer buffers.
 ///
 /// ```
-/// use sse_core::Event;
+/// use sse_wire::Event;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let mut writer = sse_std::SseWriter::new(Vec::new());
 /// writer.start(&[("Access-Control-Allow-Origin", "*")]).await?;
@@ -167,7 +167,7 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let mut w = sse_std::SseWriter::new(Vec::new());
-    /// w.send(&sse_core::Event::new().with_id("1")?.with_data("a\r\nb")).await?;
+    /// w.send(&sse_wire::Event::new().with_id("1")?.with_data("a\r\nb")).await?;
     /// assert_eq!(w.inner(), b"id: 1\ndata: a\ndata: b\n\n");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
@@ -195,7 +195,7 @@ impl<W: AsyncWrite + Unpin> SseWriter<W> {
         self.send(&Event::new().with_comment(text)).await
     }
 
-    /// Writes the keep-alive frame ([`sse_core::KEEP_ALIVE`]).
+    /// Writes the keep-alive frame ([`sse_wire::KEEP_ALIVE`]).
     ///
     /// # Errors
     /// [`WriteError::Io`].

@@ -9,8 +9,8 @@ mod example;
 mod common;
 
 use common::{EventReader, request};
-use sse_core::{Audience, Event, Topic};
 use sse_std::{Hub, HubConfig};
+use sse_wire::{Audience, Event, Topic};
 
 async fn serve(hub: &Hub) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::start;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
-use sse_core::{Audience, Event, Topic};
 use sse_std::{Cors, HubConfig, JwtKey, JwtVerifier, ServerConfig};
+use sse_wire::{Audience, Event, Topic};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 

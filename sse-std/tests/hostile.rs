@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{EventReader, request, start};
-use sse_core::Event;
 use sse_std::{HubConfig, ServerConfig, SlowConsumer};
+use sse_wire::Event;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt as _, StreamExt as _};
-use sse_core::{Event, MISSED_EVENTS};
 use sse_std::{Hub, HubConfig, SlowConsumer, Subscriber};
+use sse_wire::{Event, MISSED_EVENTS};
 
 fn quiet(config: HubConfig) -> Hub {
     Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..config })
@@ -136,7 +136,7 @@ async fn keep_alive_after_idle_period_reset_by_traffic() {
     tokio::time::advance(Duration::from_millis(14_999)).await;
     assert!(ready(&mut s).is_empty());
     let ka = s.next().await.unwrap();
-    assert_eq!(&ka[..], sse_core::KEEP_ALIVE);
+    assert_eq!(&ka[..], sse_wire::KEEP_ALIVE);
     assert_eq!(start.elapsed(), Duration::from_secs(15));
 
     // Traffic at 20 s resets the timer: the next comment is at 35 s.
@@ -145,7 +145,7 @@ async fn keep_alive_after_idle_period_reset_by_traffic() {
     assert_eq!(ready(&mut s).len(), 1);
     tokio::time::advance(Duration::from_millis(14_999)).await;
     assert!(ready(&mut s).is_empty());
-    assert_eq!(&s.next().await.unwrap()[..], sse_core::KEEP_ALIVE);
+    assert_eq!(&s.next().await.unwrap()[..], sse_wire::KEEP_ALIVE);
     assert_eq!(start.elapsed(), Duration::from_secs(35));
 }
 

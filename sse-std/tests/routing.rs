@@ -11,8 +11,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use bytes::Bytes;
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
 use proptest::prelude::*;
-use sse_core::{Audience, Event, MISSED_EVENTS, Topic};
 use sse_std::{Hub, HubConfig, Selectors, Subscriber, Subscription};
+use sse_wire::{Audience, Event, MISSED_EVENTS, Topic};
 
 fn quiet(config: HubConfig) -> Hub {
     Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..config })

@@ -8,8 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{EventReader, request, start};
-use sse_core::Event;
 use sse_std::{Cors, HubConfig, ServerConfig, SlowConsumer};
+use sse_wire::Event;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -311,7 +311,7 @@ async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn a_connection_opening_with_a_stream_request_gets_sse_core_bytes_until_the_end() {
+async fn a_connection_opening_with_a_stream_request_gets_sse_wire_bytes_until_the_end() {
     let mut server = start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The head arrives a byte at a time.
@@ -390,10 +390,10 @@ async fn a_write_interval_sends_the_events_that_come_sooner_together() {
 
 /// The data of every event in `bytes`, in order.
 fn event_data(bytes: &[u8]) -> Vec<String> {
-    let mut parser: Box<sse_core::Parser<65536, 64, 64>> = Box::default();
+    let mut parser: Box<sse_wire::Parser<65536, 64, 64>> = Box::default();
     let mut data = Vec::new();
     parser.feed(bytes, |out| {
-        if let sse_core::Output::Event(e) = out {
+        if let sse_wire::Output::Event(e) = out {
             data.push(if e.event_type().to_string() == "missed" {
                 "missed".to_owned()
             } else {

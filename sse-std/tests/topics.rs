@@ -4,8 +4,8 @@
 
 use futures_util::{FutureExt as _, StreamExt as _};
 use proptest::prelude::*;
-use sse_core::{Audience, Event, MISSED_EVENTS, Topic};
 use sse_std::{Hub, HubConfig, Selectors, Subscriber, Subscription};
+use sse_wire::{Audience, Event, MISSED_EVENTS, Topic};
 
 fn hub() -> Hub {
     Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() })

@@ -9,8 +9,8 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt as _;
-use sse_core::{Event, Output, Parser};
 use sse_tests::payloads::{SMALL, large, medium, stream};
+use sse_wire::{Event, Output, Parser};
 
 fn encode(c: &mut Criterion) {
     let payloads = [("small", SMALL.to_owned()), ("medium", medium()), ("large", large())];
@@ -25,7 +25,7 @@ fn encode(c: &mut Criterion) {
         };
         let mut group = c.benchmark_group(format!("encode_{size}"));
         group.throughput(Throughput::Bytes(len as u64));
-        group.bench_function(BenchmarkId::new("sse-core", len), |b| {
+        group.bench_function(BenchmarkId::new("sse-wire", len), |b| {
             b.iter(|| black_box(&event).encode(black_box(&mut out)).unwrap())
         });
         // axum serialises while the event is built (into its own BytesMut);
@@ -76,7 +76,7 @@ fn encode_cold(c: &mut Criterion, event: &Event<'_>, frame: &[u8]) {
     let mut group = c.benchmark_group("encode_large_cold");
     group.throughput(Throughput::Bytes(len as u64));
     let mut at = 0;
-    group.bench_function(BenchmarkId::new("sse-core", len), |b| {
+    group.bench_function(BenchmarkId::new("sse-wire", len), |b| {
         b.iter(|| black_box(event).encode(black_box(&mut arena[next(&mut at)])).unwrap())
     });
     group.bench_function(BenchmarkId::new("memcpy", len), |b| {
@@ -92,7 +92,7 @@ fn parse(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("parse_{kind}"));
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         let mut parser: Box<Parser<{ 1 << 17 }, 64, 64>> = Box::default();
-        group.bench_function(BenchmarkId::new("sse-core", bytes.len()), |b| {
+        group.bench_function(BenchmarkId::new("sse-wire", bytes.len()), |b| {
             b.iter(|| {
                 let mut events = 0usize;
                 for chunk in &chunks {

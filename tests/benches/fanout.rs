@@ -1,7 +1,7 @@
 //! Fan-out capacity without loss: 1 000 and 10 000 concurrent subscribers
 //! on 127.0.0.1, sse-std's server next to a minimal axum SSE server fed by
 //! `tokio::sync::broadcast`, both read by the same load client (hyper
-//! clients, events parsed by sse-core). Run by `scripts/bench.sh`, which
+//! clients, events parsed by sse-wire). Run by `scripts/bench.sh`, which
 //! raises the fd limit, builds `examples/fanout_server.rs` and runs this
 //! harness on the other cores; each server runs alone on core 0 (`taskset`).
 //!

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sse_core::{Output, Parser};
+use sse_wire::{Output, Parser};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const FLAT_OUT_EVENTS: usize = 100_000;

@@ -2,7 +2,7 @@
 //! nginx with Debian's `libnginx-mod-nchan` (two workers, messages in
 //! memory, `tests/nchan/nginx.conf`), each alone on core 0 (`taskset`),
 //! read by the same load client on the other cores (hyper clients, events
-//! parsed by sse-core) and fed by the same publisher: eight keep-alive
+//! parsed by sse-wire) and fed by the same publisher: eight keep-alive
 //! connections, each server through its own publish API (`sse serve`:
 //! `POST /publish` with a JSON array of the events of one 10 ms tick, at
 //! most 100; nchan: one `POST /pub/<channel>` per event, its API).

@@ -81,10 +81,10 @@ async fn main() {
         let count = hub.client_count();
         println!("rss_kib {baseline} {}", rss_kib());
         let sent = publish(rate, seconds, |data| {
-            let _ = hub.publish(&sse_core::Event::new().with_data(&data));
+            let _ = hub.publish(&sse_wire::Event::new().with_data(&data));
         })
         .await;
-        let _ = hub.publish(&sse_core::Event::new().with_data(&format!("{{\"end\":{sent}}}")));
+        let _ = hub.publish(&sse_wire::Event::new().with_data(&format!("{{\"end\":{sent}}}")));
         println!("done clients {count} sent {sent}");
         wait_for_stdin_close().await;
         let _ = stop.send(());

@@ -6,8 +6,8 @@
 
 use std::hint::black_box;
 
-use sse_core::{Event, Output, Parser};
 use sse_tests::payloads::{SMALL, large, stream};
+use sse_wire::{Event, Output, Parser};
 
 /// The function callgrind collects in (`--toggle-collect=*encode_once*`).
 #[inline(never)]

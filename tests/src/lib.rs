@@ -14,7 +14,7 @@ pub mod payloads {
     //! assert_eq!(sse_tests::payloads::large().len(), 65536);
     //! ```
 
-    use sse_core::Event;
+    use sse_wire::Event;
 
     /// About 50 bytes of JSON: the small event's data.
     pub const SMALL: &str = r#"{"sensor":"kitchen","t":21.5,"rh":45,"ok":true}"#;

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use embedded_io_adapters::tokio_1::FromTokio;
-use sse_core::Event;
 use sse_embedded::{ClientConfig, Connect, Control, Ended, EventSource, Target};
+use sse_wire::Event;
 use tokio::net::TcpStream;
 
 /// The client's timer: tokio's.

@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fmt;
 
-use sse_core::{Event, History, ResponseHead, Status};
+use sse_wire::{Event, History, ResponseHead, Status};
 
 struct Counting;
 
@@ -132,7 +132,7 @@ fn encoding_allocates_nothing_on_any_sink() {
             assert_eq!(enc.written(), len);
             history.push(ev).unwrap();
         }
-        assert!(matches!(history.resume_after("42"), sse_core::Resume::From(_)));
+        assert!(matches!(history.resume_after("42"), sse_wire::Resume::From(_)));
         assert_eq!(history.iter_from(0).count(), 3);
         ResponseHead::stream()
             .with_headers(&[("Access-Control-Allow-Origin", "*")])
@@ -153,19 +153,19 @@ fn parsing_allocates_nothing() {
     }
     stream
         .extend_from_slice(b"data: too long for the parser's data buffer of 64 bytes, so it is skipped\n\n");
-    let mut parser: Box<sse_core::Parser<64>> = Box::default();
+    let mut parser: Box<sse_wire::Parser<64>> = Box::default();
     let mut events = 0usize;
     let mut skipped = 0usize;
     let mut text_len = 0usize;
     let n = allocations(|| {
         for chunk in stream.chunks(7) {
             parser.feed(chunk, |out| match out {
-                sse_core::Output::Event(e) => {
+                sse_wire::Output::Event(e) => {
                     events += 1;
                     text_len += e.data().chunks().map(str::len).sum::<usize>();
                 }
-                sse_core::Output::Skipped(_) => skipped += 1,
-                sse_core::Output::Retry(_) => {}
+                sse_wire::Output::Skipped(_) => skipped += 1,
+                sse_wire::Output::Retry(_) => {}
             });
         }
         parser.end_of_stream();

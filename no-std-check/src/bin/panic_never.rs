@@ -5,7 +5,7 @@
 //! the code it runs: the encoder through every sink, the resumable encoder,
 //! the parser, the history and the response heads, on inputs the optimizer
 //! cannot see. If one does, the link fails with an undefined reference to
-//! `sse_core_has_a_reachable_panic`.
+//! `sse_wire_has_a_reachable_panic`.
 
 #![no_std]
 #![no_main]
@@ -13,7 +13,7 @@
 use core::hint::black_box;
 use core::task::{Context, Poll, Waker};
 
-use sse_core::{Event, History, Output, Parser, ResponseHead, Status};
+use sse_wire::{Event, History, Output, Parser, ResponseHead, Status};
 
 #[link(name = "c")]
 unsafe extern "C" {
@@ -22,13 +22,13 @@ unsafe extern "C" {
 
 unsafe extern "Rust" {
     /// Deliberately undefined: see the module docs.
-    fn sse_core_has_a_reachable_panic() -> !;
+    fn sse_wire_has_a_reachable_panic() -> !;
 }
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: never runs; if it is linked at all, the link fails.
-    unsafe { sse_core_has_a_reachable_panic() }
+    unsafe { sse_wire_has_a_reachable_panic() }
 }
 
 /// The host's precompiled `core` refers to this symbol; with
@@ -131,7 +131,7 @@ fn history_and_heads(id: &str, data: &str, out: &mut [u8]) -> usize {
             }
         }
     }
-    if let sse_core::Resume::From(seq) = history.resume_after(id) {
+    if let sse_wire::Resume::From(seq) = history.resume_after(id) {
         total = total.wrapping_add(history.iter_from(seq).count());
     }
     let headers = [("Access-Control-Allow-Origin", data)];

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use sse_core::{Audience, Event};
 use sse_std::{
     AuthError, Body, INSUFFICIENT_SCOPE, PublishItem, Selectors, ServerConfig, Verify, bearer_token, full,
     parse_publish, read_body, request_host, text_response,
 };
+use sse_wire::{Audience, Event};
 
 use super::sink::{Publishing, Sink};
 

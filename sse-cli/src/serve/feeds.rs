@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use sse_core::{Audience, Event, Topic};
 use sse_std::parse_publish;
+use sse_wire::{Audience, Event, Topic};
 use tokio::io::AsyncBufReadExt as _;
 
 use super::app::{Refused, prepare};

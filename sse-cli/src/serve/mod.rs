@@ -199,7 +199,7 @@ async fn serve(args: Args) -> ExitCode {
         ..HubConfig::default()
     });
     let sink = match &args.redis {
-        None => Sink::Local(hub.clone()),
+        None => Sink::new(hub.clone(), Arc::new(hub.clone())),
         Some(url) => {
             let config = RedisConfig {
                 url: url.clone(),
@@ -208,7 +208,7 @@ async fn serve(args: Args) -> ExitCode {
                 ..RedisConfig::default()
             };
             match RedisHub::connect(hub.clone(), config).await {
-                Ok(shared) => Sink::Redis(shared),
+                Ok(shared) => Sink::new(hub.clone(), Arc::new(shared)),
                 Err(e) => {
                     eprintln!("sse: --redis {}: {e}", config_url_redacted(url));
                     return ExitCode::FAILURE;
@@ -250,9 +250,9 @@ async fn serve(args: Args) -> ExitCode {
     let addr = listener.local_addr().unwrap_or(args.listen);
     let publishers = if publish_verifier.is_some() { "bearer token required" } else { "no token" };
     let scheme = if config.tls.is_some() { "https" } else { "http" };
-    let ids = match &sink {
-        Sink::Local(hub) => format!("ids {}-<n>", hub.epoch()),
-        Sink::Redis(_) => format!("ids <epoch>-<stream id> from redis key {}", args.redis_key),
+    let ids = match &args.redis {
+        None => format!("ids {}-<n>", hub.epoch()),
+        Some(_) => format!("ids <epoch>-<stream id> from redis key {}", args.redis_key),
     };
     eprintln!(
         "sse: serving {scheme}://{addr}/ (events at /events, publish with POST /publish ({publishers}), metrics at \

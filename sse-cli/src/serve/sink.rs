@@ -1,14 +1,15 @@
-//! Where `sse serve` publishes: its own hub, or the Redis stream that
-//! every instance follows (`--redis`).
+//! Where `sse serve` publishes: through its engine, which is its own hub
+//! or the Redis stream that every instance follows (`--redis`).
 //!
 //! Invariant: a request is published whole or not at all, and its answer
 //! carries exactly the ids its events get on every stream.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-use sse_core::{Audience, Event};
-use sse_std::{Hub, RedisError, RedisHub};
+use sse_std::{EngineError, Hub, PublishSink};
+use sse_wire::{Audience, Event};
 
 /// Why a publish failed, as an HTTP status and a message.
 #[derive(Debug)]
@@ -20,56 +21,37 @@ pub(crate) struct Failed {
 /// A publish under way: the ids, or why it failed.
 pub(crate) type Publishing = Pin<Box<dyn Future<Output = Result<Vec<String>, Failed>> + Send>>;
 
-/// The destination of published events.
+/// The hub that serves this instance's streams, and the engine its
+/// events are published through.
 #[derive(Clone, Debug)]
-pub(crate) enum Sink {
-    /// This process's hub.
-    Local(Hub),
-    /// The Redis stream; the local hub receives what it holds.
-    Redis(RedisHub),
+pub(crate) struct Sink {
+    hub: Hub,
+    engine: Arc<dyn PublishSink>,
 }
 
 impl Sink {
+    /// Publishing through `engine`, serving `hub`.
+    pub(crate) fn new(hub: Hub, engine: Arc<dyn PublishSink>) -> Self {
+        Self { hub, engine }
+    }
+
     /// The hub that serves this instance's streams.
     pub(crate) fn hub(&self) -> &Hub {
-        match self {
-            Self::Local(hub) => hub,
-            Self::Redis(shared) => shared.hub(),
-        }
+        &self.hub
     }
 
     /// Publishes every item; the ids, in order. The future borrows
     /// nothing of `items`.
     pub(crate) fn publish(&self, items: &[(Audience<'_>, Event<'_>)]) -> Publishing {
-        match self {
-            Self::Local(hub) => {
-                let mut ids = Vec::with_capacity(items.len());
-                for (audience, event) in items {
-                    match hub.publish_to(*audience, event) {
-                        Ok(published) => ids.push(published.id),
-                        Err(e) => {
-                            let failed = Failed {
-                                status: http::StatusCode::SERVICE_UNAVAILABLE,
-                                message: e.to_string(),
-                            };
-                            return Box::pin(std::future::ready(Err(failed)));
-                        }
-                    }
-                }
-                Box::pin(std::future::ready(Ok(ids)))
-            }
-            Self::Redis(shared) => {
-                let publishing = shared.publish(items);
-                Box::pin(async move {
-                    publishing.await.map_err(|e| Failed {
-                        status: match e {
-                            RedisError::PublisherId => http::StatusCode::BAD_REQUEST,
-                            _ => http::StatusCode::SERVICE_UNAVAILABLE,
-                        },
-                        message: e.to_string(),
-                    })
-                })
-            }
-        }
+        let publishing = self.engine.publish_all(items);
+        Box::pin(async move {
+            publishing.await.map_err(|e| Failed {
+                status: match e {
+                    EngineError::Refused(_) => http::StatusCode::BAD_REQUEST,
+                    _ => http::StatusCode::SERVICE_UNAVAILABLE,
+                },
+                message: e.to_string(),
+            })
+        })
     }
 }

@@ -27,8 +27,8 @@ use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, 
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
-use sse_core::{Event, History, HistoryEntry};
 use sse_embedded::{Config, Limits, Page, Server};
+use sse_wire::{Event, History, HistoryEntry};
 
 /// The LAN9118's register window on the mps2-an385.
 const LAN9118_BASE: usize = 0x4020_0000;
@@ -113,7 +113,9 @@ fn main() -> ! {
     });
     let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
 
-    let storage = singleton!(SOCKETS: [SocketStorage<'static>; SOCKET_COUNT] = [SocketStorage::EMPTY; SOCKET_COUNT]).unwrap();
+    let storage =
+        singleton!(SOCKETS: [SocketStorage<'static>; SOCKET_COUNT] = [SocketStorage::EMPTY; SOCKET_COUNT])
+            .unwrap();
     let buffers =
         singleton!(TCP_BUFFERS: [([u8; RX], [u8; TX]); SLOTS] = [([0; RX], [0; TX]); SLOTS]).unwrap();
     let mut sockets = SocketSet::new(&mut storage[..]);
@@ -161,7 +163,8 @@ fn main() -> ! {
         server.poll(now, &mut sockets);
         #[cfg(feature = "relay")]
         {
-            upstream.poll(now, &mut iface, &mut sockets, &upstream_config, |event| relay::forward(server, event));
+            upstream
+                .poll(now, &mut iface, &mut sockets, &upstream_config, |event| relay::forward(server, event));
             relay::report(upstream, &mut reported);
         }
         iface.poll(now, device, &mut sockets);

@@ -11,8 +11,8 @@ use cortex_m_semihosting::hprintln;
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
-use sse_core::{Event, MessageEvent};
 use sse_embedded::{ClientConfig, Control, PollClient, Target};
+use sse_wire::{Event, MessageEvent};
 
 use crate::Dashboard;
 
@@ -26,8 +26,8 @@ pub(crate) type Client = PollClient<1024, 1024, 64, 128>;
 /// The relay's client on a socket of its own.
 pub(crate) fn start(sockets: &mut SocketSet<'static>) -> (&'static mut Client, ClientConfig<'static>) {
     let (rx, tx) = singleton!(RELAY_BUFFERS: ([u8; 2048], [u8; 512]) = ([0; 2048], [0; 512])).unwrap();
-    let socket: SocketHandle =
-        sockets.add(tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..])));
+    let socket: SocketHandle = sockets
+        .add(tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..])));
     let mut config = ClientConfig::new(UPSTREAM);
     // `sse serve` sends a keep-alive comment every 15 s.
     config.read_timeout_ms = Some(40_000);

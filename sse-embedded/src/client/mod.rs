@@ -1,6 +1,6 @@
 //! A reconnecting EventSource for firmware: connects over any
 //! `embedded_io_async::Read + Write` connection the caller opens, reads
-//! the stream with sse-core's parser, and hands each event to the caller
+//! the stream with sse-wire's parser, and hands each event to the caller
 //! as a borrowed [`MessageEvent`], like a browser's `EventSource`.
 //!
 //! Invariant: all state is in [`EventSource`]'s fixed buffers (the caller
@@ -19,7 +19,7 @@ mod response;
 
 use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
-use sse_core::{MessageEvent, Output, Parser};
+use sse_wire::{MessageEvent, Output, Parser};
 
 #[cfg(feature = "smoltcp")]
 pub use poll::PollClient;
@@ -241,7 +241,7 @@ enum Outcome {
 
 /// A reconnecting SSE client with fixed buffers: `BUF` bytes for the
 /// request head, the response head and each read; `DATA`, `EVENT` and
-/// `ID` bound an event's data, type and id as in sse-core's [`Parser`].
+/// `ID` bound an event's data, type and id as in sse-wire's [`Parser`].
 ///
 /// ```no_run
 /// # use core::convert::Infallible;
@@ -372,7 +372,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// Resumes from an id kept elsewhere (across a reboot, say).
     ///
     /// # Errors
-    /// [`sse_core::IdTooLong`] if it is longer than `ID`.
+    /// [`sse_wire::IdTooLong`] if it is longer than `ID`.
     ///
     /// ```
     /// let config = sse_embedded::ClientConfig::new(sse_embedded::Target::parse("http://h/")?);
@@ -380,7 +380,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// assert!(source.set_last_event_id(b"12345").is_err());
     /// # Ok::<(), sse_embedded::UrlError>(())
     /// ```
-    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), sse_core::IdTooLong> {
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), sse_wire::IdTooLong> {
         self.core.parser.set_last_event_id(id)
     }
 

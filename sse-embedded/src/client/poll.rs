@@ -12,7 +12,7 @@ use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
-use sse_core::MessageEvent;
+use sse_wire::MessageEvent;
 
 use super::{Body, ClientConfig, ClientError, ClientStats, Control, Core, Ended, Outcome, response};
 
@@ -127,7 +127,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// Resumes from an id kept elsewhere.
     ///
     /// # Errors
-    /// [`sse_core::IdTooLong`] if it is longer than `ID`.
+    /// [`sse_wire::IdTooLong`] if it is longer than `ID`.
     ///
     /// ```
     /// # use smoltcp::iface::SocketSet;
@@ -140,7 +140,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// assert!(client.set_last_event_id(b"123").is_err());
     /// # Ok::<(), sse_embedded::UrlError>(())
     /// ```
-    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), sse_core::IdTooLong> {
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), sse_wire::IdTooLong> {
         self.core.parser.set_last_event_id(id)
     }
 

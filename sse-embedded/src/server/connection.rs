@@ -10,7 +10,7 @@
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
-use sse_core::{HistoryEntry, HistoryIn};
+use sse_wire::{HistoryEntry, HistoryIn};
 
 use super::limits::Limits;
 use super::stats::{Stats, bump};

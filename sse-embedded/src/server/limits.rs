@@ -19,7 +19,7 @@ use smoltcp::time::Duration;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SlowClient {
-    /// Send it [`MISSED_EVENTS`](sse_core::MISSED_EVENTS) (an event of type
+    /// Send it [`MISSED_EVENTS`](sse_wire::MISSED_EVENTS) (an event of type
     /// `missed`) and go on from the oldest event still stored. Counted in
     /// [`Stats::lagged`](crate::Stats::lagged).
     #[default]

@@ -23,7 +23,7 @@ mod stream;
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use sse_core::{Event, HistoryEntry, HistoryError, HistoryIn, Status as EncodeStatus};
+use sse_wire::{Event, HistoryEntry, HistoryError, HistoryIn, Status as EncodeStatus};
 
 pub use limits::{Limits, SlowClient};
 pub use stats::Stats;
@@ -34,7 +34,7 @@ use connection::{Connection, Ctx, State};
 /// A streaming client, for [`Server::send_to`].
 ///
 /// ```
-/// # fn f(server: &sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>) {
+/// # fn f(server: &sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>) {
 /// for client in server.streams() {
 ///     let _: sse_embedded::ClientId = client;
 /// }
@@ -72,7 +72,7 @@ pub enum SendError {
 /// ```
 /// use smoltcp::iface::SocketSet;
 /// use smoltcp::socket::tcp;
-/// use sse_core::{Event, History};
+/// use sse_wire::{Event, History};
 /// use sse_embedded::{Config, Server, Limits};
 ///
 /// let mut storage: [_; 2] = Default::default();
@@ -130,7 +130,7 @@ where
     /// # let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     /// let handle = sockets.add(tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..])));
     /// let server: sse_embedded::Server<'_, _, _, 1, 256> = sse_embedded::Server::new(
-    ///     Default::default(), Default::default(), [handle], sse_core::History::<4, 512>::new());
+    ///     Default::default(), Default::default(), [handle], sse_wire::History::<4, 512>::new());
     /// assert_eq!(server.stats().streams, 0);
     /// ```
     pub fn new(
@@ -151,7 +151,7 @@ where
     /// The server's counters.
     ///
     /// ```
-    /// # fn f(server: &sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>) {
+    /// # fn f(server: &sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>) {
     /// let open = server.stats().streams;
     /// # }
     /// ```
@@ -164,7 +164,7 @@ where
     /// The replay history (read-only).
     ///
     /// ```
-    /// # fn f(server: &sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>) {
+    /// # fn f(server: &sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>) {
     /// let stored = server.history().len();
     /// # }
     /// ```
@@ -175,7 +175,7 @@ where
     /// The clients streaming now.
     ///
     /// ```
-    /// # fn f(server: &sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>) {
+    /// # fn f(server: &sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>) {
     /// let count = server.streams().count();
     /// # }
     /// ```
@@ -197,10 +197,10 @@ where
     /// client resumes across it); [`HistoryError::Format`].
     ///
     /// ```
-    /// # fn f(server: &mut sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>) {
+    /// # fn f(server: &mut sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>) {
     /// let t = 21.5;
     /// let data = format_args!("{{\"t\":{t}}}");
-    /// server.broadcast(&sse_core::Event::new().with_data_fmt(&data)).unwrap();
+    /// server.broadcast(&sse_wire::Event::new().with_data_fmt(&data)).unwrap();
     /// # }
     /// ```
     pub fn broadcast(&mut self, event: &Event<'_>) -> Result<u64, HistoryError> {
@@ -215,10 +215,10 @@ where
     /// See [`SendError`].
     ///
     /// ```
-    /// # fn f(server: &mut sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>, sockets: &mut smoltcp::iface::SocketSet<'_>) {
+    /// # fn f(server: &mut sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>, sockets: &mut smoltcp::iface::SocketSet<'_>) {
     /// let clients: heapless::Vec<_, 2> = server.streams().collect();
     /// for client in clients {
-    ///     let _ = server.send_to(sockets, client, &sse_core::Event::new().with_data("just you"));
+    ///     let _ = server.send_to(sockets, client, &sse_wire::Event::new().with_data("just you"));
     /// }
     /// # }
     /// ```
@@ -271,7 +271,7 @@ where
     /// again to transmit.
     ///
     /// ```
-    /// # fn f(server: &mut sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>, sockets: &mut smoltcp::iface::SocketSet<'_>) {
+    /// # fn f(server: &mut sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>, sockets: &mut smoltcp::iface::SocketSet<'_>) {
     /// server.poll(smoltcp::time::Instant::from_millis(1000), sockets);
     /// # }
     /// ```
@@ -299,7 +299,7 @@ where
     /// `poll_at`, or until a packet arrives.
     ///
     /// ```
-    /// # fn f(server: &sse_embedded::Server<'_, [sse_core::HistoryEntry; 4], [u8; 1024], 2, 512>) {
+    /// # fn f(server: &sse_embedded::Server<'_, [sse_wire::HistoryEntry; 4], [u8; 1024], 2, 512>) {
     /// let wake = server.poll_at();
     /// # }
     /// ```

@@ -11,7 +11,7 @@
 
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
-use sse_core::{HistoryEntry, KEEP_ALIVE, MISSED_EVENTS};
+use sse_wire::{HistoryEntry, KEEP_ALIVE, MISSED_EVENTS};
 
 use super::connection::{Ctx, State};
 use super::limits::SlowClient;

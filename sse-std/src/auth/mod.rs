@@ -317,7 +317,7 @@ pub fn stream_subscription(
 #[non_exhaustive]
 pub enum StreamRefusal {
     /// A `topic` parameter is not a valid selector (400).
-    Topic(sse_core::TopicError),
+    Topic(sse_wire::TopicError),
     /// More than [`MAX_STREAM_TOPICS`] `topic` parameters (400).
     TooManyTopics,
     /// The token was refused (401).

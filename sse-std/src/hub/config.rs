@@ -21,7 +21,7 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SlowConsumer {
     /// Drop the oldest events it has not read, send it
-    /// [`MISSED_EVENTS`](sse_core::MISSED_EVENTS) (an event of type
+    /// [`MISSED_EVENTS`](sse_wire::MISSED_EVENTS) (an event of type
     /// `missed`), and go on with the oldest event still queued. Its dropped
     /// events are counted in [`HubStats::dropped`](crate::HubStats::dropped).
     #[default]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sse_core::Audience;
+use sse_wire::Audience;
 
 use crate::topics::Subscription;
 

@@ -3,14 +3,14 @@
 //! Invariant: every failure of [`Hub::publish`](super::Hub::publish) and
 //! [`Hub::subscribe`](super::Hub::subscribe) has its own variant.
 
-use sse_core::FieldError;
+use sse_wire::FieldError;
 
 /// Why [`Hub::publish`](super::Hub::publish) failed.
 ///
 /// ```
 /// let hub = sse_std::Hub::new(Default::default());
 /// hub.shutdown();
-/// let err = hub.publish(&sse_core::Event::new().with_data("x")).unwrap_err();
+/// let err = hub.publish(&sse_wire::Event::new().with_data("x")).unwrap_err();
 /// assert_eq!(err, sse_std::PublishError::ShutDown);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

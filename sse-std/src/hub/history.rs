@@ -243,7 +243,6 @@ impl History {
 
     /// Forgets every stored event: no resume crosses this point (sequence
     /// numbers go on).
-    #[cfg(any(feature = "redis", test))]
     pub(crate) fn clear(&mut self) {
         self.topics.clear();
         self.untopiced = Log::default();
@@ -344,7 +343,7 @@ impl History {
 
 #[cfg(test)]
 mod tests {
-    use sse_core::{Audience, Topic};
+    use sse_wire::{Audience, Topic};
 
     use super::*;
     use crate::topics::Selectors;

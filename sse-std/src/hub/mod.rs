@@ -1,7 +1,7 @@
 //! The broadcast hub: encode each event once, fan it out to the
 //! subscribers it is for, replay after `Last-Event-ID`.
 //!
-//! Invariant: every published event is encoded exactly once by sse-core,
+//! Invariant: every published event is encoded exactly once by sse-wire,
 //! and the same bytes (a shared `Bytes`) go to the history and to every
 //! subscriber. Publishing never waits for a subscriber.
 //!
@@ -35,7 +35,6 @@ mod group;
 mod history;
 mod keep_alive;
 mod route;
-mod source;
 mod stats;
 mod subscriber;
 
@@ -44,7 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 
 use bytes::{Bytes, BytesMut};
-use sse_core::{Audience, Event, MISSED_EVENTS};
+use sse_wire::{Audience, Event, MISSED_EVENTS};
 
 #[cfg(feature = "redis")]
 pub(crate) use config::new_epoch;
@@ -54,12 +53,12 @@ pub(crate) use keep_alive::{KeepAlive, deadline};
 pub use stats::HubStats;
 pub use subscriber::Subscriber;
 
+use crate::engine::{Replay, ReplaySource};
 use crate::topics::Subscription;
 pub(crate) use delivery::Delivery;
 use group::{Group, Pushed};
 use history::{Found, History};
 use route::Router;
-pub(crate) use source::{Replay, ReplaySource};
 use stats::{Counters, add};
 use subscriber::{ClientSlot, Member};
 
@@ -67,7 +66,7 @@ use subscriber::{ClientSlot, Member};
 ///
 /// ```
 /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("run7".into()), ..Default::default() });
-/// let published = hub.publish(&sse_core::Event::new().with_data("x")).unwrap();
+/// let published = hub.publish(&sse_wire::Event::new().with_data("x")).unwrap();
 /// assert_eq!((published.seq, published.id.as_str()), (0, "run7-0"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,7 +136,7 @@ impl Inner {
 ///
 /// ```
 /// use futures_util::StreamExt;
-/// use sse_core::Event;
+/// use sse_wire::Event;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
@@ -207,7 +206,7 @@ impl Hub {
     /// let a = sse_std::Hub::new(Default::default());
     /// let b = sse_std::Hub::new(Default::default());
     /// assert_ne!(a.epoch(), b.epoch());
-    /// let id = a.publish(&sse_core::Event::new().with_data("x")).unwrap().id;
+    /// let id = a.publish(&sse_wire::Event::new().with_data("x")).unwrap().id;
     /// assert_eq!(id, format!("{}-0", a.epoch()));
     /// ```
     #[must_use]
@@ -225,7 +224,7 @@ impl Hub {
     ///
     /// ```
     /// let hub = sse_std::Hub::new(Default::default());
-    /// let e = sse_core::Event::new().with_id("custom")?.with_data("x");
+    /// let e = sse_wire::Event::new().with_id("custom")?.with_data("x");
     /// assert_eq!(hub.publish(&e)?.id, "custom");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -244,7 +243,7 @@ impl Hub {
     /// [`PublishError::Field`] if the configured epoch is not a valid id.
     ///
     /// ```
-    /// use sse_core::{Audience, Event, Topic};
+    /// use sse_wire::{Audience, Event, Topic};
     /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
     /// let t = Audience::on(Topic::new("orders/42")?).private();
     /// assert_eq!(hub.publish_to(t, &Event::new().with_data("paid"))?.id, "e-0");
@@ -317,7 +316,7 @@ impl Hub {
     ///
     /// ```
     /// use futures_util::StreamExt;
-    /// use sse_core::{Audience, Event, Topic};
+    /// use sse_wire::{Audience, Event, Topic};
     /// use sse_std::{Selectors, Subscription};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
@@ -396,18 +395,37 @@ impl Hub {
         Ok(subscriber)
     }
 
-    /// Makes `source` answer the `Last-Event-ID`s the log cannot; the
-    /// first one set stays.
-    #[cfg(feature = "redis")]
-    pub(crate) fn set_replay_source(&self, source: Arc<dyn ReplaySource>) {
+    /// Makes `source` answer the `Last-Event-ID`s the hub's own history
+    /// cannot (a scale-out engine's shared history; see
+    /// [`ReplaySource`]); the first one set stays.
+    ///
+    /// ```
+    /// # #[derive(Debug)] struct Forgetful;
+    /// # impl sse_std::ReplaySource for Forgetful {
+    /// #     fn replay(&self, _: &str, _: Option<&str>, _: &sse_std::Subscription) -> sse_std::Replay { Box::pin(std::future::ready(None)) }
+    /// # }
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// hub.set_replay_source(std::sync::Arc::new(Forgetful));
+    /// ```
+    pub fn set_replay_source(&self, source: Arc<dyn ReplaySource>) {
         let _ = self.inner.source.set(source);
     }
 
-    /// The hub lost continuity (its shared history was trimmed past what
-    /// it had read, or restarted empty): the log is cleared, so that no
-    /// resume crosses the gap, and every subscriber gets `missed` now.
-    #[cfg(feature = "redis")]
-    pub(crate) fn gap(&self) {
+    /// Tells the hub it lost continuity with its engine (the shared
+    /// history was trimmed past what it had read, or restarted empty):
+    /// its own history is cleared, so that no resume crosses the gap, and
+    /// every subscriber gets `missed` now.
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let mut subscriber = hub.subscribe(None)?;
+    /// hub.announce_gap();
+    /// assert_eq!(&subscriber.next().await.unwrap()[..], sse_wire::MISSED_EVENTS);
+    /// # Ok::<(), sse_std::SubscribeError>(()) }).unwrap();
+    /// ```
+    pub fn announce_gap(&self) {
         let inner = &*self.inner;
         let mut wake = Vec::new();
         let mut state = inner.lock();
@@ -443,7 +461,7 @@ impl Hub {
     ///
     /// ```
     /// let hub = sse_std::Hub::new(Default::default());
-    /// hub.publish(&sse_core::Event::new().with_data("x")).unwrap();
+    /// hub.publish(&sse_wire::Event::new().with_data("x")).unwrap();
     /// assert_eq!(hub.stats().published, 1);
     /// ```
     #[must_use]

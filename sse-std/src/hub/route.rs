@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sse_core::Audience;
+use sse_wire::Audience;
 
 use super::group::Group;
 use crate::topics::{Parsed, Subscription};
@@ -123,7 +123,7 @@ impl Router {
 
 #[cfg(test)]
 mod tests {
-    use sse_core::Topic;
+    use sse_wire::Topic;
 
     use super::*;
     use crate::topics::Selectors;

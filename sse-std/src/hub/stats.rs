@@ -36,12 +36,12 @@ pub struct HubStats {
     /// ([`HubConfig::max_clients`](crate::HubConfig::max_clients)).
     pub refused_full: u64,
     /// Subscribers that resumed from an id the history no longer had (or
-    /// never had), and were sent [`MISSED_EVENTS`](sse_core::MISSED_EVENTS).
+    /// never had), and were sent [`MISSED_EVENTS`](sse_wire::MISSED_EVENTS).
     pub stale_resumes: u64,
     /// Subscribers that resumed with an id the history had, and were sent
     /// the events after it.
     pub replays: u64,
-    /// [`MISSED_EVENTS`](sse_core::MISSED_EVENTS) signals sent, for stale
+    /// [`MISSED_EVENTS`](sse_wire::MISSED_EVENTS) signals sent, for stale
     /// resumes and for lag alike.
     pub missed_sent: u64,
 }

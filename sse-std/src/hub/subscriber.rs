@@ -13,7 +13,7 @@ use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use sse_core::{KEEP_ALIVE, MISSED_EVENTS};
+use sse_wire::{KEEP_ALIVE, MISSED_EVENTS};
 use tokio::sync::Notify;
 
 use super::config::SlowConsumer;

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use redis::Value;
-use sse_core::{Audience, Event, Topic};
+use sse_wire::{Audience, Event, Topic};
 
 /// Field names in a stream entry.
 pub(crate) const EPOCH: &str = "x";
@@ -29,8 +29,8 @@ pub(crate) fn fields(audience: Audience<'_>, event: &Event<'_>) -> Vec<(&'static
     let mut fields = Vec::with_capacity(6);
     if let Some(data) = event.data() {
         let text = match data {
-            sse_core::Data::Text(text) => text.to_owned(),
-            sse_core::Data::Display(display) => display.to_string(),
+            sse_wire::Data::Text(text) => text.to_owned(),
+            sse_wire::Data::Display(display) => display.to_string(),
         };
         fields.push((DATA, text));
     }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sse_core::{Audience, Event};
+use sse_wire::{Audience, Event};
 
 use crate::hub::Hub;
 
@@ -190,6 +190,23 @@ impl std::fmt::Display for RedisError {
 
 impl std::error::Error for RedisError {}
 
+impl From<RedisError> for crate::EngineError {
+    fn from(e: RedisError) -> Self {
+        match e {
+            RedisError::PublisherId => Self::Refused(e.to_string()),
+            RedisError::Unavailable(_) | RedisError::Url(_) => Self::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl crate::PublishSink for RedisHub {
+    /// [`RedisHub::publish`], its errors as [`EngineError`](crate::EngineError)s.
+    fn publish_all(&self, items: &[(Audience<'_>, Event<'_>)]) -> crate::Publishing {
+        let publishing = self.publish(items);
+        Box::pin(async move { publishing.await.map_err(crate::EngineError::from) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact;
@@ -215,7 +232,7 @@ mod tests {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), sse_std::RedisError> {
-/// use sse_core::{Audience, Event};
+/// use sse_wire::{Audience, Event};
 /// let hub = sse_std::Hub::new(Default::default());
 /// let shared = sse_std::RedisHub::connect(hub.clone(), Default::default()).await?;
 /// let ids = shared.publish(&[(Audience::EVERYONE, Event::new().with_data("hi"))]).await?;
@@ -308,7 +325,7 @@ impl RedisHub {
     ///
     /// ```no_run
     /// # async fn f(shared: sse_std::RedisHub) -> Result<(), sse_std::RedisError> {
-    /// use sse_core::{Audience, Event, Topic};
+    /// use sse_wire::{Audience, Event, Topic};
     /// let t = Audience::on(Topic::new("orders/42").unwrap()).private();
     /// let ids = shared.publish(&[(t, Event::new().with_data("paid"))]).await?;
     /// # Ok(()) }

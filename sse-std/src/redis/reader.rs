@@ -69,7 +69,7 @@ fn deliver(shared: &Shared, position: &mut Position, entry: &StreamId) {
             "entries were lost before this instance read them (trimmed, or Redis restarted empty): \
              subscribers get missed"
         );
-        shared.hub.gap();
+        shared.hub.announce_gap();
     }
     position.epoch = Some(decoded.epoch.clone());
     position.number = Some(decoded.number);

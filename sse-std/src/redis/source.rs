@@ -20,7 +20,8 @@ use tokio::sync::Semaphore;
 
 use super::Shared;
 use super::entry::{Entry, StreamId, parse_id};
-use crate::hub::{Replay, ReplaySource, encode};
+use crate::engine::{Replay, ReplaySource};
+use crate::hub::encode;
 use crate::topics::Subscription;
 
 /// Entries read by one `XRANGE`: what one page can cost is bounded by
@@ -50,7 +51,17 @@ impl StreamSource {
     }
 }
 
-/// Why a replay gave `missed`, for the counters.
+impl std::fmt::Debug for StreamSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamSource")
+            .field("key", &self.key)
+            .field("max_events", &self.max_events)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a replay gave `missed`.
 enum Refused {
     Gap,
     TooLarge,

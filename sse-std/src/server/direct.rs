@@ -8,7 +8,7 @@
 //! many streams; its own task takes it back when its socket is full.
 //!
 //! Invariant: only a head that `head.rs` judged a stream request is served
-//! here. Every byte written comes from sse-core (the response heads) or the
+//! here. Every byte written comes from sse-wire (the response heads) or the
 //! hub (frames). The body is delimited by the end of the connection
 //! (HTTP/1.1 allows it, every EventSource accepts it, and it costs no chunk
 //! framing). A client that accepts no bytes for `stall_timeout` while
@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf as _, Bytes};
 use futures_core::Stream as _;
-use sse_core::ResponseHead;
+use sse_wire::ResponseHead;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;

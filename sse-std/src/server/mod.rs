@@ -3,7 +3,7 @@
 //!
 //! Invariant: no request is parsed by hand (httparse for the first head of
 //! a connection, hyper for the rest) and every response head comes from
-//! hyper or sse-core. Every peer is bounded: the number of connections
+//! hyper or sse-wire. Every peer is bounded: the number of connections
 //! (`max_connections`: 503, then closed), a request head by size (431) and
 //! time (dropped: slowloris), a body by size (413) and time (408), a
 //! response by progress (`stall_timeout`: closed), a vanished peer by TCP

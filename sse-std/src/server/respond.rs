@@ -3,7 +3,7 @@
 //! with `Retry-After`, 204 during shutdown) for both transports.
 //!
 //! Invariant: an answer is described once and rendered either as a hyper
-//! `Response` or as bytes whose head comes from sse-core, with the same
+//! `Response` or as bytes whose head comes from sse-wire, with the same
 //! status, headers (CORS included) and body. A stream refused for
 //! capacity is answered so that an `EventSource` comes back by itself:
 //! 200 with a jittered `retry:` and nothing else, then the end of the
@@ -148,7 +148,7 @@ impl Answer {
         // A different random key per call: jitter without a generator.
         let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
         let retry = (base / 2).saturating_add(random.checked_rem(base).unwrap_or(0));
-        let headers = sse_core::STREAM_HEADERS.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+        let headers = sse_wire::STREAM_HEADERS.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
         let body = format!(": every stream slot is taken; come back\nretry: {retry}\n\n");
         Self { status: StatusCode::OK, headers, body: Bytes::from(body) }
     }
@@ -194,7 +194,7 @@ impl Answer {
     }
 
     /// As the bytes of a whole response that closes the connection, its
-    /// head from sse-core.
+    /// head from sse-wire.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let reason = self.status.canonical_reason().unwrap_or("");
         let length = self.body.len().to_string();
@@ -203,7 +203,7 @@ impl Answer {
             headers.push(("content-length", &length));
         }
         headers.push(("connection", "close"));
-        let head = sse_core::ResponseHead::status(self.status.as_u16(), reason);
+        let head = sse_wire::ResponseHead::status(self.status.as_u16(), reason);
         let mut bytes = head_bytes(head, &headers);
         bytes.extend_from_slice(&self.body);
         bytes
@@ -213,7 +213,7 @@ impl Answer {
 /// The bytes of `head` with `headers` (empty if a header is not valid,
 /// which the server's own headers always are); the one place the fast
 /// path encodes a response head.
-pub(crate) fn head_bytes(head: sse_core::ResponseHead<'_>, headers: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn head_bytes(head: sse_wire::ResponseHead<'_>, headers: &[(&str, &str)]) -> Vec<u8> {
     let head = head.with_headers(headers);
     let Ok(len) = head.encoded_len() else { return Vec::new() };
     let mut bytes = vec![0u8; len];

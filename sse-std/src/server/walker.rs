@@ -368,7 +368,7 @@ fn visit(entry: &mut Entry, cx: &mut Context<'_>, scratch: &mut Vec<Bytes>) -> V
 mod tests {
     use std::time::Duration;
 
-    use sse_core::{Audience, Event, Topic};
+    use sse_wire::{Audience, Event, Topic};
     use tokio::io::AsyncReadExt as _;
     use tokio::net::TcpListener;
 

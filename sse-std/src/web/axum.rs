@@ -2,7 +2,7 @@
 //! and a per-request stream are responses; `LastEventId` is an extractor.
 //!
 //! Invariant: the responses are the ones the built-in server sends (stream
-//! headers from sse-core, 204 during shutdown, and when full the answer an
+//! headers from sse-wire, 204 during shutdown, and when full the answer an
 //! `EventSource` comes back from: 200 with a jittered `retry:`).
 
 use std::convert::Infallible;

@@ -1,11 +1,11 @@
 //! An owned event for per-request streams: the same fields and the same
-//! validation as sse-core's [`Event`], in owned strings, so that a
+//! validation as sse-wire's [`Event`], in owned strings, so that a
 //! `Stream` can yield it.
 //!
-//! Invariant: an `OwnedEvent` holds only values sse-core's predicates
+//! Invariant: an `OwnedEvent` holds only values sse-wire's predicates
 //! accept, so encoding it can never inject a field.
 
-use sse_core::{Event, FieldError};
+use sse_wire::{Event, FieldError};
 
 /// One event of a per-request stream, owned (see [`EventStream`](crate::EventStream)).
 ///
@@ -13,7 +13,7 @@ use sse_core::{Event, FieldError};
 /// let event = sse_std::OwnedEvent::data("21.5").with_event("temperature")?.with_id("7")?;
 /// assert_eq!(&event.encode()[..], b"event: temperature\nid: 7\ndata: 21.5\n\n");
 /// assert!(sse_std::OwnedEvent::data("x").with_id("a\nid: 9").is_err());
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnedEvent {
@@ -48,14 +48,14 @@ impl OwnedEvent {
     /// Sets the event name.
     ///
     /// # Errors
-    /// As [`sse_core::check_event_name`].
+    /// As [`sse_wire::check_event_name`].
     ///
     /// ```
     /// assert!(sse_std::OwnedEvent::data("x").with_event("a\rb").is_err());
     /// ```
     pub fn with_event(mut self, name: impl Into<String>) -> Result<Self, FieldError> {
         let name = name.into();
-        sse_core::check_event_name(&name)?;
+        sse_wire::check_event_name(&name)?;
         self.name = Some(name);
         Ok(self)
     }
@@ -63,14 +63,14 @@ impl OwnedEvent {
     /// Sets the id.
     ///
     /// # Errors
-    /// As [`sse_core::check_id`].
+    /// As [`sse_wire::check_id`].
     ///
     /// ```
     /// assert!(sse_std::OwnedEvent::data("x").with_id("1\0").is_err());
     /// ```
     pub fn with_id(mut self, id: impl Into<String>) -> Result<Self, FieldError> {
         let id = id.into();
-        sse_core::check_id(&id)?;
+        sse_wire::check_id(&id)?;
         self.id = Some(id);
         Ok(self)
     }
@@ -86,7 +86,7 @@ impl OwnedEvent {
         self
     }
 
-    /// Calls `f` with the event as sse-core's [`Event`]; `None` only if a
+    /// Calls `f` with the event as sse-wire's [`Event`]; `None` only if a
     /// field fails validation, which the constructors rule out.
     fn with_event_ref<R>(&self, f: impl FnOnce(&Event<'_>) -> R) -> Option<R> {
         let mut event = Event::new();
@@ -108,7 +108,7 @@ impl OwnedEvent {
         Some(f(&event))
     }
 
-    /// The encoded frame, as sse-core's encoder writes it.
+    /// The encoded frame, as sse-wire's encoder writes it.
     ///
     /// ```
     /// assert_eq!(&sse_std::OwnedEvent::data("x").encode()[..], b"data: x\n\n");

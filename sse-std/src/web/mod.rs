@@ -3,8 +3,8 @@
 //! extractors.
 //!
 //! Invariant: every path here produces the same bytes and the same
-//! refusals as the built-in server: the stream headers of sse-core, frames
-//! from sse-core's encoder, one reading of a stream request.
+//! refusals as the built-in server: the stream headers of sse-wire, frames
+//! from sse-wire's encoder, one reading of a stream request.
 //!
 //! Modules: `event` (an owned event), `stream` (a per-request stream),
 //! `service` (the hub's tower service), `axum` (axum integration).

@@ -1,7 +1,7 @@
 //! A per-request stream: any `Stream` of [`OwnedEvent`]s as an SSE
 //! response body, with keep-alive comments and a `retry:` first.
 //!
-//! Invariant: every frame comes from sse-core's encoder, each event
+//! Invariant: every frame comes from sse-wire's encoder, each event
 //! encoded once; keep-alive comments go out only while the source is
 //! idle, and the stream ends when the source does.
 
@@ -15,14 +15,14 @@ use http::{HeaderValue, Response};
 use http_body_util::StreamBody;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Frame;
-use sse_core::KEEP_ALIVE;
+use sse_wire::KEEP_ALIVE;
 
 use super::event::OwnedEvent;
 use crate::hub::KeepAlive;
 use crate::server::Body;
 
 /// A stream of events computed for one request, as an SSE body: the
-/// equivalent of axum's `Sse`, with sse-core's validation and encoder.
+/// equivalent of axum's `Sse`, with sse-wire's validation and encoder.
 /// It is a `Stream<Item = Bytes>`; [`into_response`](Self::into_response)
 /// makes it a hyper response, and with the `axum` feature it is an axum
 /// `IntoResponse`.
@@ -106,7 +106,7 @@ impl<S: Stream<Item = OwnedEvent> + Send + 'static> EventStream<S> {
 pub(crate) fn stream_response(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response<Body> {
     let body = StreamBody::new(Framed(Box::pin(frames)));
     let mut response = Response::new(UnsyncBoxBody::new(body));
-    for (name, value) in sse_core::STREAM_HEADERS {
+    for (name, value) in sse_wire::STREAM_HEADERS {
         response.headers_mut().insert(*name, HeaderValue::from_static(value));
     }
     response

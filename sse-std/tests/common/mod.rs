@@ -9,8 +9,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use sse_core::{Output, Parser};
 use sse_std::{Hub, HubConfig, Server, ServerConfig, ServerMonitor};
+use sse_wire::{Output, Parser};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -63,7 +63,7 @@ pub async fn request(
     sender.send_request(req.body(Empty::<Bytes>::new()).unwrap()).await.unwrap()
 }
 
-/// Reads an event stream body and parses it with the sse-core parser.
+/// Reads an event stream body and parses it with the sse-wire parser.
 pub struct EventReader {
     body: Incoming,
     parser: Box<Parser<65536, 64, 64>>,

@@ -137,13 +137,13 @@ pub(crate) enum Event<'a> {
 /// returns `true` or the stream ends.
 pub(crate) async fn each_event(mut body: hyper::body::Incoming, mut on: impl FnMut(Event<'_>) -> bool) {
     use http_body_util::BodyExt as _;
-    let mut parser: Box<sse_core::Parser<4096, 32, 32>> = Box::default();
+    let mut parser: Box<sse_wire::Parser<4096, 32, 32>> = Box::default();
     let mut done = false;
     while let Some(Ok(frame)) = body.frame().await {
         let Ok(data) = frame.into_data() else { continue };
         let now = now_ns();
         parser.feed(&data, |o| {
-            let sse_core::Output::Event(e) = o else { return };
+            let sse_wire::Output::Event(e) = o else { return };
             if done {
                 return;
             }

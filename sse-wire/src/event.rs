@@ -14,7 +14,7 @@ use crate::error::FieldError;
 /// [`Display`](fmt::Display), formatted while encoding without allocating.
 ///
 /// ```
-/// use sse_core::{Data, Event};
+/// use sse_wire::{Data, Event};
 /// let t = 21.5;
 /// let args = format_args!("{{\"t\":{t}}}");
 /// let ev = Event::new().with_data_fmt(&args);
@@ -47,7 +47,7 @@ impl fmt::Debug for Data<'_> {
 /// would let a caller inject a field is refused with a [`FieldError`].
 ///
 /// ```
-/// use sse_core::Event;
+/// use sse_wire::Event;
 /// let ev = Event::new()
 ///     .with_event("greeting")?
 ///     .with_id("42")?
@@ -59,7 +59,7 @@ impl fmt::Debug for Data<'_> {
 ///     &buf[..n],
 ///     b"event: greeting\nid: 42\nretry: 3000\ndata: hello\ndata: world\n\n"
 /// );
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Event<'a> {
@@ -74,7 +74,7 @@ impl<'a> Event<'a> {
     /// An event with no fields. Encoded alone it is a single blank line.
     ///
     /// ```
-    /// assert_eq!(sse_core::Event::new().encoded_len(), 1);
+    /// assert_eq!(sse_wire::Event::new().encoded_len(), 1);
     /// ```
     #[must_use]
     pub const fn new() -> Self {
@@ -87,7 +87,7 @@ impl<'a> Event<'a> {
     /// [`FieldError::EventNameLineBreak`] if `name` contains CR or LF.
     ///
     /// ```
-    /// use sse_core::{Event, FieldError};
+    /// use sse_wire::{Event, FieldError};
     /// assert!(Event::new().with_event("sensor").is_ok());
     /// assert_eq!(Event::new().with_event("a\rb").unwrap_err(), FieldError::EventNameLineBreak);
     /// ```
@@ -110,7 +110,7 @@ impl<'a> Event<'a> {
     /// for another control character but tab.
     ///
     /// ```
-    /// use sse_core::{Event, FieldError};
+    /// use sse_wire::{Event, FieldError};
     /// let mut buf = [0u8; 16];
     /// let n = Event::new().with_id("")?.encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b"id: \n\n");
@@ -131,7 +131,7 @@ impl<'a> Event<'a> {
     ///
     /// ```
     /// let mut buf = [0u8; 32];
-    /// let n = sse_core::Event::new().with_retry(5000).encode(&mut buf).unwrap();
+    /// let n = sse_wire::Event::new().with_retry(5000).encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b"retry: 5000\n\n");
     /// ```
     #[must_use]
@@ -146,7 +146,7 @@ impl<'a> Event<'a> {
     ///
     /// ```
     /// let mut buf = [0u8; 64];
-    /// let n = sse_core::Event::new().with_data(" a\r\nb\rc").encode(&mut buf).unwrap();
+    /// let n = sse_wire::Event::new().with_data(" a\r\nb\rc").encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b"data:  a\ndata: b\ndata: c\n\n");
     /// ```
     #[must_use]
@@ -163,7 +163,7 @@ impl<'a> Event<'a> {
     /// ```
     /// let t = 21.5;
     /// let mut buf = [0u8; 64];
-    /// let n = sse_core::Event::new()
+    /// let n = sse_wire::Event::new()
     ///     .with_data_fmt(&format_args!("{{\"t\":{t}}}"))
     ///     .encode(&mut buf)
     ///     .unwrap();
@@ -180,7 +180,7 @@ impl<'a> Event<'a> {
     ///
     /// ```
     /// let mut buf = [0u8; 32];
-    /// let n = sse_core::Event::new().with_comment("hi\nthere").encode(&mut buf).unwrap();
+    /// let n = sse_wire::Event::new().with_comment("hi\nthere").encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b": hi\n: there\n\n");
     /// ```
     #[must_use]
@@ -192,8 +192,8 @@ impl<'a> Event<'a> {
     /// The event name, if set.
     ///
     /// ```
-    /// assert_eq!(sse_core::Event::new().with_event("x")?.event(), Some("x"));
-    /// # Ok::<(), sse_core::FieldError>(())
+    /// assert_eq!(sse_wire::Event::new().with_event("x")?.event(), Some("x"));
+    /// # Ok::<(), sse_wire::FieldError>(())
     /// ```
     #[must_use]
     pub const fn event(&self) -> Option<&'a str> {
@@ -203,7 +203,7 @@ impl<'a> Event<'a> {
     /// The id, if set.
     ///
     /// ```
-    /// assert_eq!(sse_core::Event::new().id(), None);
+    /// assert_eq!(sse_wire::Event::new().id(), None);
     /// ```
     #[must_use]
     pub const fn id(&self) -> Option<&'a str> {
@@ -213,7 +213,7 @@ impl<'a> Event<'a> {
     /// The reconnection time in milliseconds, if set.
     ///
     /// ```
-    /// assert_eq!(sse_core::Event::new().with_retry(7).retry(), Some(7));
+    /// assert_eq!(sse_wire::Event::new().with_retry(7).retry(), Some(7));
     /// ```
     #[must_use]
     pub const fn retry(&self) -> Option<u64> {
@@ -223,7 +223,7 @@ impl<'a> Event<'a> {
     /// The data, if set.
     ///
     /// ```
-    /// use sse_core::{Data, Event};
+    /// use sse_wire::{Data, Event};
     /// assert!(matches!(Event::new().with_data("x").data(), Some(Data::Text("x"))));
     /// ```
     #[must_use]
@@ -234,7 +234,7 @@ impl<'a> Event<'a> {
     /// The comment, if set.
     ///
     /// ```
-    /// assert_eq!(sse_core::Event::new().with_comment("c").comment(), Some("c"));
+    /// assert_eq!(sse_wire::Event::new().with_comment("c").comment(), Some("c"));
     /// ```
     #[must_use]
     pub const fn comment(&self) -> Option<&'a str> {
@@ -245,8 +245,8 @@ impl<'a> Event<'a> {
 /// The one predicate for event names: refuses CR and LF.
 ///
 /// ```
-/// assert!(sse_core::check_event_name("update").is_ok());
-/// assert!(sse_core::check_event_name("a\nb").is_err());
+/// assert!(sse_wire::check_event_name("update").is_ok());
+/// assert!(sse_wire::check_event_name("a\nb").is_err());
 /// ```
 ///
 /// # Errors
@@ -267,10 +267,10 @@ pub const fn check_event_name(name: &str) -> Result<(), FieldError> {
 /// `Last-Event-ID` header.
 ///
 /// ```
-/// assert!(sse_core::check_id("").is_ok());
-/// assert!(sse_core::check_id("a\tb").is_ok());
-/// assert!(sse_core::check_id("7\0").is_err());
-/// assert_eq!(sse_core::check_id("7\x1b"), Err(sse_core::FieldError::IdControl));
+/// assert!(sse_wire::check_id("").is_ok());
+/// assert!(sse_wire::check_id("a\tb").is_ok());
+/// assert!(sse_wire::check_id("7\0").is_err());
+/// assert_eq!(sse_wire::check_id("7\x1b"), Err(sse_wire::FieldError::IdControl));
 /// ```
 ///
 /// # Errors

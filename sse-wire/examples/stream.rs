@@ -2,12 +2,12 @@
 //! would send them on the wire.
 //!
 //! ```sh
-//! cargo run -p sse-core --example stream
+//! cargo run -p sse-wire --example stream
 //! ```
 
 use std::io::Write as _;
 
-use sse_core::{Event, FieldError, KEEP_ALIVE, ResponseHead};
+use sse_wire::{Event, FieldError, KEEP_ALIVE, ResponseHead};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::stdout().lock();

@@ -11,7 +11,7 @@ use core::fmt;
 /// available.
 ///
 /// ```
-/// use sse_core::Text;
+/// use sse_wire::Text;
 /// let t = Text::new(b"caf\xC3\xA9 \xFF!");
 /// assert_eq!(t.to_string(), "café \u{FFFD}!");
 /// assert_eq!(t.as_bytes(), b"caf\xC3\xA9 \xFF!");
@@ -24,7 +24,7 @@ impl<'p> Text<'p> {
     /// Wraps raw bytes.
     ///
     /// ```
-    /// assert_eq!(sse_core::Text::new(b"x").as_bytes(), b"x");
+    /// assert_eq!(sse_wire::Text::new(b"x").as_bytes(), b"x");
     /// ```
     #[must_use]
     pub const fn new(bytes: &'p [u8]) -> Self {
@@ -34,7 +34,7 @@ impl<'p> Text<'p> {
     /// The bytes as they arrived.
     ///
     /// ```
-    /// assert!(sse_core::Text::new(b"").as_bytes().is_empty());
+    /// assert!(sse_wire::Text::new(b"").as_bytes().is_empty());
     /// ```
     #[must_use]
     pub const fn as_bytes(&self) -> &'p [u8] {
@@ -47,7 +47,7 @@ impl<'p> Text<'p> {
     /// The `Utf8Error` of the first invalid sequence.
     ///
     /// ```
-    /// assert_eq!(sse_core::Text::new(b"ok").to_str(), Ok("ok"));
+    /// assert_eq!(sse_wire::Text::new(b"ok").to_str(), Ok("ok"));
     /// ```
     pub fn to_str(&self) -> Result<&'p str, core::str::Utf8Error> {
         core::str::from_utf8(self.0)
@@ -57,7 +57,7 @@ impl<'p> Text<'p> {
     /// out without allocating.
     ///
     /// ```
-    /// let pieces: Vec<_> = sse_core::Text::new(b"a\xFFb").chunks().collect();
+    /// let pieces: Vec<_> = sse_wire::Text::new(b"a\xFFb").chunks().collect();
     /// assert_eq!(pieces, ["a", "\u{FFFD}", "b"]);
     /// ```
     pub fn chunks(&self) -> impl Iterator<Item = &'p str> + 'p {

@@ -13,15 +13,15 @@ use core::fmt;
 /// The longest topic name, in bytes.
 ///
 /// ```
-/// assert!(sse_core::Topic::new(&"t".repeat(sse_core::MAX_TOPIC_LEN)).is_ok());
-/// assert!(sse_core::Topic::new(&"t".repeat(sse_core::MAX_TOPIC_LEN + 1)).is_err());
+/// assert!(sse_wire::Topic::new(&"t".repeat(sse_wire::MAX_TOPIC_LEN)).is_ok());
+/// assert!(sse_wire::Topic::new(&"t".repeat(sse_wire::MAX_TOPIC_LEN + 1)).is_err());
 /// ```
 pub const MAX_TOPIC_LEN: usize = 256;
 
 /// Why a topic name or a selector was refused.
 ///
 /// ```
-/// assert_eq!(sse_core::Topic::new(""), Err(sse_core::TopicError::Empty));
+/// assert_eq!(sse_wire::Topic::new(""), Err(sse_wire::TopicError::Empty));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -70,10 +70,10 @@ impl defmt::Format for TopicError {
 /// `https://example.com/books/1`.
 ///
 /// ```
-/// let topic = sse_core::Topic::new("sensors/room1")?;
+/// let topic = sse_wire::Topic::new("sensors/room1")?;
 /// assert_eq!(topic.as_str(), "sensors/room1");
-/// assert!(sse_core::Topic::new("a\nb").is_err());
-/// # Ok::<(), sse_core::TopicError>(())
+/// assert!(sse_wire::Topic::new("a\nb").is_err());
+/// # Ok::<(), sse_wire::TopicError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Topic<'a>(&'a str);
@@ -85,7 +85,7 @@ impl<'a> Topic<'a> {
     /// The [`TopicError`] that says what is wrong.
     ///
     /// ```
-    /// assert_eq!(sse_core::Topic::new("a*"), Err(sse_core::TopicError::Wildcard));
+    /// assert_eq!(sse_wire::Topic::new("a*"), Err(sse_wire::TopicError::Wildcard));
     /// ```
     pub const fn new(name: &'a str) -> Result<Self, TopicError> {
         match check_topic(name) {
@@ -97,8 +97,8 @@ impl<'a> Topic<'a> {
     /// The name.
     ///
     /// ```
-    /// assert_eq!(sse_core::Topic::new("t")?.as_str(), "t");
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// assert_eq!(sse_wire::Topic::new("t")?.as_str(), "t");
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     #[must_use]
     pub const fn as_str(&self) -> &'a str {
@@ -109,8 +109,8 @@ impl<'a> Topic<'a> {
 /// The one predicate for topic names (see [`Topic`]).
 ///
 /// ```
-/// assert!(sse_core::check_topic("news/eu").is_ok());
-/// assert!(sse_core::check_topic("news/*").is_err());
+/// assert!(sse_wire::check_topic("news/eu").is_ok());
+/// assert!(sse_wire::check_topic("news/*").is_err());
 /// ```
 ///
 /// # Errors
@@ -142,7 +142,7 @@ pub const fn check_topic(name: &str) -> Result<(), TopicError> {
 /// - anything else: that one topic.
 ///
 /// ```
-/// use sse_core::Selector;
+/// use sse_wire::Selector;
 /// let sensors = Selector::parse("sensors/*")?;
 /// assert!(sensors.matches(Some("sensors/room1/t3")));
 /// assert!(!sensors.matches(Some("sensors")));
@@ -150,7 +150,7 @@ pub const fn check_topic(name: &str) -> Result<(), TopicError> {
 /// assert!(!sensors.matches(Some("other/sensors/t4")));
 /// assert!(!sensors.matches(None));
 /// assert!(Selector::parse("*")?.matches(None));
-/// # Ok::<(), sse_core::TopicError>(())
+/// # Ok::<(), sse_wire::TopicError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Selector<'a> {
@@ -171,7 +171,7 @@ impl<'a> Selector<'a> {
     /// more than [`MAX_TOPIC_LEN`] bytes.
     ///
     /// ```
-    /// use sse_core::{Selector, TopicError};
+    /// use sse_wire::{Selector, TopicError};
     /// assert_eq!(Selector::parse("a/*")?, Selector::Under("a/"));
     /// assert_eq!(Selector::parse("a*"), Err(TopicError::Wildcard));
     /// assert_eq!(Selector::parse("/*"), Err(TopicError::Empty));
@@ -194,9 +194,9 @@ impl<'a> Selector<'a> {
     /// selected.
     ///
     /// ```
-    /// let one = sse_core::Selector::parse("a")?;
+    /// let one = sse_wire::Selector::parse("a")?;
     /// assert!(one.matches(Some("a")) && !one.matches(Some("a/b")) && !one.matches(None));
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     #[must_use]
     pub fn matches(&self, topic: Option<&str>) -> bool {
@@ -226,10 +226,10 @@ impl fmt::Display for Selector<'_> {
 /// adapters.
 ///
 /// ```
-/// use sse_core::{Selection, Selector};
+/// use sse_wire::{Selection, Selector};
 /// let chosen = [Selector::parse("a")?, Selector::parse("b/*")?];
 /// assert!(chosen[..].selects(Some("b/1")) && !chosen[..].selects(Some("c")));
-/// # Ok::<(), sse_core::TopicError>(())
+/// # Ok::<(), sse_wire::TopicError>(())
 /// ```
 pub trait Selection {
     /// Whether any selector of the set matches `topic`.
@@ -253,7 +253,7 @@ impl Selection for Selector<'_> {
 /// private one only those whose grants cover the topic too.
 ///
 /// ```
-/// use sse_core::{Audience, Selector, Topic};
+/// use sse_wire::{Audience, Selector, Topic};
 /// let everyone = [Selector::All];
 /// let nothing: [Selector; 0] = [];
 /// let public = Audience::on(Topic::new("p")?);
@@ -262,7 +262,7 @@ impl Selection for Selector<'_> {
 /// assert!(!private.reaches(&everyone[..], &nothing[..]));
 /// assert!(private.reaches(&everyone[..], &everyone[..]));
 /// assert!(Audience::EVERYONE.reaches(&everyone[..], &nothing[..]));
-/// # Ok::<(), sse_core::TopicError>(())
+/// # Ok::<(), sse_wire::TopicError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Audience<'a> {
@@ -276,16 +276,16 @@ impl<'a> Audience<'a> {
     /// A public event without a topic.
     ///
     /// ```
-    /// assert_eq!(sse_core::Audience::EVERYONE, sse_core::Audience::default());
+    /// assert_eq!(sse_wire::Audience::EVERYONE, sse_wire::Audience::default());
     /// ```
     pub const EVERYONE: Self = Self { topic: None, private: false };
 
     /// A public event on `topic`.
     ///
     /// ```
-    /// let a = sse_core::Audience::on(sse_core::Topic::new("t")?);
+    /// let a = sse_wire::Audience::on(sse_wire::Topic::new("t")?);
     /// assert_eq!(a.topic_name(), Some("t"));
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     #[must_use]
     pub const fn on(topic: Topic<'a>) -> Self {
@@ -295,7 +295,7 @@ impl<'a> Audience<'a> {
     /// The same audience, private.
     ///
     /// ```
-    /// assert!(sse_core::Audience::EVERYONE.private().private);
+    /// assert!(sse_wire::Audience::EVERYONE.private().private);
     /// ```
     #[must_use]
     pub const fn private(self) -> Self {
@@ -305,7 +305,7 @@ impl<'a> Audience<'a> {
     /// The topic's name, if any.
     ///
     /// ```
-    /// assert_eq!(sse_core::Audience::EVERYONE.topic_name(), None);
+    /// assert_eq!(sse_wire::Audience::EVERYONE.topic_name(), None);
     /// ```
     #[must_use]
     pub fn topic_name(&self) -> Option<&'a str> {
@@ -316,11 +316,11 @@ impl<'a> Audience<'a> {
     /// receives this event.
     ///
     /// ```
-    /// use sse_core::{Audience, Selector, Topic};
+    /// use sse_wire::{Audience, Selector, Topic};
     /// let a = [Selector::parse("a")?];
     /// assert!(Audience::on(Topic::new("a")?).reaches(&a[..], &a[..]));
     /// assert!(!Audience::on(Topic::new("b")?).reaches(&a[..], &a[..]));
-    /// # Ok::<(), sse_core::TopicError>(())
+    /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
     #[must_use]
     pub fn reaches<S: Selection + ?Sized, G: Selection + ?Sized>(&self, topics: &S, grants: &G) -> bool {

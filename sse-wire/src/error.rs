@@ -12,7 +12,7 @@ use core::fmt;
 /// would be silently ignored by every conforming client.
 ///
 /// ```
-/// use sse_core::{Event, FieldError};
+/// use sse_wire::{Event, FieldError};
 /// let err = Event::new().with_event("a\nid: 7").unwrap_err();
 /// assert_eq!(err, FieldError::EventNameLineBreak);
 /// ```
@@ -51,7 +51,7 @@ impl core::error::Error for FieldError {}
 /// Why encoding into a fixed buffer failed.
 ///
 /// ```
-/// use sse_core::{EncodeError, Event};
+/// use sse_wire::{EncodeError, Event};
 /// let mut buf = [0u8; 4];
 /// let err = Event::new().with_data("hello").encode(&mut buf).unwrap_err();
 /// assert_eq!(err, EncodeError::BufferTooSmall { needed: 13, available: 4 });
@@ -87,7 +87,7 @@ impl core::error::Error for EncodeError {}
 /// Why writing an event to an `embedded-io` writer failed.
 ///
 /// ```
-/// use sse_core::WriteError;
+/// use sse_wire::WriteError;
 /// let e: WriteError<()> = WriteError::Format;
 /// assert_eq!(e.to_string(), "formatting the event data failed");
 /// ```
@@ -115,7 +115,7 @@ impl<E: fmt::Debug> core::error::Error for WriteError<E> {}
 /// Why a response head could not be built.
 ///
 /// ```
-/// use sse_core::{HeadError, ResponseHead};
+/// use sse_wire::{HeadError, ResponseHead};
 /// let mut buf = [0u8; 256];
 /// let err = ResponseHead::stream()
 ///     .with_headers(&[("X-Bad", "a\r\nSet-Cookie: x")])
@@ -172,11 +172,11 @@ impl core::error::Error for HeadError {}
 /// Why the [`History`](crate::History) could not keep an event.
 ///
 /// ```
-/// use sse_core::{Event, History, HistoryError};
+/// use sse_wire::{Event, History, HistoryError};
 /// let mut history: History<4, 16> = History::new();
 /// let big = Event::new().with_id("1")?.with_data("far too long for sixteen bytes");
 /// assert!(matches!(history.push(&big), Err(HistoryError::TooLarge { .. })));
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -26,7 +26,7 @@ use crate::event::Event;
 /// [`HistoryIn::with_storage`].
 ///
 /// ```
-/// let index = [sse_core::HistoryEntry::EMPTY; 8];
+/// let index = [sse_wire::HistoryEntry::EMPTY; 8];
 /// assert_eq!(index.len(), 8);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,14 +58,14 @@ impl Entry {
 /// Where a reconnecting client resumes, from [`History::resume_after`].
 ///
 /// ```
-/// use sse_core::{Event, History, Resume};
+/// use sse_wire::{Event, History, Resume};
 /// let mut h: History<8, 256> = History::new();
 /// h.push(&Event::new().with_id("1")?.with_data("a")).unwrap();
 /// h.push(&Event::new().with_id("2")?.with_data("b")).unwrap();
 /// assert_eq!(h.resume_after("1"), Resume::From(1));
 /// assert_eq!(h.resume_after("2"), Resume::UpToDate);
 /// assert_eq!(h.resume_after("0"), Resume::Missed);
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resume {
@@ -85,20 +85,20 @@ pub enum Resume {
 /// state.
 ///
 /// ```
-/// assert_eq!(sse_core::MISSED_EVENTS, b"event: missed\ndata: \n\n");
+/// assert_eq!(sse_wire::MISSED_EVENTS, b"event: missed\ndata: \n\n");
 /// ```
 pub const MISSED_EVENTS: &[u8] = b"event: missed\ndata: \n\n";
 
 /// One stored event.
 ///
 /// ```
-/// use sse_core::{Event, History};
+/// use sse_wire::{Event, History};
 /// let mut h: History<4, 128> = History::new();
 /// let seq = h.push(&Event::new().with_id("9")?.with_data("x")).unwrap();
 /// let stored = h.get(seq).unwrap();
 /// assert_eq!(stored.id, Some("9"));
 /// assert_eq!(stored.frame, b"id: 9\ndata: x\n\n");
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stored<'h> {
@@ -116,7 +116,7 @@ pub struct Stored<'h> {
 /// is [`HistoryIn`].)
 ///
 /// ```
-/// use sse_core::{Event, History, Resume};
+/// use sse_wire::{Event, History, Resume};
 /// let mut h: History<16, 1024> = History::new();
 /// for i in 0..5u32 {
 ///     let id = i.to_string();
@@ -125,7 +125,7 @@ pub struct Stored<'h> {
 /// let Resume::From(seq) = h.resume_after("2") else { panic!() };
 /// let replay: Vec<_> = h.iter_from(seq).map(|s| s.id.unwrap()).collect();
 /// assert_eq!(replay, ["3", "4"]);
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 pub type History<const N: usize, const BYTES: usize> = HistoryIn<[HistoryEntry; N], [u8; BYTES]>;
 
@@ -134,13 +134,13 @@ pub type History<const N: usize, const BYTES: usize> = HistoryIn<[HistoryEntry; 
 /// else is as for [`History`].
 ///
 /// ```
-/// use sse_core::{Event, HistoryIn, Resume, HistoryEntry};
+/// use sse_wire::{Event, HistoryIn, Resume, HistoryEntry};
 /// // Sizes chosen at run time (e.g. from a command-line flag).
 /// let (events, bytes) = (100, 64 * 1024);
 /// let mut h = HistoryIn::with_storage(vec![HistoryEntry::EMPTY; events], vec![0u8; bytes]);
 /// h.push(&Event::new().with_id("1")?.with_data("x")).unwrap();
 /// assert_eq!(h.resume_after("1"), Resume::UpToDate);
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone)]
 pub struct HistoryIn<I, B> {
@@ -179,8 +179,8 @@ impl<const N: usize, const BYTES: usize> History<N, BYTES> {
     /// An empty history.
     ///
     /// ```
-    /// static HISTORY: std::sync::Mutex<sse_core::History<32, 4096>> =
-    ///     std::sync::Mutex::new(sse_core::History::new());
+    /// static HISTORY: std::sync::Mutex<sse_wire::History<32, 4096>> =
+    ///     std::sync::Mutex::new(sse_wire::History::new());
     /// assert!(HISTORY.lock().unwrap().is_empty());
     /// ```
     #[must_use]
@@ -201,7 +201,7 @@ where
     /// [`HistoryError::TooLarge`].
     ///
     /// ```
-    /// let h = sse_core::HistoryIn::with_storage([sse_core::HistoryEntry::EMPTY; 4], [0u8; 256]);
+    /// let h = sse_wire::HistoryIn::with_storage([sse_wire::HistoryEntry::EMPTY; 4], [0u8; 256]);
     /// assert!(h.is_empty());
     /// ```
     pub fn with_storage(index: I, store: B) -> Self {
@@ -211,7 +211,7 @@ where
     /// Number of events stored.
     ///
     /// ```
-    /// assert_eq!(sse_core::History::<4, 64>::new().len(), 0);
+    /// assert_eq!(sse_wire::History::<4, 64>::new().len(), 0);
     /// ```
     #[must_use]
     pub const fn len(&self) -> usize {
@@ -221,7 +221,7 @@ where
     /// Whether no event is stored.
     ///
     /// ```
-    /// assert!(sse_core::History::<4, 64>::new().is_empty());
+    /// assert!(sse_wire::History::<4, 64>::new().is_empty());
     /// ```
     #[must_use]
     pub const fn is_empty(&self) -> bool {
@@ -282,8 +282,8 @@ where
     /// Sequence number the next pushed event will get.
     ///
     /// ```
-    /// let mut h = sse_core::History::<4, 64>::new();
-    /// h.push(&sse_core::Event::new().with_data("x")).unwrap();
+    /// let mut h = sse_wire::History::<4, 64>::new();
+    /// h.push(&sse_wire::Event::new().with_data("x")).unwrap();
     /// assert_eq!(h.next_seq(), 1);
     /// ```
     #[must_use]
@@ -295,7 +295,7 @@ where
     /// [`next_seq`](Self::next_seq) when empty).
     ///
     /// ```
-    /// let h = sse_core::History::<4, 64>::new();
+    /// let h = sse_wire::History::<4, 64>::new();
     /// assert_eq!(h.oldest_seq(), h.next_seq());
     /// ```
     #[must_use]
@@ -306,8 +306,8 @@ where
     /// Forgets every stored event (sequence numbers go on).
     ///
     /// ```
-    /// let mut h = sse_core::History::<4, 64>::new();
-    /// h.push(&sse_core::Event::new().with_data("x")).unwrap();
+    /// let mut h = sse_wire::History::<4, 64>::new();
+    /// h.push(&sse_wire::Event::new().with_data("x")).unwrap();
     /// h.clear();
     /// assert!(h.is_empty());
     /// ```
@@ -342,9 +342,9 @@ where
     /// [`HistoryError::Format`] if `Display` data fails; nothing changes.
     ///
     /// ```
-    /// let mut h = sse_core::History::<2, 256>::new();
+    /// let mut h = sse_wire::History::<2, 256>::new();
     /// for data in ["a", "b", "c"] {
-    ///     h.push(&sse_core::Event::new().with_data(data)).unwrap();
+    ///     h.push(&sse_wire::Event::new().with_data(data)).unwrap();
     /// }
     /// assert_eq!((h.len(), h.oldest_seq()), (2, 1));
     /// ```
@@ -409,8 +409,8 @@ where
     /// The stored event with sequence number `seq`, if it is still stored.
     ///
     /// ```
-    /// let mut h = sse_core::History::<4, 64>::new();
-    /// let seq = h.push(&sse_core::Event::new().with_data("x")).unwrap();
+    /// let mut h = sse_wire::History::<4, 64>::new();
+    /// let seq = h.push(&sse_wire::Event::new().with_data("x")).unwrap();
     /// assert_eq!(h.get(seq).unwrap().frame, b"data: x\n\n");
     /// assert!(h.get(seq + 1).is_none());
     /// ```
@@ -425,8 +425,8 @@ where
     /// if `seq` is not stored; starts at the oldest if `seq` is older.
     ///
     /// ```
-    /// let mut h = sse_core::History::<4, 64>::new();
-    /// for d in ["a", "b"] { h.push(&sse_core::Event::new().with_data(d)).unwrap(); }
+    /// let mut h = sse_wire::History::<4, 64>::new();
+    /// for d in ["a", "b"] { h.push(&sse_wire::Event::new().with_data(d)).unwrap(); }
     /// assert_eq!(h.iter_from(0).count(), 2);
     /// assert_eq!(h.iter_from(1).count(), 1);
     /// ```
@@ -439,7 +439,7 @@ where
     /// resumes. If several stored events carry the id, the newest counts.
     ///
     /// ```
-    /// use sse_core::{Event, History, Resume};
+    /// use sse_wire::{Event, History, Resume};
     /// let mut h: History<2, 256> = History::new();
     /// for id in ["1", "2", "3"] {
     ///     h.push(&Event::new().with_id(id)?.with_data("x")).unwrap();
@@ -447,7 +447,7 @@ where
     /// assert_eq!(h.resume_after("1"), Resume::Missed); // evicted
     /// assert_eq!(h.resume_after("2"), Resume::From(2));
     /// assert_eq!(h.resume_after("3"), Resume::UpToDate);
-    /// # Ok::<(), sse_core::FieldError>(())
+    /// # Ok::<(), sse_wire::FieldError>(())
     /// ```
     #[must_use]
     pub fn resume_after(&self, last_event_id: &str) -> Resume {

@@ -3,7 +3,7 @@
 //! and the data survives (CR and CRLF arrive as LF).
 
 use proptest::prelude::*;
-use sse_core::{Event, Status};
+use sse_wire::{Event, Status};
 
 mod strategies;
 

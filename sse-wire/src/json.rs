@@ -12,8 +12,8 @@ use crate::event::Event;
 ///
 /// ```
 /// let mut scratch = [0u8; 2];
-/// let err = sse_core::Event::new().with_json(&"too long", &mut scratch).unwrap_err();
-/// assert_eq!(err, sse_core::JsonError::BufferFull);
+/// let err = sse_wire::Event::new().with_json(&"too long", &mut scratch).unwrap_err();
+/// assert_eq!(err, sse_wire::JsonError::BufferFull);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -61,11 +61,11 @@ impl<'a> Event<'a> {
     /// #[derive(serde::Serialize)]
     /// struct Reading { t: f32, rh: u8 }
     /// let mut scratch = [0u8; 64];
-    /// let ev = sse_core::Event::new().with_json(&Reading { t: 21.5, rh: 40 }, &mut scratch)?;
+    /// let ev = sse_wire::Event::new().with_json(&Reading { t: 21.5, rh: 40 }, &mut scratch)?;
     /// let mut buf = [0u8; 64];
     /// let n = ev.encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b"data: {\"t\":21.5,\"rh\":40}\n\n");
-    /// # Ok::<(), sse_core::JsonError>(())
+    /// # Ok::<(), sse_wire::JsonError>(())
     /// ```
     pub fn with_json<T: serde::Serialize + ?Sized>(
         self,

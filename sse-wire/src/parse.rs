@@ -127,7 +127,7 @@ impl<const N: usize> Buf<N> {
 /// plus one LF), `EVENT` the event type, `ID` the id.
 ///
 /// ```
-/// use sse_core::{Output, Parser};
+/// use sse_wire::{Output, Parser};
 /// let mut parser: Parser<1024> = Parser::new();
 /// let mut events = Vec::new();
 /// // Chunks may split anything, even a CR LF or the BOM.
@@ -202,7 +202,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// A parser at the start of a stream.
     ///
     /// ```
-    /// let p: sse_core::Parser<4096> = sse_core::Parser::new();
+    /// let p: sse_wire::Parser<4096> = sse_wire::Parser::new();
     /// assert_eq!(p.retry(), None);
     /// ```
     #[must_use]
@@ -236,7 +236,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// A longer line makes its block be skipped ([`Skipped::LineTooLong`]).
     ///
     /// ```
-    /// use sse_core::{Output, Parser, Skipped};
+    /// use sse_wire::{Output, Parser, Skipped};
     /// let mut p: Parser<64> = Parser::new().with_max_line_len(8);
     /// assert_eq!(p.parse(b": a long comment\n").1, Some(Output::Skipped(Skipped::LineTooLong)));
     /// ```
@@ -250,7 +250,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// `Last-Event-ID` when it reconnects (if not empty).
     ///
     /// ```
-    /// let mut p: sse_core::Parser<64> = sse_core::Parser::new();
+    /// let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
     /// p.feed(b"id: 7\n\n", |_| {});
     /// assert_eq!(p.last_event_id().as_bytes(), b"7");
     /// ```
@@ -268,10 +268,10 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// [`IdTooLong`] if `id` is longer than `ID`; nothing changes then.
     ///
     /// ```
-    /// let mut p: sse_core::Parser<64> = sse_core::Parser::new();
+    /// let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
     /// p.set_last_event_id(b"41").unwrap();
     /// p.feed(b"data: x\n\n", |out| {
-    ///     if let sse_core::Output::Event(e) = out {
+    ///     if let sse_wire::Output::Event(e) = out {
     ///         assert_eq!(e.last_event_id().as_bytes(), b"41");
     ///     }
     /// });
@@ -289,7 +289,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// The reconnection time set by the last valid `retry` field.
     ///
     /// ```
-    /// let mut p: sse_core::Parser<64> = sse_core::Parser::new();
+    /// let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
     /// p.feed(b"retry: 10\nretry: x\n", |_| {});
     /// assert_eq!(p.retry(), Some(10));
     /// ```
@@ -301,7 +301,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// How many blocks were skipped for exceeding a limit.
     ///
     /// ```
-    /// let mut p: sse_core::Parser<2> = sse_core::Parser::new();
+    /// let mut p: sse_wire::Parser<2> = sse_wire::Parser::new();
     /// p.feed(b"data: abc\n\ndata: a\n\n", |_| {});
     /// assert_eq!(p.skipped(), 1);
     /// ```
@@ -317,7 +317,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// are kept, as an EventSource keeps them across reconnections.
     ///
     /// ```
-    /// let mut p: sse_core::Parser<64> = sse_core::Parser::new();
+    /// let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
     /// p.feed(b"id: 1\n\ndata: unfinished\n", |_| panic!("nothing is dispatched"));
     /// p.end_of_stream();
     /// p.feed(b"\n", |_| panic!("the unfinished block is gone"));
@@ -347,7 +347,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// Feeds `input` and calls `on_output` for everything found.
     ///
     /// ```
-    /// let mut p: sse_core::Parser<64> = sse_core::Parser::new();
+    /// let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
     /// let mut n = 0;
     /// p.feed(b"data: 1\n\ndata: 2\n\n", |_| n += 1);
     /// assert_eq!(n, 2);
@@ -367,7 +367,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Parser<DATA, EVENT,
     /// `input` and found nothing). Call again with the rest.
     ///
     /// ```
-    /// use sse_core::{Output, Parser};
+    /// use sse_wire::{Output, Parser};
     /// let mut p: Parser<64> = Parser::new();
     /// let input = b"data: a\n\ndata: b\n\n";
     /// let (used, out) = p.parse(input);

@@ -21,7 +21,7 @@ impl Event<'_> {
     ///
     /// ```
     /// let mut out = Vec::new();
-    /// sse_core::Event::new().with_data("hi").write_to(&mut out).unwrap();
+    /// sse_wire::Event::new().with_data("hi").write_to(&mut out).unwrap();
     /// assert_eq!(out, b"data: hi\n\n");
     /// ```
     pub fn write_to<W: embedded_io::Write + ?Sized>(
@@ -65,7 +65,7 @@ impl Event<'_> {
     /// ```
     /// # futures_lite_block_on(async {
     /// let mut out = Vec::new();
-    /// sse_core::Event::new().with_data("hi").write_to_async(&mut out).await.unwrap();
+    /// sse_wire::Event::new().with_data("hi").write_to_async(&mut out).await.unwrap();
     /// assert_eq!(out, b"data: hi\n\n");
     /// # });
     /// # fn futures_lite_block_on<F: core::future::Future>(f: F) -> F::Output {

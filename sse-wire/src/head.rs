@@ -16,7 +16,7 @@ use crate::error::HeadError;
 /// this list so that all of them send the same headers.
 ///
 /// ```
-/// assert_eq!(sse_core::STREAM_HEADERS[0], ("Content-Type", "text/event-stream"));
+/// assert_eq!(sse_wire::STREAM_HEADERS[0], ("Content-Type", "text/event-stream"));
 /// ```
 pub const STREAM_HEADERS: &[(&str, &str)] = &[
     ("Content-Type", "text/event-stream"),
@@ -42,7 +42,7 @@ enum Kind {
 /// with room for extra headers such as CORS.
 ///
 /// ```
-/// use sse_core::ResponseHead;
+/// use sse_wire::ResponseHead;
 /// let mut buf = [0u8; 256];
 /// let n = ResponseHead::stream()
 ///     .with_headers(&[("Access-Control-Allow-Origin", "*")])
@@ -70,7 +70,7 @@ impl<'h> ResponseHead<'h> {
     /// [`STREAM_HEADERS`].
     ///
     /// ```
-    /// let head = sse_core::ResponseHead::stream();
+    /// let head = sse_wire::ResponseHead::stream();
     /// assert_eq!(head.encoded_len(), Ok(114));
     /// ```
     #[must_use]
@@ -83,7 +83,7 @@ impl<'h> ResponseHead<'h> {
     ///
     /// ```
     /// let mut buf = [0u8; 64];
-    /// let n = sse_core::ResponseHead::no_content().encode(&mut buf).unwrap();
+    /// let n = sse_wire::ResponseHead::no_content().encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b"HTTP/1.1 204 No Content\r\nCache-Control: no-cache\r\n\r\n");
     /// ```
     #[must_use]
@@ -99,11 +99,11 @@ impl<'h> ResponseHead<'h> {
     ///
     /// ```
     /// let mut buf = [0u8; 64];
-    /// let head = sse_core::ResponseHead::status(503, "Service Unavailable")
+    /// let head = sse_wire::ResponseHead::status(503, "Service Unavailable")
     ///     .with_headers(&[("Retry-After", "5")]);
     /// let n = head.encode(&mut buf).unwrap();
     /// assert_eq!(&buf[..n], b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\r\n");
-    /// assert!(sse_core::ResponseHead::status(42, "Nope").encoded_len().is_err());
+    /// assert!(sse_wire::ResponseHead::status(42, "Nope").encoded_len().is_err());
     /// ```
     #[must_use]
     pub const fn status(code: u16, reason: &'h str) -> Self {
@@ -124,7 +124,7 @@ impl<'h> ResponseHead<'h> {
     /// Adds extra headers, written after the standard ones in this order.
     ///
     /// ```
-    /// let head = sse_core::ResponseHead::no_content().with_headers(&[("Vary", "Origin")]);
+    /// let head = sse_wire::ResponseHead::no_content().with_headers(&[("Vary", "Origin")]);
     /// assert!(head.encoded_len().is_ok());
     /// ```
     #[must_use]
@@ -185,7 +185,7 @@ impl<'h> ResponseHead<'h> {
     /// for the first extra header that is invalid.
     ///
     /// ```
-    /// assert_eq!(sse_core::ResponseHead::no_content().encoded_len(), Ok(52));
+    /// assert_eq!(sse_wire::ResponseHead::no_content().encoded_len(), Ok(52));
     /// ```
     pub fn encoded_len(&self) -> Result<usize, HeadError> {
         let mut len = 0usize;
@@ -200,7 +200,7 @@ impl<'h> ResponseHead<'h> {
     /// [`HeadError::BufferTooSmall`]; nothing is written then.
     ///
     /// ```
-    /// use sse_core::{HeadError, ResponseHead};
+    /// use sse_wire::{HeadError, ResponseHead};
     /// let mut small = [0u8; 10];
     /// assert_eq!(
     ///     ResponseHead::stream().encode(&mut small),

@@ -11,7 +11,7 @@ use crate::text::Text;
 /// A dispatched event (§9.2.6 "dispatch the event"), borrowing the parser.
 ///
 /// ```
-/// use sse_core::{Output, Parser};
+/// use sse_wire::{Output, Parser};
 /// let mut p: Parser<256> = Parser::new();
 /// let (_, out) = p.parse(b"id: 3\ndata: hi\n\n");
 /// let Some(Output::Event(ev)) = out else { panic!() };
@@ -30,8 +30,8 @@ impl<'p> MessageEvent<'p> {
     /// The event type: the last `event` field's value, or `message`.
     ///
     /// ```
-    /// # let mut p: sse_core::Parser<64> = sse_core::Parser::new();
-    /// # let Some(sse_core::Output::Event(ev)) = p.parse(b"event: x\ndata\n\n").1 else { panic!() };
+    /// # let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
+    /// # let Some(sse_wire::Output::Event(ev)) = p.parse(b"event: x\ndata\n\n").1 else { panic!() };
     /// assert_eq!(ev.event_type().as_bytes(), b"x");
     /// ```
     #[must_use]
@@ -42,8 +42,8 @@ impl<'p> MessageEvent<'p> {
     /// The data: the `data` lines joined with LF.
     ///
     /// ```
-    /// # let mut p: sse_core::Parser<64> = sse_core::Parser::new();
-    /// # let Some(sse_core::Output::Event(ev)) = p.parse(b"data: a\ndata:b\n\n").1 else { panic!() };
+    /// # let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
+    /// # let Some(sse_wire::Output::Event(ev)) = p.parse(b"data: a\ndata:b\n\n").1 else { panic!() };
     /// assert_eq!(ev.data().as_bytes(), b"a\nb");
     /// ```
     #[must_use]
@@ -54,8 +54,8 @@ impl<'p> MessageEvent<'p> {
     /// The stream's last event id when this event was dispatched.
     ///
     /// ```
-    /// # let mut p: sse_core::Parser<64> = sse_core::Parser::new();
-    /// # let Some(sse_core::Output::Event(ev)) = p.parse(b"data\n\n").1 else { panic!() };
+    /// # let mut p: sse_wire::Parser<64> = sse_wire::Parser::new();
+    /// # let Some(sse_wire::Output::Event(ev)) = p.parse(b"data\n\n").1 else { panic!() };
     /// assert!(ev.last_event_id().as_bytes().is_empty());
     /// ```
     #[must_use]
@@ -70,7 +70,7 @@ impl<'p> MessageEvent<'p> {
 /// reported: like a browser, the parser applies `retry` at once).
 ///
 /// ```
-/// use sse_core::{Output, Parser, Skipped};
+/// use sse_wire::{Output, Parser, Skipped};
 /// let mut p: Parser<4> = Parser::new();
 /// let (_, out) = p.parse(b"data: too long\n\n");
 /// assert_eq!(out, Some(Output::Skipped(Skipped::DataTooLong)));
@@ -120,8 +120,8 @@ impl defmt::Format for Skipped {
 /// `ID` capacity.
 ///
 /// ```
-/// let mut p: sse_core::Parser<64, 8, 4> = sse_core::Parser::new();
-/// assert_eq!(p.set_last_event_id(b"12345"), Err(sse_core::IdTooLong { len: 5, capacity: 4 }));
+/// let mut p: sse_wire::Parser<64, 8, 4> = sse_wire::Parser::new();
+/// assert_eq!(p.set_last_event_id(b"12345"), Err(sse_wire::IdTooLong { len: 5, capacity: 4 }));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct IdTooLong {
@@ -154,7 +154,7 @@ impl defmt::Format for IdTooLong {
 /// What [`Parser::parse`](crate::Parser::parse) found.
 ///
 /// ```
-/// use sse_core::{Output, Parser};
+/// use sse_wire::{Output, Parser};
 /// let mut p: Parser<64> = Parser::new();
 /// assert_eq!(p.parse(b"retry: 5000\n").1, Some(Output::Retry(5000)));
 /// ```

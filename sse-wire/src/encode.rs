@@ -28,7 +28,7 @@ const LF: &[u8] = b"\n";
 /// it; proxies and load balancers see traffic and keep the connection.
 ///
 /// ```
-/// assert_eq!(sse_core::KEEP_ALIVE, b":\n\n");
+/// assert_eq!(sse_wire::KEEP_ALIVE, b":\n\n");
 /// ```
 pub const KEEP_ALIVE: &[u8] = b":\n\n";
 
@@ -406,7 +406,7 @@ impl Event<'_> {
     /// up to the failure.
     ///
     /// ```
-    /// let ev = sse_core::Event::new().with_data("a\r\nb");
+    /// let ev = sse_wire::Event::new().with_data("a\r\nb");
     /// assert_eq!(ev.encoded_len(), b"data: a\ndata: b\n\n".len());
     /// ```
     #[must_use]
@@ -429,7 +429,7 @@ impl Event<'_> {
     /// [`EncodeError::Format`] if `Display` data failed.
     ///
     /// ```
-    /// use sse_core::{EncodeError, Event};
+    /// use sse_wire::{EncodeError, Event};
     /// let ev = Event::new().with_event("tick")?.with_data("1");
     /// let mut buf = [0u8; 64];
     /// let n = ev.encode(&mut buf).unwrap();
@@ -438,7 +438,7 @@ impl Event<'_> {
     ///     ev.encode(&mut buf[..8]),
     ///     Err(EncodeError::BufferTooSmall { needed: n, available: 8 })
     /// );
-    /// # Ok::<(), sse_core::FieldError>(())
+    /// # Ok::<(), sse_wire::FieldError>(())
     /// ```
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let available = buf.len();
@@ -486,7 +486,7 @@ impl Event<'_> {
     ///
     /// ```
     /// let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
-    /// sse_core::Event::new().with_data("x").encode_to_vec(&mut out).unwrap();
+    /// sse_wire::Event::new().with_data("x").encode_to_vec(&mut out).unwrap();
     /// assert_eq!(out.as_slice(), b"data: x\n\n");
     /// ```
     pub fn encode_to_vec<const N: usize>(
@@ -524,7 +524,7 @@ impl Event<'_> {
     /// buffer.
     ///
     /// ```
-    /// use sse_core::{Event, Status};
+    /// use sse_wire::{Event, Status};
     /// let ev = Event::new().with_data("hello");
     /// let mut enc = ev.encoder();
     /// let mut out = Vec::new();
@@ -548,7 +548,7 @@ impl Event<'_> {
 /// the frame is finished.
 ///
 /// ```
-/// use sse_core::Status;
+/// use sse_wire::Status;
 /// assert_eq!(Status::Partial(3).written(), 3);
 /// assert!(Status::Complete(0).is_complete());
 /// ```
@@ -565,7 +565,7 @@ impl Status {
     /// Bytes written into the window.
     ///
     /// ```
-    /// assert_eq!(sse_core::Status::Complete(5).written(), 5);
+    /// assert_eq!(sse_wire::Status::Complete(5).written(), 5);
     /// ```
     #[must_use]
     pub const fn written(self) -> usize {
@@ -577,7 +577,7 @@ impl Status {
     /// Whether the frame is finished.
     ///
     /// ```
-    /// assert!(!sse_core::Status::Partial(5).is_complete());
+    /// assert!(!sse_wire::Status::Partial(5).is_complete());
     /// ```
     #[must_use]
     pub const fn is_complete(self) -> bool {
@@ -592,7 +592,7 @@ impl Status {
 /// data given as `Display` re-formats it, skipping what was already written.
 ///
 /// ```
-/// use sse_core::{Event, Status};
+/// use sse_wire::{Event, Status};
 /// let ev = Event::new().with_id("7")?.with_data("a\nb");
 /// let mut enc = ev.encoder();
 /// let mut w = [0u8; 8];
@@ -601,7 +601,7 @@ impl Status {
 /// assert_eq!(enc.encode(&mut w).unwrap(), Status::Partial(8));
 /// assert_eq!(enc.encode(&mut w).unwrap(), Status::Complete(7));
 /// assert_eq!(enc.written(), 23);
-/// # Ok::<(), sse_core::FieldError>(())
+/// # Ok::<(), sse_wire::FieldError>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct Encoder<'a> {
@@ -626,7 +626,7 @@ impl<'a> Encoder<'a> {
     /// An encoder at the start of `event`'s frame. Same as [`Event::encoder`].
     ///
     /// ```
-    /// let enc = sse_core::Encoder::new(sse_core::Event::new());
+    /// let enc = sse_wire::Encoder::new(sse_wire::Event::new());
     /// assert_eq!(enc.written(), 0);
     /// ```
     #[must_use]
@@ -637,7 +637,7 @@ impl<'a> Encoder<'a> {
     /// Bytes written so far, over all windows.
     ///
     /// ```
-    /// let ev = sse_core::Event::new();
+    /// let ev = sse_wire::Event::new();
     /// let mut enc = ev.encoder();
     /// enc.encode(&mut [0u8; 4]).unwrap();
     /// assert_eq!(enc.written(), 1);
@@ -650,7 +650,7 @@ impl<'a> Encoder<'a> {
     /// Whether the whole frame has been written.
     ///
     /// ```
-    /// let ev = sse_core::Event::new();
+    /// let ev = sse_wire::Event::new();
     /// let mut enc = ev.encoder();
     /// assert!(!enc.is_complete());
     /// enc.encode(&mut [0u8; 1]).unwrap();
@@ -668,7 +668,7 @@ impl<'a> Encoder<'a> {
     /// it was and the bytes reported by earlier calls remain valid.
     ///
     /// ```
-    /// use sse_core::{Event, Status};
+    /// use sse_wire::{Event, Status};
     /// let ev = Event::new().with_data("hi");
     /// let mut enc = ev.encoder();
     /// let mut w = [0u8; 64];

@@ -6,7 +6,7 @@ mod strategies;
 mod vectors;
 
 use proptest::prelude::*;
-use sse_core::{Output, Parser};
+use sse_wire::{Output, Parser};
 use strategies::{Parts, parts, with_event};
 use vectors::{Rec, ev};
 

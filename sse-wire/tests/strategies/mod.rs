@@ -7,7 +7,7 @@
 use std::fmt;
 
 use proptest::prelude::*;
-use sse_core::Event;
+use sse_wire::Event;
 
 /// Owned parts of an arbitrary event.
 #[derive(Debug, Clone)]
