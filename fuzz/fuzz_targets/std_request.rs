@@ -39,7 +39,9 @@ fuzz_target!(|body: &[u8]| {
         }
     }
     if let Ok(query) = std::str::from_utf8(body) {
-        if let Ok(subscription) = sse_std::stream_subscription(Some(query), None, None, None) {
+        if let Ok(access) = sse_std::stream_subscription(Some(query), None, None, None) {
+            let subscription = access.subscription;
+            assert!(access.expires.is_none(), "no token, no expiry");
             for selector in subscription.topics.iter() {
                 let text = selector.to_string();
                 assert_eq!(sse_wire::Selector::parse(&text), Ok(selector), "{text:?}");

@@ -34,10 +34,12 @@ pub struct Page<'a> {
 /// Settings shared by the smoltcp server and the async variant.
 ///
 /// ```
-/// let config = sse_embedded::Config { events_path: "/stream", ..sse_embedded::Config::new() };
+/// let mut config = sse_embedded::Config::new();
+/// config.events_path = "/stream";
 /// assert_eq!(config.port, 80);
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Config<'a> {
     /// TCP port to listen on (smoltcp server; default 80).
     pub port: u16,

@@ -108,7 +108,15 @@ impl Net {
     }
 
     fn default() -> Self {
-        Self::new(Config { pages: PAGES, ..Config::new() }, Limits::default(), 4096)
+        Self::new(
+            {
+                let mut config = Config::new();
+                config.pages = PAGES;
+                config
+            },
+            Limits::default(),
+            4096,
+        )
     }
 
     /// Runs the network for `ms` simulated milliseconds.
@@ -319,7 +327,12 @@ fn keep_alive_after_the_idle_period_reset_by_traffic() {
 
 #[test]
 fn retry_and_cors_on_connect() {
-    let config = Config { retry_ms: Some(2500), cors_origin: Some("*"), ..Config::new() };
+    let config = {
+        let mut config = Config::new();
+        config.retry_ms = Some(2500);
+        config.cors_origin = Some("*");
+        config
+    };
     let mut net = Net::new(config, Limits::default(), 4096);
     let client = net.request(&get("/events", ""));
     let got = net.read(client);
@@ -539,7 +552,17 @@ fn an_event_larger_than_the_tx_buffer_is_replaced_by_missed() {
 
 #[test]
 fn ids_carry_the_boot_epoch_and_an_id_from_an_earlier_boot_gets_missed() {
-    let boot = |epoch| Net::new(Config { epoch: Some(epoch), ..Config::new() }, Limits::default(), 4096);
+    let boot = |epoch| {
+        Net::new(
+            {
+                let mut config = Config::new();
+                config.epoch = Some(epoch);
+                config
+            },
+            Limits::default(),
+            4096,
+        )
+    };
     let mut first = boot(7);
     for data in ["a", "b"] {
         first.server.broadcast(&Event::new().with_data(data)).unwrap();

@@ -53,7 +53,7 @@ pub use server::{
     default_max_clients, default_max_connections, full, read_body, request_host, text_response,
 };
 #[cfg(feature = "tls")]
-pub use server::{TlsConfig, TlsError, tls_config};
+pub use server::{TlsConfig, TlsError};
 pub use topics::{Selectors, Subscription};
 #[cfg(feature = "axum")]
 pub use web::LastEventId;

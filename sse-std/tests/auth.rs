@@ -113,11 +113,8 @@ fn key_files_are_checked() {
         Err(KeyError::Pem)
     ));
     assert!(matches!(JwtKey::from_file("/nonexistent/key"), Err(KeyError::Io(_))));
-    assert_eq!(
-        JwtKey::from_bytes(&read("ec.pub")).unwrap().algorithms(),
-        [Algorithm::ES256, Algorithm::ES384]
-    );
-    assert_eq!(JwtKey::from_bytes(&read("ed.pub")).unwrap().algorithms(), [Algorithm::EdDSA]);
+    assert_eq!(JwtKey::from_bytes(&read("ec.pub")).unwrap().algorithms(), ["ES256", "ES384"]);
+    assert_eq!(JwtKey::from_bytes(&read("ed.pub")).unwrap().algorithms(), ["EdDSA"]);
 }
 
 /// RFC 7518 §3.2: an HMAC key at least as long as the hash output. A
@@ -136,7 +133,7 @@ fn short_hmac_secrets_are_refused() {
     for alg in [Algorithm::HS384, Algorithm::HS512] {
         assert_eq!(refused(&verifier, &sign(alg, &key, &claims)), "algorithm not accepted for this key");
     }
-    assert_eq!(JwtKey::from_bytes(&[b'k'; 48]).unwrap().algorithms(), [Algorithm::HS256, Algorithm::HS384]);
+    assert_eq!(JwtKey::from_bytes(&[b'k'; 48]).unwrap().algorithms(), ["HS256", "HS384"]);
 }
 
 /// `exp` plus the leeway comes back with the grant, so that a stream can
@@ -247,10 +244,7 @@ fn a_jwk_set_is_a_key_source() {
     // A JSON object is never taken for a secret (the set is public: its
     // text as an HMAC secret would let anyone sign).
     let public_set = json!({"keys": [ec_only()]}).to_string();
-    assert!(
-        JwtKey::from_bytes(public_set.as_bytes())
-            .is_ok_and(|k| k.algorithms() == [Algorithm::ES256, Algorithm::ES384])
-    );
+    assert!(JwtKey::from_bytes(public_set.as_bytes()).is_ok_and(|k| k.algorithms() == ["ES256", "ES384"]));
     assert!(matches!(
         JwtKey::set_from_bytes(br#"{"some": "json", "padding": "past thirty-two bytes"}"#),
         Err(KeyError::Jwks(_))
@@ -258,7 +252,7 @@ fn a_jwk_set_is_a_key_source() {
     // A secret that merely starts with `{` is a secret.
     let mut binary = vec![b'{'];
     binary.extend([0xff_u8; 40]);
-    assert_eq!(JwtKey::set_from_bytes(&binary).unwrap()[0].algorithms(), [Algorithm::HS256]);
+    assert_eq!(JwtKey::set_from_bytes(&binary).unwrap()[0].algorithms(), ["HS256"]);
 }
 
 fn ec_only() -> jsonwebtoken::jwk::Jwk {

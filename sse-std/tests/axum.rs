@@ -20,7 +20,12 @@ async fn serve(hub: &Hub) -> std::net::SocketAddr {
 }
 
 fn quiet() -> Hub {
-    Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() })
+    Hub::new({
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config.epoch = Some("t".into());
+        config
+    })
 }
 
 #[tokio::test]
@@ -59,9 +64,15 @@ async fn the_hub_service_resumes_and_selects_topics() {
 
 #[tokio::test]
 async fn a_handler_subscribes_with_last_event_id_and_errors_are_responses() {
-    let hub = Hub::new(HubConfig {
-        max_clients: Some(1),
-        ..HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() }
+    let hub = Hub::new({
+        let mut config = {
+            let mut config = HubConfig::default();
+            config.keep_alive = None;
+            config.epoch = Some("t".into());
+            config
+        };
+        config.max_clients = Some(1);
+        config
     });
     let addr = serve(&hub).await;
     let tick = Audience::on(Topic::new("tick").unwrap());

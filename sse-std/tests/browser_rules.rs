@@ -22,12 +22,21 @@ use tokio::net::TcpStream;
 const SECRET: &[u8] = b"the subscriber secret of the browser rules test";
 
 fn quiet() -> HubConfig {
-    HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() }
+    {
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config.epoch = Some("t".into());
+        config
+    }
 }
 
 fn with_tokens() -> ServerConfig {
     let verifier = JwtVerifier::subscribers(JwtKey::from_bytes(SECRET).unwrap());
-    ServerConfig { subscribe_verifier: Some(Arc::new(verifier)), ..ServerConfig::default() }
+    {
+        let mut config = ServerConfig::default();
+        config.subscribe_verifier = Some(Arc::new(verifier));
+        config
+    }
 }
 
 fn token(claims: &serde_json::Value) -> String {
@@ -182,8 +191,11 @@ async fn the_token_cookie_is_found_in_any_cookie_field() {
 /// for listed origins only.
 #[tokio::test]
 async fn credentialed_cors_for_listed_origins_on_both_paths() {
-    let config =
-        ServerConfig { cors: Cors::allow(["https://app.example", "https://admin.example"]), ..with_tokens() };
+    let config = {
+        let mut config = with_tokens();
+        config.cors = Cors::allow(["https://app.example", "https://admin.example"]);
+        config
+    };
     let server = start(quiet(), config).await;
     for path in [Path::Fast, Path::Hyper] {
         let head = "GET /events HTTP/1.1\r\nHost: localhost\r\nOrigin: https://admin.example";
@@ -237,7 +249,15 @@ async fn credentialed_cors_for_listed_origins_on_both_paths() {
 /// a plain client gets 503 and `Retry-After`. Both counted.
 #[tokio::test]
 async fn a_full_hub_sends_event_sources_away_with_retry_and_others_with_503() {
-    let server = start(HubConfig { max_clients: Some(1), ..quiet() }, ServerConfig::default()).await;
+    let server = start(
+        {
+            let mut config = quiet();
+            config.max_clients = Some(1);
+            config
+        },
+        ServerConfig::default(),
+    )
+    .await;
     let (_holder, head) =
         send(server.addr, Path::Fast, "GET /events HTTP/1.1\r\nHost: localhost", b"\r\n\r\n").await;
     assert!(text(&head).starts_with("HTTP/1.1 200"));

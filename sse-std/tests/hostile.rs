@@ -60,14 +60,20 @@ async fn stalled_stream_is_closed(policy: SlowConsumer, via_hyper: bool) {
     let stall = Duration::from_millis(800);
     // A queue long enough that the Disconnect policy does not fire first:
     // only the stall timeout can free the slot.
-    let hub = HubConfig {
-        keep_alive: None,
-        max_clients: Some(1),
-        queue_len: 100_000,
-        slow_consumer: policy,
-        ..HubConfig::default()
+    let hub = {
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config.max_clients = Some(1);
+        config.queue_len = 100_000;
+        config.slow_consumer = policy;
+        config
     };
-    let server = start(hub, ServerConfig { stall_timeout: Some(stall), ..ServerConfig::default() }).await;
+    let server = start(hub, {
+        let mut config = ServerConfig::default();
+        config.stall_timeout = Some(stall);
+        config
+    })
+    .await;
     let mut stalled = small_window(server.addr).await;
     if via_hyper {
         // A first request that hyper serves, then the stream on the same
@@ -119,8 +125,20 @@ async fn a_stream_served_by_hyper_is_closed_after_the_stall_timeout_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_stream_is_not_a_stall() {
-    let config = ServerConfig { stall_timeout: Some(Duration::from_millis(200)), ..ServerConfig::default() };
-    let server = start(HubConfig { keep_alive: None, ..HubConfig::default() }, config).await;
+    let config = {
+        let mut config = ServerConfig::default();
+        config.stall_timeout = Some(Duration::from_millis(200));
+        config
+    };
+    let server = start(
+        {
+            let mut config = HubConfig::default();
+            config.keep_alive = None;
+            config
+        },
+        config,
+    )
+    .await;
     let mut reader = EventReader::new(request(server.addr, "GET", "/events", &[]).await);
     tokio::time::sleep(Duration::from_millis(800)).await;
     server.hub.publish(&Event::new().with_data("still here")).unwrap();
@@ -130,8 +148,20 @@ async fn an_idle_stream_is_not_a_stall() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_max_connections_get_503_and_are_closed() {
-    let config = ServerConfig { max_connections: 4, ..ServerConfig::default() };
-    let server = start(HubConfig { keep_alive: None, ..HubConfig::default() }, config).await;
+    let config = {
+        let mut config = ServerConfig::default();
+        config.max_connections = 4;
+        config
+    };
+    let server = start(
+        {
+            let mut config = HubConfig::default();
+            config.keep_alive = None;
+            config
+        },
+        config,
+    )
+    .await;
     // Four connections that say nothing hold every place.
     let mut idle = Vec::new();
     for _ in 0..4 {
@@ -166,8 +196,16 @@ async fn a_thousand_trickled_heads_neither_delay_a_stream_nor_outlive_the_head_t
     const TRICKLERS: usize = 1000;
     let header_timeout = Duration::from_secs(3);
     let server = start(
-        HubConfig { keep_alive: None, ..HubConfig::default() },
-        ServerConfig { header_timeout, ..ServerConfig::default() },
+        {
+            let mut config = HubConfig::default();
+            config.keep_alive = None;
+            config
+        },
+        {
+            let mut config = ServerConfig::default();
+            config.header_timeout = header_timeout;
+            config
+        },
     )
     .await;
     let addr = server.addr;
@@ -239,12 +277,21 @@ async fn raw(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on() {
-    let config = ServerConfig {
-        max_head_bytes: 16 * 1024,
-        header_timeout: Duration::from_secs(2),
-        ..Default::default()
+    let config = {
+        let mut config = ServerConfig::default();
+        config.max_head_bytes = 16 * 1024;
+        config.header_timeout = Duration::from_secs(2);
+        config
     };
-    let server = start(HubConfig { keep_alive: None, ..HubConfig::default() }, config).await;
+    let server = start(
+        {
+            let mut config = HubConfig::default();
+            config.keep_alive = None;
+            config
+        },
+        config,
+    )
+    .await;
     let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100 * 1024));
     let many_headers: String = (0..200).map(|i| format!("X-{i}: y\r\n")).collect::<String>();
     let many_headers = format!("GET /events HTTP/1.1\r\n{many_headers}\r\n");

@@ -9,7 +9,12 @@ use sse_std::{Hub, HubConfig, SlowConsumer, Subscriber};
 use sse_wire::{Event, MISSED_EVENTS};
 
 fn quiet(config: HubConfig) -> Hub {
-    Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..config })
+    Hub::new({
+        let mut base_config = config;
+        base_config.keep_alive = None;
+        base_config.epoch = Some("t".into());
+        base_config
+    })
 }
 
 fn frame(id: u64, data: &str) -> Bytes {
@@ -70,7 +75,11 @@ async fn replay_after_every_last_event_id_position() {
 
 #[tokio::test]
 async fn stale_or_unknown_id_gets_the_missed_signal_then_live_events() {
-    let hub = quiet(HubConfig { history_events: 4, ..HubConfig::default() });
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.history_events = 4;
+        config
+    });
     for i in 0..10 {
         hub.publish(&Event::new().with_data(&i.to_string())).unwrap();
     }
@@ -89,7 +98,11 @@ async fn stale_or_unknown_id_gets_the_missed_signal_then_live_events() {
 
 #[tokio::test]
 async fn drop_oldest_tells_the_slow_subscriber_and_counts() {
-    let hub = quiet(HubConfig { queue_len: 4, ..HubConfig::default() });
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.queue_len = 4;
+        config
+    });
     let mut slow = hub.subscribe(None).unwrap();
     let mut fast = hub.subscribe(None).unwrap();
     for i in 0..10 {
@@ -105,8 +118,12 @@ async fn drop_oldest_tells_the_slow_subscriber_and_counts() {
 
 #[tokio::test]
 async fn disconnect_policy_ends_the_slow_subscriber_only() {
-    let hub =
-        quiet(HubConfig { queue_len: 4, slow_consumer: SlowConsumer::Disconnect, ..HubConfig::default() });
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.queue_len = 4;
+        config.slow_consumer = SlowConsumer::Disconnect;
+        config
+    });
     let mut slow = hub.subscribe(None).unwrap();
     let mut fast = hub.subscribe(None).unwrap();
     for i in 0..10 {
@@ -127,7 +144,11 @@ async fn disconnect_policy_ends_the_slow_subscriber_only() {
 
 #[tokio::test(start_paused = true)]
 async fn keep_alive_after_idle_period_reset_by_traffic() {
-    let hub = Hub::new(HubConfig { keep_alive: Some(Duration::from_secs(15)), ..HubConfig::default() });
+    let hub = Hub::new({
+        let mut config = HubConfig::default();
+        config.keep_alive = Some(Duration::from_secs(15));
+        config
+    });
     let mut s = hub.subscribe(None).unwrap();
     let start = tokio::time::Instant::now();
     assert!(ready(&mut s).is_empty());
@@ -151,7 +172,11 @@ async fn keep_alive_after_idle_period_reset_by_traffic() {
 
 #[tokio::test]
 async fn retry_is_sent_first_when_configured() {
-    let hub = quiet(HubConfig { retry: Some(Duration::from_millis(2500)), ..HubConfig::default() });
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.retry = Some(Duration::from_millis(2500));
+        config
+    });
     hub.publish(&Event::new().with_data("a")).unwrap();
     let mut s = hub.subscribe(Some("nope")).unwrap();
     assert_eq!(ready(&mut s).concat(), [&b"retry: 2500\n\n"[..], MISSED_EVENTS].concat());
@@ -173,7 +198,11 @@ async fn shutdown_delivers_what_was_queued_then_ends_every_stream() {
 
 #[tokio::test]
 async fn max_clients_is_enforced_and_freed_on_drop() {
-    let hub = quiet(HubConfig { max_clients: Some(2), ..HubConfig::default() });
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.max_clients = Some(2);
+        config
+    });
     let a = hub.subscribe(None).unwrap();
     let _b = hub.subscribe(None).unwrap();
     assert_eq!(hub.subscribe(None).unwrap_err(), sse_std::SubscribeError::TooManyClients);
@@ -183,7 +212,11 @@ async fn max_clients_is_enforced_and_freed_on_drop() {
 
 #[tokio::test]
 async fn publish_from_many_tasks_keeps_one_order_for_everyone() {
-    let hub = quiet(HubConfig { queue_len: 10_000, ..HubConfig::default() });
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.queue_len = 10_000;
+        config
+    });
     let mut subs: Vec<_> = (0..4).map(|_| hub.subscribe(None).unwrap()).collect();
     let tasks: Vec<_> = (0..8)
         .map(|t| {
@@ -212,10 +245,18 @@ async fn publish_from_many_tasks_keeps_one_order_for_everyone() {
 #[tokio::test]
 async fn an_id_from_an_earlier_run_gets_missed_not_a_replay_of_other_events() {
     // Two runs of the same program: each hub draws its own epoch.
-    let before = Hub::new(HubConfig { keep_alive: None, ..HubConfig::default() });
+    let before = Hub::new({
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config
+    });
     let seen = before.publish(&Event::new().with_data("old")).unwrap().id;
     drop(before);
-    let after = Hub::new(HubConfig { keep_alive: None, ..HubConfig::default() });
+    let after = Hub::new({
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config
+    });
     for i in 0..5 {
         // The same sequence numbers as in the earlier run.
         after.publish(&Event::new().with_data(&format!("new{i}"))).unwrap();
@@ -243,10 +284,11 @@ async fn replay_shares_the_published_bytes_instead_of_copying_them() {
 
 #[test]
 fn a_subscriber_with_keep_alive_works_outside_any_runtime() {
-    let hub = Hub::new(HubConfig {
-        keep_alive: Some(Duration::from_millis(1)),
-        epoch: Some("t".into()),
-        ..HubConfig::default()
+    let hub = Hub::new({
+        let mut config = HubConfig::default();
+        config.keep_alive = Some(Duration::from_millis(1));
+        config.epoch = Some("t".into());
+        config
     });
     let mut s = hub.subscribe(None).unwrap();
     // Polled with no tokio runtime at all: no keep-alive, no panic.
@@ -259,10 +301,11 @@ fn a_subscriber_with_keep_alive_works_outside_any_runtime() {
 
 #[test]
 fn a_huge_queue_len_is_bounded_not_a_panic() {
-    let hub = quiet(HubConfig {
-        queue_len: usize::MAX,
-        slow_consumer: SlowConsumer::Disconnect,
-        ..HubConfig::default()
+    let hub = quiet({
+        let mut config = HubConfig::default();
+        config.queue_len = usize::MAX;
+        config.slow_consumer = SlowConsumer::Disconnect;
+        config
     });
     let mut s = hub.subscribe(None).unwrap();
     for i in 0..10 {

@@ -15,7 +15,12 @@ use sse_std::{Hub, HubConfig, Selectors, Subscriber, Subscription};
 use sse_wire::{Audience, Event, MISSED_EVENTS, Topic};
 
 fn quiet(config: HubConfig) -> Hub {
-    Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..config })
+    Hub::new({
+        let mut base_config = config;
+        base_config.keep_alive = None;
+        base_config.epoch = Some("t".into());
+        base_config
+    })
 }
 
 /// Everything the subscriber has ready now, without waiting.
@@ -117,7 +122,7 @@ proptest! {
         resume_at in any::<prop::sample::Index>(),
         per_topic in 1usize..6,
     ) {
-        let hub = quiet(HubConfig { history_events: per_topic, queue_len: 64, ..HubConfig::default() });
+        let hub = quiet({ let mut config = HubConfig::default(); config.history_events = per_topic; config.queue_len = 64; config });
         publish_all(&hub, &before);
         let mut streams: Vec<Subscriber> =
             subs.iter().map(|s| hub.subscribe_with(s.subscription(), None).unwrap()).collect();

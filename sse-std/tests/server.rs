@@ -14,7 +14,12 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 fn quiet() -> HubConfig {
-    HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() }
+    {
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config.epoch = Some("t".into());
+        config
+    }
 }
 
 #[tokio::test]
@@ -73,9 +78,13 @@ async fn wrong_method_and_unknown_path() {
 
 #[tokio::test]
 async fn oversized_head_gets_431_and_oversized_body_gets_413() {
-    let server =
-        start(quiet(), ServerConfig { max_head_bytes: 8192, max_body_bytes: 1000, ..Default::default() })
-            .await;
+    let server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.max_head_bytes = 8192;
+        config.max_body_bytes = 1000;
+        config
+    })
+    .await;
     let big = "x".repeat(20_000);
     let response = request(server.addr, "GET", "/events", &[("x-big", &big)]).await;
     assert_eq!(response.status(), 431);
@@ -85,9 +94,12 @@ async fn oversized_head_gets_431_and_oversized_body_gets_413() {
 
 #[tokio::test]
 async fn slow_request_head_is_dropped() {
-    let server =
-        start(quiet(), ServerConfig { header_timeout: Duration::from_millis(300), ..Default::default() })
-            .await;
+    let server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.header_timeout = Duration::from_millis(300);
+        config
+    })
+    .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
     // The head never ends: the server closes the connection.
@@ -99,7 +111,15 @@ async fn slow_request_head_is_dropped() {
 
 #[tokio::test]
 async fn streams_beyond_max_clients_get_503_with_retry_after() {
-    let server = start(HubConfig { max_clients: Some(2), ..quiet() }, ServerConfig::default()).await;
+    let server = start(
+        {
+            let mut config = quiet();
+            config.max_clients = Some(2);
+            config
+        },
+        ServerConfig::default(),
+    )
+    .await;
     let a = request(server.addr, "GET", "/events", &[]).await;
     let b = request(server.addr, "GET", "/events", &[]).await;
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
@@ -121,7 +141,12 @@ async fn streams_beyond_max_clients_get_503_with_retry_after() {
 
 #[tokio::test]
 async fn cors_any_origin_is_sent_when_configured() {
-    let server = start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
+    let server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.cors = Cors::allow(["*"]);
+        config
+    })
+    .await;
     let response = request(server.addr, "GET", "/events", &[("origin", "https://a.example")]).await;
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     assert_eq!(response.headers()["vary"], "Origin");
@@ -130,8 +155,12 @@ async fn cors_any_origin_is_sent_when_configured() {
 
 #[tokio::test]
 async fn shutdown_ends_open_streams_cleanly_and_answers_204_to_newcomers() {
-    let mut server =
-        start(quiet(), ServerConfig { shutdown_grace: Duration::from_secs(2), ..Default::default() }).await;
+    let mut server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.shutdown_grace = Duration::from_secs(2);
+        config
+    })
+    .await;
     let mut readers = Vec::new();
     for _ in 0..3 {
         readers.push(EventReader::new(request(server.addr, "GET", "/events", &[]).await));
@@ -201,7 +230,11 @@ async fn time_fast_client(hub: HubConfig, with_stalled: bool) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_reader_does_not_delay_a_fast_one() {
-    let config = HubConfig { queue_len: 256, ..quiet() };
+    let config = {
+        let mut config = quiet();
+        config.queue_len = 256;
+        config
+    };
     let alone = time_fast_client(config.clone(), false).await;
     let beside = time_fast_client(config, true).await;
     println!(
@@ -233,7 +266,12 @@ async fn a_stalled_reader_does_not_delay_a_fast_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_policy_closes_a_stalled_connection() {
-    let config = HubConfig { queue_len: 256, slow_consumer: SlowConsumer::Disconnect, ..quiet() };
+    let config = {
+        let mut config = quiet();
+        config.queue_len = 256;
+        config.slow_consumer = SlowConsumer::Disconnect;
+        config
+    };
     let run = time_fast_client(config, true).await;
     assert_eq!(run.missed, 0);
     assert_eq!(run.stats.slow_disconnects, 1, "{:?}", run.stats);
@@ -312,7 +350,12 @@ async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_connection_opening_with_a_stream_request_gets_sse_wire_bytes_until_the_end() {
-    let mut server = start(quiet(), ServerConfig { cors: Cors::allow(["*"]), ..Default::default() }).await;
+    let mut server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.cors = Cors::allow(["*"]);
+        config
+    })
+    .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     // The head arrives a byte at a time.
     for byte in b"GET /events?client=x HTTP/1.1\r\nHost: localhost\r\nOrigin: https://a.example\r\nLast-Event-ID: \r\n\r\n" {
@@ -357,7 +400,12 @@ async fn a_stream_request_after_another_request_on_the_same_connection_is_served
 #[tokio::test]
 async fn a_write_interval_sends_the_events_that_come_sooner_together() {
     let interval = Duration::from_millis(300);
-    let server = start(quiet(), ServerConfig { write_interval: Some(interval), ..Default::default() }).await;
+    let server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.write_interval = Some(interval);
+        config
+    })
+    .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(b"GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     read_until(&mut stream, b"\r\n\r\n").await;
@@ -441,7 +489,15 @@ async fn a_reader_that_pauses_gets_every_event_in_order_as_its_stream_moves_betw
     // event must arrive, whoever writes it.
     const BURST: usize = 700;
     const BURSTS: usize = 5;
-    let server = start(HubConfig { queue_len: 4096, ..quiet() }, ServerConfig::default()).await;
+    let server = start(
+        {
+            let mut config = quiet();
+            config.queue_len = 4096;
+            config
+        },
+        ServerConfig::default(),
+    )
+    .await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(16 << 10).unwrap();
     let mut pausing = socket.connect(server.addr).await.unwrap();
@@ -474,7 +530,12 @@ async fn more_streams_than_a_walk_slice_each_get_every_event_in_order() {
     // Two walkers of 550 streams each: a walk takes more than one slice.
     const CLIENTS: usize = 1100;
     const N: usize = 20;
-    let server = start(quiet(), ServerConfig { max_connections: 4096, ..ServerConfig::default() }).await;
+    let server = start(quiet(), {
+        let mut config = ServerConfig::default();
+        config.max_connections = 4096;
+        config
+    })
+    .await;
     let mut streams = Vec::with_capacity(CLIENTS);
     for _ in 0..CLIENTS {
         streams.push(stalled_client(server.addr).await);

@@ -8,7 +8,12 @@ use sse_std::{Hub, HubConfig, Selectors, Subscriber, Subscription};
 use sse_wire::{Audience, Event, MISSED_EVENTS, Topic};
 
 fn hub() -> Hub {
-    Hub::new(HubConfig { keep_alive: None, epoch: Some("t".into()), ..HubConfig::default() })
+    Hub::new({
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config.epoch = Some("t".into());
+        config
+    })
 }
 
 fn on(topic: &str) -> Audience<'_> {

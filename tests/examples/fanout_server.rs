@@ -64,15 +64,17 @@ async fn main() {
     if let Some(interval) = which.strip_prefix("ours") {
         // `ours:MS`: with a write interval of MS milliseconds.
         let write_interval = interval.strip_prefix(':').map(|ms| Duration::from_millis(ms.parse().unwrap()));
-        let hub = sse_std::Hub::new(sse_std::HubConfig { keep_alive: None, ..Default::default() });
-        let server = sse_std::Server::new(
-            hub.clone(),
-            sse_std::ServerConfig {
-                shutdown_grace: Duration::from_millis(200),
-                write_interval,
-                ..Default::default()
-            },
-        );
+        let hub = sse_std::Hub::new({
+            let mut config = sse_std::HubConfig::default();
+            config.keep_alive = None;
+            config
+        });
+        let server = sse_std::Server::new(hub.clone(), {
+            let mut config = sse_std::ServerConfig::default();
+            config.shutdown_grace = Duration::from_millis(200);
+            config.write_interval = write_interval;
+            config
+        });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.run(listener, async {
             let _ = stopped.await;

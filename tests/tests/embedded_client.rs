@@ -81,10 +81,11 @@ fn url(addr: SocketAddr) -> String {
 
 #[tokio::test]
 async fn against_sse_std_a_cut_connection_resumes_without_loss_or_repeat() {
-    let hub = sse_std::Hub::new(sse_std::HubConfig {
-        keep_alive: None,
-        epoch: Some("t".into()),
-        ..Default::default()
+    let hub = sse_std::Hub::new({
+        let mut config = sse_std::HubConfig::default();
+        config.keep_alive = None;
+        config.epoch = Some("t".into());
+        config
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

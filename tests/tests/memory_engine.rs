@@ -160,7 +160,12 @@ async fn follow(log: Arc<Log>, hub: Hub) {
 
 /// An instance: a hub with a short history of its own, following `log`.
 fn instance(log: &Arc<Log>) -> Hub {
-    let hub = Hub::new(HubConfig { history_events: 2, keep_alive: None, ..HubConfig::default() });
+    let hub = Hub::new({
+        let mut config = HubConfig::default();
+        config.history_events = 2;
+        config.keep_alive = None;
+        config
+    });
     hub.set_replay_source(Arc::new(MemorySource { log: Arc::clone(log) }));
     tokio::spawn(follow(Arc::clone(log), hub.clone()));
     hub
@@ -224,7 +229,12 @@ async fn an_engine_outside_sse_std_shares_events_resumes_exactly_and_reports_gap
 
     // The shared log trimmed past what an instance read: its subscribers
     // get `missed` (the follower announces the gap).
-    let c = Hub::new(HubConfig { history_events: 2, keep_alive: None, ..HubConfig::default() });
+    let c = Hub::new({
+        let mut config = HubConfig::default();
+        config.history_events = 2;
+        config.keep_alive = None;
+        config
+    });
     let mut on_c = c.subscribe_with(everything, None).unwrap();
     tokio::spawn(follow(Arc::clone(&log), c.clone()));
     let got = next_frames(&mut on_c, 1).await;

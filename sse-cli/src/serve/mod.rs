@@ -152,7 +152,7 @@ fn parse_keepalive(text: &str) -> Result<Keepalive, String> {
     let secs = |s: &str| s.parse::<u64>().ok().filter(|&n| n > 0).map(Duration::from_secs);
     match (secs(idle), secs(interval), count.parse::<u32>().ok().filter(|&n| n > 0)) {
         (Some(idle), Some(interval), Some(retries)) => {
-            Ok(Keepalive(Some(KeepaliveProbes { idle, interval, retries })))
+            Ok(Keepalive(Some(KeepaliveProbes::new(idle, interval, retries))))
         }
         _ => Err("IDLE, INTERVAL and COUNT must be positive whole numbers".to_owned()),
     }
@@ -191,21 +191,23 @@ async fn serve(args: Args) -> ExitCode {
     let publish_verifier = keys.publish.clone().map(|v| v as Arc<dyn Verify>);
     let subscribe_verifier = keys.subscribe.clone().map(|v| v as Arc<dyn Verify>);
     Arc::clone(&keys).reload_on_hangup();
-    let hub = Hub::new(HubConfig {
-        history_events: args.history,
-        history_bytes: args.history_bytes,
-        keep_alive: (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive)),
-        max_clients: Some(args.max_clients.unwrap_or_else(sse_std::default_max_clients)),
-        ..HubConfig::default()
+    let hub = Hub::new({
+        let mut config = HubConfig::default();
+        config.history_events = args.history;
+        config.history_bytes = args.history_bytes;
+        config.keep_alive = (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive));
+        config.max_clients = Some(args.max_clients.unwrap_or_else(sse_std::default_max_clients));
+        config
     });
     let sink = match &args.redis {
         None => Sink::new(hub.clone(), Arc::new(hub.clone())),
         Some(url) => {
-            let config = RedisConfig {
-                url: url.clone(),
-                key: args.redis_key.clone(),
-                max_len: args.history,
-                ..RedisConfig::default()
+            let config = {
+                let mut config = RedisConfig::default();
+                config.url = url.clone();
+                config.key = args.redis_key.clone();
+                config.max_len = args.history;
+                config
             };
             match RedisHub::connect(hub.clone(), config).await {
                 Ok(shared) => Sink::new(hub.clone(), Arc::new(shared)),
@@ -216,23 +218,25 @@ async fn serve(args: Args) -> ExitCode {
             }
         }
     };
-    let mut config = ServerConfig {
-        cors: sse_std::Cors::allow(&args.cors),
-        stall_timeout: (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout)),
-        write_interval: (args.write_interval > 0).then(|| Duration::from_millis(args.write_interval)),
-        tcp_keepalive: args.tcp_keepalive.0,
-        tcp_user_timeout: (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout)),
-        metrics_path: Some("/metrics".to_owned()),
-        allowed_hosts: args.allow_hosts.clone(),
-        subscribe_verifier,
-        h2_max_streams: args.h2_max_streams,
-        ..ServerConfig::default()
+    let mut config = {
+        let mut config = ServerConfig::default();
+        config.cors = sse_std::Cors::allow(&args.cors);
+        config.stall_timeout = (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout));
+        config.write_interval = (args.write_interval > 0).then(|| Duration::from_millis(args.write_interval));
+        config.tcp_keepalive = args.tcp_keepalive.0;
+        config.tcp_user_timeout =
+            (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout));
+        config.metrics_path = Some("/metrics".to_owned());
+        config.allowed_hosts = args.allow_hosts.clone();
+        config.subscribe_verifier = subscribe_verifier;
+        config.h2_max_streams = args.h2_max_streams;
+        config
     };
     if let Some(max) = args.max_connections {
         config.max_connections = max;
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        match sse_std::tls_config(cert, key) {
+        match sse_std::TlsConfig::from_pem_files(cert, key) {
             Ok(tls) => config.tls = Some(tls),
             Err(e) => {
                 eprintln!("sse: --tls-cert/--tls-key: {e}");
@@ -297,5 +301,10 @@ fn raise_open_file_limit() {
 
 /// A Redis URL as it may be printed: without its password.
 fn config_url_redacted(url: &str) -> String {
-    RedisConfig { url: url.to_owned(), ..RedisConfig::default() }.redacted_url()
+    {
+        let mut config = RedisConfig::default();
+        config.url = url.to_owned();
+        config
+    }
+    .redacted_url()
 }

@@ -66,6 +66,7 @@ pub trait Connect {
 /// # Ok::<(), sse_embedded::UrlError>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct ClientConfig<'a> {
     /// Where to connect.
     pub target: Target<'a>,
@@ -131,6 +132,7 @@ impl<'a> ClientConfig<'a> {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ClientError {
     /// [`Connect::connect`] failed.
     Connect,
@@ -213,6 +215,7 @@ pub enum Ended {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct ClientStats {
     /// Streams opened (a 200 with the right type).
     pub streams: u32,

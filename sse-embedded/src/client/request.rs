@@ -31,6 +31,7 @@ pub struct Target<'a> {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum UrlError {
     /// Not an `http://` URL (TLS is the connection's business: give the
     /// client a TLS connection and an `http://` URL naming the host).
@@ -110,6 +111,7 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum HeaderError {
     /// The name is empty or not an HTTP token.
     BadName,

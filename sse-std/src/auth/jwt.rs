@@ -48,7 +48,7 @@ pub const MIN_HMAC_SECRET: usize = 32;
 ///
 /// ```
 /// let key = sse_std::JwtKey::from_bytes(b"a secret of at least thirty-two bytes")?;
-/// assert_eq!(key.algorithms()[0], jsonwebtoken::Algorithm::HS256);
+/// assert_eq!(key.algorithms(), ["HS256"]);
 /// # Ok::<(), sse_std::KeyError>(())
 /// ```
 #[derive(Clone)]
@@ -118,6 +118,26 @@ fn hmac_algorithms(len: usize) -> &'static [Algorithm] {
         64.. => ALL,
         48..64 => ALL.get(..2).unwrap_or_default(),
         _ => ALL.get(..1).unwrap_or_default(),
+    }
+}
+
+/// The JOSE name of an algorithm (RFC 7518 §3.1).
+fn jose_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::EdDSA => "EdDSA",
+        // Algorithms this crate never lists for a key.
+        _ => "?",
     }
 }
 
@@ -273,16 +293,17 @@ impl JwtKey {
         Ok(keys)
     }
 
-    /// The algorithms tokens may be signed with under this key.
+    /// The algorithms tokens may be signed with under this key, by their
+    /// JOSE names (`alg`): `HS256`, `RS256`, `ES384`, `EdDSA`, ...
     ///
     /// ```
     /// let key = sse_std::JwtKey::from_bytes(b"0123456789abcdef0123456789abcdef")?;
-    /// assert_eq!(key.algorithms(), [jsonwebtoken::Algorithm::HS256]);
+    /// assert_eq!(key.algorithms(), ["HS256"]);
     /// # Ok::<(), sse_std::KeyError>(())
     /// ```
     #[must_use]
-    pub fn algorithms(&self) -> &[Algorithm] {
-        self.algorithms
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        self.algorithms.iter().map(|alg| jose_name(*alg)).collect()
     }
 
     /// The key's `kid`, for a key from a JWK Set that has one.

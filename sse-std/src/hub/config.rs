@@ -15,7 +15,8 @@ use std::time::Duration;
 ///
 /// ```
 /// use sse_std::{HubConfig, SlowConsumer};
-/// let config = HubConfig { slow_consumer: SlowConsumer::Disconnect, ..HubConfig::default() };
+/// let mut config = HubConfig::default();
+/// config.slow_consumer = SlowConsumer::Disconnect;
 /// assert_eq!(config.slow_consumer, SlowConsumer::Disconnect);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -42,15 +43,14 @@ pub enum SlowConsumer {
 ///
 /// ```
 /// use std::time::Duration;
-/// let config = sse_std::HubConfig {
-///     history_events: 100,
-///     keep_alive: Some(Duration::from_secs(30)),
-///     ..Default::default()
-/// };
+/// let mut config = sse_std::HubConfig::default();
+/// config.history_events = 100;
+/// config.keep_alive = Some(Duration::from_secs(30));
 /// let hub = sse_std::Hub::new(config);
 /// assert_eq!(hub.client_count(), 0);
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct HubConfig {
     /// Events kept for replay after `Last-Event-ID`, per topic (events
     /// without a topic count as one more topic; default 1024).
@@ -119,7 +119,9 @@ pub(crate) fn new_epoch() -> String {
 /// taken as this.
 ///
 /// ```
-/// let hub = sse_std::Hub::new(sse_std::HubConfig { queue_len: usize::MAX, ..Default::default() });
+/// let mut config = sse_std::HubConfig::default();
+/// config.queue_len = usize::MAX;
+/// let hub = sse_std::Hub::new(config);
 /// assert!(hub.subscribe(None).is_ok());
 /// assert_eq!(sse_std::MAX_QUEUE_LEN, 1 << 20);
 /// ```

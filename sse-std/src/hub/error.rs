@@ -40,7 +40,9 @@ impl std::error::Error for PublishError {}
 /// Why [`Hub::subscribe`](super::Hub::subscribe) failed.
 ///
 /// ```
-/// let hub = sse_std::Hub::new(sse_std::HubConfig { max_clients: Some(0), ..Default::default() });
+/// let mut config = sse_std::HubConfig::default();
+/// config.max_clients = Some(0);
+/// let hub = sse_std::Hub::new(config);
 /// assert_eq!(hub.subscribe(None).unwrap_err(), sse_std::SubscribeError::TooManyClients);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -65,7 +65,9 @@ use subscriber::{ClientSlot, Member};
 /// What [`Hub::publish`] did with an event.
 ///
 /// ```
-/// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("run7".into()), ..Default::default() });
+/// let mut config = sse_std::HubConfig::default();
+/// config.epoch = Some("run7".into());
+/// let hub = sse_std::Hub::new(config);
 /// let published = hub.publish(&sse_wire::Event::new().with_data("x")).unwrap();
 /// assert_eq!((published.seq, published.id.as_str()), (0, "run7-0"));
 /// ```
@@ -139,7 +141,9 @@ impl Inner {
 /// use sse_wire::Event;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
+/// let mut config = sse_std::HubConfig::default();
+/// config.epoch = Some("e".into());
+/// let hub = sse_std::Hub::new(config);
 /// let mut alice = hub.subscribe(None).unwrap();
 /// hub.publish(&Event::new().with_event("greeting")?.with_data("hello"))?;
 /// assert_eq!(&alice.next().await.unwrap()[..], b"event: greeting\nid: e-0\ndata: hello\n\n");
@@ -244,7 +248,9 @@ impl Hub {
     ///
     /// ```
     /// use sse_wire::{Audience, Event, Topic};
-    /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
+    /// let mut config = sse_std::HubConfig::default();
+    /// config.epoch = Some("e".into());
+    /// let hub = sse_std::Hub::new(config);
     /// let t = Audience::on(Topic::new("orders/42")?).private();
     /// assert_eq!(hub.publish_to(t, &Event::new().with_data("paid"))?.id, "e-0");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -319,7 +325,9 @@ impl Hub {
     /// use sse_wire::{Audience, Event, Topic};
     /// use sse_std::{Selectors, Subscription};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let hub = sse_std::Hub::new(sse_std::HubConfig { epoch: Some("e".into()), ..Default::default() });
+    /// let mut config = sse_std::HubConfig::default();
+    /// config.epoch = Some("e".into());
+    /// let hub = sse_std::Hub::new(config);
     /// for topic in ["a", "b", "c", "a"] {
     ///     hub.publish_to(Audience::on(Topic::new(topic)?), &Event::new().with_data(topic))?;
     /// }

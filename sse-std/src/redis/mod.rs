@@ -55,10 +55,12 @@ return {epoch, ids}
 /// Settings of a [`RedisHub`].
 ///
 /// ```
-/// let config = sse_std::RedisConfig { url: "redis://127.0.0.1:6380".into(), ..Default::default() };
+/// let mut config = sse_std::RedisConfig::default();
+/// config.url = "redis://127.0.0.1:6380".into();
 /// assert_eq!(config.key, "sse");
 /// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct RedisConfig {
     /// The server (default `redis://127.0.0.1:6379`).
     pub url: String,
@@ -103,7 +105,8 @@ impl RedisConfig {
     /// `Debug` shows only this form.
     ///
     /// ```
-    /// let config = sse_std::RedisConfig { url: "redis://app:s3cret@db.internal:6379/0".into(), ..Default::default() };
+    /// let mut config = sse_std::RedisConfig::default();
+    /// config.url = "redis://app:s3cret@db.internal:6379/0".into();
     /// assert_eq!(config.redacted_url(), "redis://app:***@db.internal:6379/0");
     /// assert!(!format!("{config:?}").contains("s3cret"));
     /// ```
@@ -275,7 +278,8 @@ impl RedisHub {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), sse_std::RedisError> {
-    /// let config = sse_std::RedisConfig { key: "orders".into(), ..Default::default() };
+    /// let mut config = sse_std::RedisConfig::default();
+    /// config.key = "orders".into();
     /// let shared = sse_std::RedisHub::connect(sse_std::Hub::new(Default::default()), config).await?;
     /// # Ok(()) }
     /// ```

@@ -19,6 +19,7 @@ use crate::auth::Verify;
 /// assert_eq!(probes.idle + probes.interval * probes.retries, Duration::from_secs(60));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeepaliveProbes {
     /// Quiet time before the first probe (default 30 s).
     pub idle: Duration,
@@ -27,6 +28,20 @@ pub struct KeepaliveProbes {
     /// Probes without an answer before the connection is dropped
     /// (default 3; Linux and Android).
     pub retries: u32,
+}
+
+impl KeepaliveProbes {
+    /// Probes after `idle`, every `interval`, `retries` times.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let probes = sse_std::KeepaliveProbes::new(Duration::from_secs(60), Duration::from_secs(5), 4);
+    /// assert_eq!(probes.retries, 4);
+    /// ```
+    #[must_use]
+    pub const fn new(idle: Duration, interval: Duration, retries: u32) -> Self {
+        Self { idle, interval, retries }
+    }
 }
 
 impl Default for KeepaliveProbes {
@@ -38,10 +53,12 @@ impl Default for KeepaliveProbes {
 /// Settings of a [`Server`](super::Server).
 ///
 /// ```
-/// let config = sse_std::ServerConfig { events_path: "/stream".into(), ..Default::default() };
+/// let mut config = sse_std::ServerConfig::default();
+/// config.events_path = "/stream".into();
 /// assert_eq!(config.max_body_bytes, 1 << 20);
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Path of the event stream (default `/events`).
     pub events_path: String,
@@ -82,12 +99,9 @@ pub struct ServerConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = sse_std::ServerConfig {
-    ///     write_interval: Some(Duration::from_millis(20)),
-    ///     ..Default::default()
-    /// };
     /// assert!(sse_std::ServerConfig::default().write_interval.is_none());
-    /// # let _ = config;
+    /// let mut config = sse_std::ServerConfig::default();
+    /// config.write_interval = Some(Duration::from_millis(20));
     /// ```
     pub write_interval: Option<Duration>,
     /// TCP keep-alive probes on accepted connections (default
@@ -112,10 +126,8 @@ pub struct ServerConfig {
     /// Preflight requests from them are answered on every path.
     ///
     /// ```
-    /// let config = sse_std::ServerConfig {
-    ///     cors: sse_std::Cors::allow(["https://app.example"]),
-    ///     ..Default::default()
-    /// };
+    /// let mut config = sse_std::ServerConfig::default();
+    /// config.cors = sse_std::Cors::allow(["https://app.example"]);
     /// ```
     pub cors: Cors,
     /// How long after shutdown starts new stream requests are still
@@ -136,7 +148,7 @@ pub struct ServerConfig {
     /// 401. `None`: every subscriber is anonymous, and one that presents a
     /// token gets 401, since nothing can verify it (default none).
     pub subscribe_verifier: Option<Arc<dyn Verify>>,
-    /// Serve TLS (feature `tls`; from [`tls_config`](crate::tls_config)):
+    /// Serve TLS (feature `tls`; from [`TlsConfig::from_pem_files`](crate::TlsConfig::from_pem_files)):
     /// every connection starts with a handshake (within `header_timeout`),
     /// then speaks HTTP/2 or HTTP/1.1 as ALPN chose. With HTTP/2 a browser
     /// keeps any number of streams to one origin on one connection,

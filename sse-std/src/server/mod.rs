@@ -58,7 +58,7 @@ pub use host::request_host;
 pub use respond::{Body, Handler, HandlerFuture, full, read_body, text_response};
 pub use stats::{ServerMonitor, ServerStats};
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfig, TlsError, tls_config};
+pub use tls::{TlsConfig, TlsError};
 
 use crate::hub::Hub;
 use conn::Conn;
@@ -398,7 +398,7 @@ async fn with_tls(
     watcher: Watcher,
     too_slow: Arc<Notify>,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.rustls());
     let tls_stream = match tokio::time::timeout(shared.config.header_timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(e)) => {
