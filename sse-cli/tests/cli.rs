@@ -500,6 +500,29 @@ fn the_dashboard_shows_live_events_and_a_moving_chart_in_chromium() {
     assert_eq!(shown["legend"], json!(["temperature", "humidity"]));
     assert_eq!(shown["firstLogType"], "sensor");
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "screenshot missing or empty");
+    // Long ids, types and data never run over another cell, at any width;
+    // a cut id is whole in its tooltip and on a click.
+    assert_eq!(shown["status"], 202);
+    for (width, rows) in shown["widths"].as_object().unwrap() {
+        for row in rows.as_array().unwrap() {
+            let cells = row.as_array().unwrap();
+            assert!(cells.len() >= 2, "{width}: {row}");
+            for cell in cells {
+                assert!(cell["fits"] == true || cell["clips"] == true, "{width}: text runs out of {cell}");
+            }
+            for pair in cells.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                assert!(
+                    a["right"].as_f64().unwrap() <= b["left"].as_f64().unwrap() + 0.5,
+                    "{width}: {a} overlaps {b}"
+                );
+            }
+        }
+    }
+    let long = &shown["longId"];
+    assert_eq!(long["cut"], true, "{long}");
+    assert_eq!(long["whole"], true, "{long}");
+    assert!(long["title"].as_str().unwrap().ends_with("suffix-0123456789"), "{long}");
 }
 
 #[test]
