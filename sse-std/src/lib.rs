@@ -23,6 +23,7 @@
 
 mod auth;
 mod engine;
+mod exchange;
 mod hub;
 #[cfg(feature = "json")]
 mod publish;
@@ -40,6 +41,7 @@ pub use auth::{
 #[cfg(feature = "jwt")]
 pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError, MIN_HMAC_SECRET};
 pub use engine::{EngineError, PublishSink, Publishing, Replay, ReplaySource, encode_frame};
+pub use exchange::{Body, Cors, Handler, HandlerFuture, full, read_body, request_host, text_response};
 pub use hub::{
     Hub, HubConfig, HubStats, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
     Subscriber,
@@ -49,8 +51,8 @@ pub use publish::{PublishBodyError, PublishItem, parse_publish};
 #[cfg(feature = "redis")]
 pub use redis::{RedisConfig, RedisError, RedisHub};
 pub use server::{
-    Body, Cors, Handler, HandlerFuture, KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats,
-    default_max_clients, default_max_connections, full, read_body, request_host, text_response,
+    KeepaliveProbes, Server, ServerConfig, ServerMonitor, ServerStats, default_max_clients,
+    default_max_connections,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError};

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cors::Cors;
 use crate::auth::Verify;
+use crate::exchange::Cors;
 
 /// TCP keep-alive probes on accepted connections: a peer that stops
 /// answering them (it vanished without a FIN) is dropped after about

@@ -30,10 +30,10 @@ use tokio::sync::Notify;
 
 use super::ServerConfig;
 use super::conn::{answer_and_close, writable_by};
-use super::respond::head_bytes;
 use super::stats::Counters;
-use super::stream::StreamRequest;
 use super::walker::Walkers;
+use crate::exchange::StreamRequest;
+use crate::exchange::head_bytes;
 use crate::hub::{Hub, Subscriber, deadline};
 
 /// Frames written by one vectored write at most. The batch of frame

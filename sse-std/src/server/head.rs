@@ -17,8 +17,8 @@
 
 use http::StatusCode;
 
-use super::host::HostCheck;
-use super::stream::StreamRequest;
+use crate::exchange::HostCheck;
+use crate::exchange::StreamRequest;
 
 /// Headers accepted in the first request head; more get 431.
 const MAX_HEADERS: usize = 64;
@@ -155,7 +155,7 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
     if lengths == 1 && chunked {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, "both Content-Length and Transfer-Encoding");
     }
-    if let Some(reason) = super::host::count_problem(hosts_seen, request.version == Some(1)) {
+    if let Some(reason) = crate::exchange::host_count_problem(hosts_seen, request.version == Some(1)) {
         return Verdict::Refuse(StatusCode::BAD_REQUEST, reason);
     }
     // The target as hyper reads it (`http::Uri`), which refuses more than

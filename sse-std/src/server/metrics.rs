@@ -13,8 +13,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use super::respond::{Body, full, text_response};
 use super::stats::{Counters, ServerStats};
+use crate::exchange::{Body, full, text_response};
 use crate::hub::{Hub, HubStats};
 
 /// The content type of the OpenMetrics text format, which Prometheus

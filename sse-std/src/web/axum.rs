@@ -13,10 +13,11 @@ use futures_core::Stream;
 use http::request::Parts;
 
 use super::event::OwnedEvent;
-use super::stream::{EventStream, stream_response};
+use super::stream::EventStream;
+use crate::exchange::Answer;
+use crate::exchange::StreamRequest;
+use crate::exchange::stream_response;
 use crate::hub::{SubscribeError, Subscriber};
-use crate::server::respond::Answer;
-use crate::server::stream::StreamRequest;
 
 /// About when a client refused by a full hub comes back, in seconds.
 const RETRY_AFTER_SECS: u64 = 5;

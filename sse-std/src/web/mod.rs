@@ -20,4 +20,3 @@ pub use axum::LastEventId;
 pub use event::OwnedEvent;
 pub use service::HubService;
 pub use stream::EventStream;
-pub(crate) use stream::stream_response;

@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 
-use super::stream::stream_response;
 use crate::auth::Verify;
+use crate::exchange::StreamRequest;
+use crate::exchange::stream_response;
+use crate::exchange::{Body, Cors, host_count_problem, text_response};
 use crate::hub::Hub;
-use crate::server::stream::StreamRequest;
-use crate::server::{Body, Cors, host_count_problem, text_response};
 
 /// Serves a [`Hub`]'s stream to every `GET`: `?topic=` selectors, a
 /// subscriber token (with [`with_verifier`](Self::with_verifier)),
@@ -149,7 +149,7 @@ impl HubService {
             return text_response(StatusCode::BAD_REQUEST, reason);
         }
         if let Some(preflight) = self.cors.preflight(request.method(), request.headers()) {
-            return preflight.map(|()| crate::server::full(bytes::Bytes::new()));
+            return preflight.map(|()| crate::exchange::full(bytes::Bytes::new()));
         }
         if request.method() != Method::GET {
             let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, "use GET");

@@ -11,15 +11,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use http::{HeaderValue, Response};
-use http_body_util::StreamBody;
-use http_body_util::combinators::UnsyncBoxBody;
-use hyper::body::Frame;
+use http::Response;
 use sse_wire::KEEP_ALIVE;
 
 use super::event::OwnedEvent;
+use crate::exchange::{Body, stream_response};
 use crate::hub::KeepAlive;
-use crate::server::Body;
 
 /// A stream of events computed for one request, as an SSE body: the
 /// equivalent of axum's `Sse`, with sse-wire's validation and encoder.
@@ -99,27 +96,6 @@ impl<S: Stream<Item = OwnedEvent> + Send + 'static> EventStream<S> {
     #[must_use]
     pub fn into_response(self) -> Response<Body> {
         stream_response(self)
-    }
-}
-
-/// 200 with the stream headers and `frames` as the body.
-pub(crate) fn stream_response(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response<Body> {
-    let body = StreamBody::new(Framed(Box::pin(frames)));
-    let mut response = Response::new(UnsyncBoxBody::new(body));
-    for (name, value) in sse_wire::STREAM_HEADERS {
-        response.headers_mut().insert(*name, HeaderValue::from_static(value));
-    }
-    response
-}
-
-/// Frames as body frames.
-struct Framed<S>(Pin<Box<S>>);
-
-impl<S: Stream<Item = Bytes>> Stream for Framed<S> {
-    type Item = Result<Frame<Bytes>, std::convert::Infallible>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().0.as_mut().poll_next(cx).map(|frame| frame.map(|b| Ok(Frame::data(b))))
     }
 }
 

@@ -14,15 +14,17 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_core::Stream;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full, Limited, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 
-use super::config::ServerConfig;
 use crate::hub::SubscribeError;
 
 /// The response body type of the server and its handlers.
@@ -166,11 +168,6 @@ impl Answer {
         answer
     }
 
-    /// 503 with `Retry-After`.
-    pub(crate) fn busy(config: &ServerConfig, message: &str) -> Self {
-        Self::busy_after(config.retry_after_secs(), message)
-    }
-
     /// 503 with `Retry-After: retry_after_secs` (at least 1).
     pub(crate) fn busy_after(retry_after_secs: u64, message: &str) -> Self {
         let mut answer = Self::text(StatusCode::SERVICE_UNAVAILABLE, message);
@@ -223,6 +220,27 @@ pub(crate) fn head_bytes(head: sse_wire::ResponseHead<'_>, headers: &[(&str, &st
             bytes
         }
         Err(_) => Vec::new(),
+    }
+}
+
+/// 200 with the stream headers and `frames` as the body.
+pub(crate) fn stream_response(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response<Body> {
+    let body = StreamBody::new(Framed(Box::pin(frames)));
+    let mut response = Response::new(UnsyncBoxBody::new(body));
+    for (name, value) in sse_wire::STREAM_HEADERS {
+        response.headers_mut().insert(*name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Frames as body frames.
+struct Framed<S>(Pin<Box<S>>);
+
+impl<S: Stream<Item = Bytes>> Stream for Framed<S> {
+    type Item = Result<Frame<Bytes>, std::convert::Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().0.as_mut().poll_next(cx).map(|frame| frame.map(|b| Ok(Frame::data(b))))
     }
 }
 

@@ -1,0 +1,82 @@
+//! The router of requests served through hyper: the `Host` rules, CORS
+//! preflights, the body-length bound, then the events path, the metrics
+//! path or the application's handler.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use tokio::sync::Notify;
+
+#[cfg(feature = "tls")]
+use super::h2;
+#[cfg(feature = "metrics")]
+use super::metrics;
+use super::{Shared, head};
+use crate::exchange::{Body, StreamRequest, full, host_count_problem, request_host, text_response};
+
+impl Shared {
+    pub(super) async fn respond(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let mut response = self.route(req, too_slow).await;
+        self.counters.status(response.status().as_u16());
+        self.config.cors.apply(origin.as_ref().map(HeaderValue::as_bytes), response.headers_mut());
+        response
+    }
+
+    async fn route(&self, req: Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        let hosts = req.headers().get_all(header::HOST).iter().count();
+        if let Some(reason) = host_count_problem(hosts, req.version() == http::Version::HTTP_11) {
+            return text_response(StatusCode::BAD_REQUEST, reason);
+        }
+        if !self.hosts.accepts(request_host(&req)) {
+            return text_response(StatusCode::MISDIRECTED_REQUEST, head::MISDIRECTED);
+        }
+        if let Some(preflight) = self.config.cors.preflight(req.method(), req.headers()) {
+            return preflight.map(|()| full(bytes::Bytes::new()));
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let max = u64::try_from(self.config.max_body_bytes).unwrap_or(u64::MAX);
+        if declared.is_some_and(|len| len > max) {
+            return text_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
+        if req.uri().path() == self.config.events_path {
+            return self.events(&req, too_slow);
+        }
+        #[cfg(feature = "metrics")]
+        if self.config.metrics_path.as_deref() == Some(req.uri().path()) {
+            return metrics::respond(&req, &self.hub, &self.counters);
+        }
+        match &self.handler {
+            Some(handler) => handler(req).await,
+            None => text_response(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+
+    fn events(&self, req: &Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        if req.method() != Method::GET {
+            let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, "use GET");
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+            return response;
+        }
+        let request = StreamRequest::from_parts(req.uri(), req.headers());
+        let verifier = self.config.subscribe_verifier.as_deref();
+        match request.subscribe(&self.hub, verifier, self.config.retry_after_secs()) {
+            Ok(mut subscriber) => {
+                // An HTTP/2 stream is ended on its own, never its connection.
+                #[cfg(feature = "tls")]
+                if let Some(control) = h2::StreamControl::current() {
+                    subscriber.set_disconnect_signal(control.stop_signal());
+                    return crate::exchange::stream_response(h2::Watched { inner: subscriber, control });
+                }
+                subscriber.set_disconnect_signal(too_slow);
+                crate::exchange::stream_response(subscriber)
+            }
+            Err(answer) => answer.into_response(),
+        }
+    }
+}
