@@ -15,8 +15,8 @@ fail_missing() { echo "MISSING: $*" >&2; exit 1; }
 # is built and tested here, so the claim is true. rustup cannot download
 # toolchains on this machine: it must be installed, or be the stable one.
 MSRV="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
-if rustup run "$MSRV" rustc --version >/dev/null 2>&1; then
-    MSRV_TOOLCHAIN="$MSRV"
+if rustup run "$MSRV.0" rustc --version >/dev/null 2>&1; then
+    MSRV_TOOLCHAIN="$MSRV.0"
 elif rustc +stable --version 2>/dev/null | grep -q "^rustc $MSRV\."; then
     MSRV_TOOLCHAIN=stable
 else
