@@ -1,5 +1,5 @@
 //! Conformance vectors for the parser, written from the WHATWG HTML
-//! "Interpreting an event stream" rules (summarised in shared/SSE-SPEC.md).
+//! "Interpreting an event stream" rules (summarised in SPEC.md).
 //! Each vector is a byte stream and what a browser's EventSource sees.
 
 /// What the parser reports, owned.
