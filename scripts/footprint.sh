@@ -89,7 +89,7 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
     done
 done
 echo
-echo "Both builds: 4 connections, each with a 2 KiB request buffer, 1 KiB of TCP receive and 4 KiB of TCP send buffer; the LAN9118 driver's two frame buffers; the 7 KiB dashboard page; a \`sensor\` event with JSON data 4 times a second; everything static; opt-level \"s\", fat LTO, Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2). The firmware also keeps a replay history (History<32, 4096>, 4.5 KiB) that the peer does not have. RAM per connection is the static RAM a fifth connection adds."
+echo "Both builds: 4 connections, each with a 2 KiB request buffer, 1 KiB of TCP receive and 4 KiB of TCP send buffer; the LAN9118 driver's two frame buffers; the 8.7 KiB dashboard page; a \`sensor\` event with JSON data 4 times a second; everything static; opt-level \"s\", fat LTO, Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2). The firmware also keeps a replay history (History<32, 4096>, 4.5 KiB) that the peer does not have. RAM per connection is the static RAM a fifth connection adds."
 echo
 echo "The firmware's code by crate:"
 echo

@@ -486,6 +486,7 @@ fn the_dashboard_shows_live_events_and_a_moving_chart_in_chromium() {
         .arg(dir.join("dashboard.mjs"))
         .arg(serve.url("/"))
         .arg(&screenshot)
+        .arg("publish")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
