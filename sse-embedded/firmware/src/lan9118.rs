@@ -8,7 +8,13 @@
 //! register window, whose address only [`Lan9118::new`] (an `unsafe fn`)
 //! accepts. Frames move word by word through the chip's FIFOs; no DMA. The
 //! chip raises its interrupt line when a frame arrives, so that a sleeping
-//! CPU wakes; no handler runs (see `wake.rs`).
+//! CPU wakes; no handler runs (see `wake.rs`). Every wait on the chip is
+//! bounded by its free-running counter and ends in [`Error::Timeout`]
+//! rather than a spin (a frame that finds no room in the TX FIFO in time
+//! is dropped and counted; TCP sends it again), and the TX status FIFO
+//! may overrun (`TXSAO`): this driver never reads it, and on silicon a
+//! full status FIFO would otherwise stop the transmitter (datasheet
+//! 5.3.9).
 
 /// Register offsets (LAN9118 datasheet, section 5).
 mod reg {
@@ -27,6 +33,26 @@ mod reg {
     pub const FREE_RUN: usize = 0x9c;
     pub const MAC_CSR_CMD: usize = 0xa4;
     pub const MAC_CSR_DATA: usize = 0xa8;
+}
+
+/// `TX_CFG` bits.
+mod tx_cfg {
+    /// The transmitter is on.
+    pub const TX_ON: u32 = 1 << 1;
+    /// TX Status Allow Overrun: transmission goes on when the TX status
+    /// FIFO is full (this driver does not read it).
+    pub const TXSAO: u32 = 1 << 2;
+}
+
+/// Limits of the waits on the chip, in ticks of its 25 MHz counter.
+mod limit {
+    /// A MAC CSR access (a few clock cycles on silicon).
+    pub const MAC_CSR: u32 = 25_000; // 1 ms
+    /// The soft reset (the datasheet's worst case is well under this).
+    pub const RESET: u32 = 2_500_000; // 100 ms
+    /// Room in the TX data FIFO for one frame: the FIFO drains a full
+    /// frame in 1.2 ms at 10 Mbit/s.
+    pub const TX_ROOM: u32 = 250_000; // 10 ms
 }
 
 /// Indirect MAC registers, reached through `MAC_CSR_CMD`.
@@ -51,16 +77,31 @@ pub const MTU: usize = 1514;
 /// The `ID_REV` value of a LAN9118.
 pub const ID_LAN9118: u32 = 0x0118_0001;
 
-/// Why the chip could not be brought up.
+/// Why the chip could not be brought up, or did not answer in time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// `ID_REV` did not read as a LAN9118.
     NotFound(u32),
+    /// The chip did not finish this in time.
+    Timeout(Wait),
+}
+
+/// What the driver waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// A MAC CSR access.
+    MacCsr,
+    /// The soft reset.
+    Reset,
+    /// Room in the TX data FIFO.
+    TxRoom,
 }
 
 /// The chip's register window.
 pub struct Regs {
     base: usize,
+    /// Frames dropped because the TX FIFO had no room for them in time.
+    pub tx_timeouts: u32,
 }
 
 impl Regs {
@@ -88,22 +129,35 @@ impl Regs {
         }
     }
 
-    fn mac_wait(&self) {
-        while self.read(reg::MAC_CSR_CMD) & mac::CSR_BUSY != 0 {}
+    /// Waits until `done` holds, at most `limit` counter ticks.
+    fn wait(&self, limit: u32, what: Wait, done: impl Fn(&Self) -> bool) -> Result<(), Error> {
+        let start = self.free_run();
+        loop {
+            if done(self) {
+                return Ok(());
+            }
+            if self.free_run().wrapping_sub(start) > limit {
+                return Err(Error::Timeout(what));
+            }
+        }
     }
 
-    fn mac_write(&mut self, register: u32, value: u32) {
-        self.mac_wait();
+    fn mac_wait(&self) -> Result<(), Error> {
+        self.wait(limit::MAC_CSR, Wait::MacCsr, |r| r.read(reg::MAC_CSR_CMD) & mac::CSR_BUSY == 0)
+    }
+
+    fn mac_write(&mut self, register: u32, value: u32) -> Result<(), Error> {
+        self.mac_wait()?;
         self.write(reg::MAC_CSR_DATA, value);
         self.write(reg::MAC_CSR_CMD, mac::CSR_BUSY | register);
-        self.mac_wait();
+        self.mac_wait()
     }
 
-    fn mac_read(&mut self, register: u32) -> u32 {
-        self.mac_wait();
+    fn mac_read(&mut self, register: u32) -> Result<u32, Error> {
+        self.mac_wait()?;
         self.write(reg::MAC_CSR_CMD, mac::CSR_BUSY | mac::CSR_READ | register);
-        self.mac_wait();
-        self.read(reg::MAC_CSR_DATA)
+        self.mac_wait()?;
+        Ok(self.read(reg::MAC_CSR_DATA))
     }
 
     /// Moves one received frame, if any, into `rx`; returns its length
@@ -139,11 +193,20 @@ impl Regs {
         self.write(reg::INT_STS, RSFL);
     }
 
-    /// Sends `frame` (at most `MTU` bytes) as one frame.
+    /// Sends `frame` (at most `MTU` bytes) as one frame; if the TX FIFO
+    /// has no room for it within [`limit::TX_ROOM`], drops it and counts
+    /// it in `tx_timeouts`.
     pub fn transmit(&mut self, frame: &[u8]) {
+        if self.try_transmit(frame).is_err() {
+            self.tx_timeouts = self.tx_timeouts.wrapping_add(1);
+        }
+    }
+
+    fn try_transmit(&mut self, frame: &[u8]) -> Result<(), Error> {
         let len = frame.len().min(MTU);
         // Wait for room: the frame and its two command words.
-        while (self.read(reg::TX_FIFO_INF) & 0xffff) < (len + 8) as u32 {}
+        let room = (len + 8) as u32;
+        self.wait(limit::TX_ROOM, Wait::TxRoom, |r| (r.read(reg::TX_FIFO_INF) & 0xffff) >= room)?;
         let command_a = (1 << 13) | (1 << 12) | len as u32; // first and last segment
         let command_b = len as u32;
         self.write(reg::TX_DATA_FIFO, command_a);
@@ -153,6 +216,7 @@ impl Regs {
             word[..chunk.len()].copy_from_slice(chunk);
             self.write(reg::TX_DATA_FIFO, u32::from_le_bytes(word));
         }
+        Ok(())
     }
 }
 
@@ -174,17 +238,17 @@ impl Lan9118 {
     /// while the returned driver or a [`FreeRun`] made from it exists.
     #[allow(unsafe_code)]
     pub unsafe fn new(base: usize) -> Result<Self, Error> {
-        let mut regs = Regs { base };
+        let mut regs = Regs { base, tx_timeouts: 0 };
         let id = regs.read(reg::ID_REV);
         if id != ID_LAN9118 {
             return Err(Error::NotFound(id));
         }
         regs.write(reg::HW_CFG, 1); // soft reset
-        while regs.read(reg::HW_CFG) & 1 != 0 {}
+        regs.wait(limit::RESET, Wait::Reset, |r| r.read(reg::HW_CFG) & 1 == 0)?;
         regs.write(reg::RX_CFG, 0); // no offset, no end padding
-        regs.mac_write(mac::CR, mac::CR_RXEN);
-        regs.mac_write(mac::CR, mac::CR_RXEN | mac::CR_TXEN);
-        regs.write(reg::TX_CFG, 1 << 1); // TX_ON
+        regs.mac_write(mac::CR, mac::CR_RXEN)?;
+        regs.mac_write(mac::CR, mac::CR_RXEN | mac::CR_TXEN)?;
+        regs.write(reg::TX_CFG, tx_cfg::TX_ON | tx_cfg::TXSAO);
         regs.write(reg::INT_STS, u32::MAX);
         regs.write(reg::INT_EN, RSFL);
         regs.write(reg::IRQ_CFG, IRQ_ENABLED_ACTIVE_HIGH);
@@ -192,10 +256,13 @@ impl Lan9118 {
     }
 
     /// The station address the chip was given (by QEMU's `-nic`).
-    pub fn mac_address(&mut self) -> [u8; 6] {
-        let low = self.regs.mac_read(mac::ADDRL).to_le_bytes();
-        let high = self.regs.mac_read(mac::ADDRH).to_le_bytes();
-        [low[0], low[1], low[2], low[3], high[0], high[1]]
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] if the MAC does not answer.
+    pub fn mac_address(&mut self) -> Result<[u8; 6], Error> {
+        let low = self.regs.mac_read(mac::ADDRL)?.to_le_bytes();
+        let high = self.regs.mac_read(mac::ADDRH)?.to_le_bytes();
+        Ok([low[0], low[1], low[2], low[3], high[0], high[1]])
     }
 
     /// A handle that reads only the free-running counter, for a clock that
@@ -215,6 +282,6 @@ pub struct FreeRun {
 impl FreeRun {
     /// The counter's value (25 MHz, wraps every 171.8 s).
     pub fn ticks(&self) -> u32 {
-        Regs { base: self.base }.free_run()
+        Regs { base: self.base, tx_timeouts: 0 }.free_run()
     }
 }

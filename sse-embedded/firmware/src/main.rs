@@ -105,7 +105,14 @@ fn main() -> ! {
     let device: &'static mut lan9118::Lan9118 = singleton!(CHIP: lan9118::Lan9118 = chip).unwrap();
     let clock = clock::Clock::new(device.counter());
     let time = || smoltcp::time::Instant::from_micros(clock.micros() as i64);
-    let mac = smoltcp::wire::EthernetAddress(device.mac_address());
+    let mac = match device.mac_address() {
+        Ok(mac) => smoltcp::wire::EthernetAddress(mac),
+        Err(e) => {
+            hprintln!("sse firmware: LAN9118: {:?}", e);
+            debug::exit(debug::EXIT_FAILURE);
+            loop {}
+        }
+    };
     let start = time();
     let mut iface = Interface::new(IfaceConfig::new(HardwareAddress::Ethernet(mac)), device, start);
     iface.update_ip_addrs(|addrs| {

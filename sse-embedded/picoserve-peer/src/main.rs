@@ -248,7 +248,14 @@ async fn main(spawner: Spawner) {
     static CHIP: StaticCell<Lan9118> = StaticCell::new();
     let chip = CHIP.init(chip);
     time::start(clock::Clock::new(chip.counter()));
-    let mac = chip.mac_address();
+    let mac = match chip.mac_address() {
+        Ok(mac) => mac,
+        Err(e) => {
+            hprintln!("picoserve peer: LAN9118: {:?}", e);
+            debug::exit(debug::EXIT_FAILURE);
+            return;
+        }
+    };
 
     let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
         address: Ipv4Cidr::new(IP, 24),
