@@ -48,11 +48,8 @@ fuzz_target!(|ops: Vec<Op>| {
             tcp::SocketBuffer::new(vec![0u8; 512]),
         ))
     });
-    let config = {
-        let mut config = Config::new();
-        config.pages = PAGES;
-        config
-    };
+    let mut config = Config::new();
+    config.pages = PAGES;
     let mut server: Server<'_, _, _, SLOTS, 256> =
         Server::new(config, Limits::default(), handles, History::<4, 512>::new());
     let mut now = Instant::ZERO;

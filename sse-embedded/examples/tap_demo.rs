@@ -58,12 +58,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tcp::SocketBuffer::new(vec![0u8; 4096]),
         ))
     });
-    let config = {
-        let mut config = Config::new();
-        config.pages = PAGES;
-        config.retry_ms = Some(1000);
-        config
-    };
+    let mut config = Config::new();
+    config.pages = PAGES;
+    config.retry_ms = Some(1000);
     let limits = Limits { keep_alive: Some(Duration::from_secs(5)), ..Limits::default() };
     let mut server: Server<'_, _, _, 4, 1024> =
         Server::new(config, limits, handles, History::<32, 8192>::new());

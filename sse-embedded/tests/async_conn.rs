@@ -124,11 +124,8 @@ fn serve(request: &[u8], history: &RefCell<History<8, 1024>>) -> (Served, Vec<u8
 }
 
 fn serve_with(mut pipe: Pipe<'_>, history: &RefCell<History<8, 1024>>) -> (Served, Vec<u8>, ConnStats) {
-    let config = {
-        let mut config = Config::new();
-        config.pages = PAGES;
-        config
-    };
+    let mut config = Config::new();
+    config.pages = PAGES;
     let mut source = Source { history, keep_alive_sent: false };
     let mut buf = [0u8; 512];
     let mut stats = ConnStats::default();

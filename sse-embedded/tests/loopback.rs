@@ -327,12 +327,9 @@ fn keep_alive_after_the_idle_period_reset_by_traffic() {
 
 #[test]
 fn retry_and_cors_on_connect() {
-    let config = {
-        let mut config = Config::new();
-        config.retry_ms = Some(2500);
-        config.cors_origin = Some("*");
-        config
-    };
+    let mut config = Config::new();
+    config.retry_ms = Some(2500);
+    config.cors_origin = Some("*");
     let mut net = Net::new(config, Limits::default(), 4096);
     let client = net.request(&get("/events", ""));
     let got = net.read(client);

@@ -65,12 +65,9 @@ async fn the_hub_service_resumes_and_selects_topics() {
 #[tokio::test]
 async fn a_handler_subscribes_with_last_event_id_and_errors_are_responses() {
     let hub = Hub::new({
-        let mut config = {
-            let mut config = HubConfig::default();
-            config.keep_alive = None;
-            config.epoch = Some("t".into());
-            config
-        };
+        let mut config = HubConfig::default();
+        config.keep_alive = None;
+        config.epoch = Some("t".into());
         config.max_clients = Some(1);
         config
     });

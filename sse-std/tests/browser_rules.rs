@@ -191,11 +191,8 @@ async fn the_token_cookie_is_found_in_any_cookie_field() {
 /// for listed origins only.
 #[tokio::test]
 async fn credentialed_cors_for_listed_origins_on_both_paths() {
-    let config = {
-        let mut config = with_tokens();
-        config.cors = Cors::allow(["https://app.example", "https://admin.example"]);
-        config
-    };
+    let mut config = with_tokens();
+    config.cors = Cors::allow(["https://app.example", "https://admin.example"]);
     let server = start(quiet(), config).await;
     for path in [Path::Fast, Path::Hyper] {
         let head = "GET /events HTTP/1.1\r\nHost: localhost\r\nOrigin: https://admin.example";

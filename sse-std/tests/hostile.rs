@@ -60,14 +60,11 @@ async fn stalled_stream_is_closed(policy: SlowConsumer, via_hyper: bool) {
     let stall = Duration::from_millis(800);
     // A queue long enough that the Disconnect policy does not fire first:
     // only the stall timeout can free the slot.
-    let hub = {
-        let mut config = HubConfig::default();
-        config.keep_alive = None;
-        config.max_clients = Some(1);
-        config.queue_len = 100_000;
-        config.slow_consumer = policy;
-        config
-    };
+    let mut hub = HubConfig::default();
+    hub.keep_alive = None;
+    hub.max_clients = Some(1);
+    hub.queue_len = 100_000;
+    hub.slow_consumer = policy;
     let server = start(hub, {
         let mut config = ServerConfig::default();
         config.stall_timeout = Some(stall);
@@ -125,11 +122,8 @@ async fn a_stream_served_by_hyper_is_closed_after_the_stall_timeout_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_stream_is_not_a_stall() {
-    let config = {
-        let mut config = ServerConfig::default();
-        config.stall_timeout = Some(Duration::from_millis(200));
-        config
-    };
+    let mut config = ServerConfig::default();
+    config.stall_timeout = Some(Duration::from_millis(200));
     let server = start(
         {
             let mut config = HubConfig::default();
@@ -148,11 +142,8 @@ async fn an_idle_stream_is_not_a_stall() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_max_connections_get_503_and_are_closed() {
-    let config = {
-        let mut config = ServerConfig::default();
-        config.max_connections = 4;
-        config
-    };
+    let mut config = ServerConfig::default();
+    config.max_connections = 4;
     let server = start(
         {
             let mut config = HubConfig::default();
@@ -277,12 +268,9 @@ async fn raw(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on() {
-    let config = {
-        let mut config = ServerConfig::default();
-        config.max_head_bytes = 16 * 1024;
-        config.header_timeout = Duration::from_secs(2);
-        config
-    };
+    let mut config = ServerConfig::default();
+    config.max_head_bytes = 16 * 1024;
+    config.header_timeout = Duration::from_secs(2);
     let server = start(
         {
             let mut config = HubConfig::default();

@@ -230,11 +230,8 @@ async fn time_fast_client(hub: HubConfig, with_stalled: bool) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_reader_does_not_delay_a_fast_one() {
-    let config = {
-        let mut config = quiet();
-        config.queue_len = 256;
-        config
-    };
+    let mut config = quiet();
+    config.queue_len = 256;
     let alone = time_fast_client(config.clone(), false).await;
     let beside = time_fast_client(config, true).await;
     println!(
@@ -266,12 +263,9 @@ async fn a_stalled_reader_does_not_delay_a_fast_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_policy_closes_a_stalled_connection() {
-    let config = {
-        let mut config = quiet();
-        config.queue_len = 256;
-        config.slow_consumer = SlowConsumer::Disconnect;
-        config
-    };
+    let mut config = quiet();
+    config.queue_len = 256;
+    config.slow_consumer = SlowConsumer::Disconnect;
     let run = time_fast_client(config, true).await;
     assert_eq!(run.missed, 0);
     assert_eq!(run.stats.slow_disconnects, 1, "{:?}", run.stats);

@@ -191,24 +191,19 @@ async fn serve(args: Args) -> ExitCode {
     let publish_verifier = keys.publish.clone().map(|v| v as Arc<dyn Verify>);
     let subscribe_verifier = keys.subscribe.clone().map(|v| v as Arc<dyn Verify>);
     Arc::clone(&keys).reload_on_hangup();
-    let hub = Hub::new({
-        let mut config = HubConfig::default();
-        config.history_events = args.history;
-        config.history_bytes = args.history_bytes;
-        config.keep_alive = (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive));
-        config.max_clients = Some(args.max_clients.unwrap_or_else(sse_std::default_max_clients));
-        config
-    });
+    let mut hub_config = HubConfig::default();
+    hub_config.history_events = args.history;
+    hub_config.history_bytes = args.history_bytes;
+    hub_config.keep_alive = (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive));
+    hub_config.max_clients = Some(args.max_clients.unwrap_or_else(sse_std::default_max_clients));
+    let hub = Hub::new(hub_config);
     let sink = match &args.redis {
         None => Sink::new(hub.clone(), Arc::new(hub.clone())),
         Some(url) => {
-            let config = {
-                let mut config = RedisConfig::default();
-                config.url = url.clone();
-                config.key = args.redis_key.clone();
-                config.max_len = args.history;
-                config
-            };
+            let mut config = RedisConfig::default();
+            config.url = url.clone();
+            config.key = args.redis_key.clone();
+            config.max_len = args.history;
             match RedisHub::connect(hub.clone(), config).await {
                 Ok(shared) => Sink::new(hub.clone(), Arc::new(shared)),
                 Err(e) => {
@@ -218,20 +213,16 @@ async fn serve(args: Args) -> ExitCode {
             }
         }
     };
-    let mut config = {
-        let mut config = ServerConfig::default();
-        config.cors = sse_std::Cors::allow(&args.cors);
-        config.stall_timeout = (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout));
-        config.write_interval = (args.write_interval > 0).then(|| Duration::from_millis(args.write_interval));
-        config.tcp_keepalive = args.tcp_keepalive.0;
-        config.tcp_user_timeout =
-            (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout));
-        config.metrics_path = Some("/metrics".to_owned());
-        config.allowed_hosts = args.allow_hosts.clone();
-        config.subscribe_verifier = subscribe_verifier;
-        config.h2_max_streams = args.h2_max_streams;
-        config
-    };
+    let mut config = ServerConfig::default();
+    config.cors = sse_std::Cors::allow(&args.cors);
+    config.stall_timeout = (args.stall_timeout > 0).then(|| Duration::from_secs(args.stall_timeout));
+    config.write_interval = (args.write_interval > 0).then(|| Duration::from_millis(args.write_interval));
+    config.tcp_keepalive = args.tcp_keepalive.0;
+    config.tcp_user_timeout = (args.tcp_user_timeout > 0).then(|| Duration::from_secs(args.tcp_user_timeout));
+    config.metrics_path = Some("/metrics".to_owned());
+    config.allowed_hosts = args.allow_hosts.clone();
+    config.subscribe_verifier = subscribe_verifier;
+    config.h2_max_streams = args.h2_max_streams;
     if let Some(max) = args.max_connections {
         config.max_connections = max;
     }

@@ -135,13 +135,10 @@ fn main() -> ! {
     let handles = handles.map(|h| h.unwrap());
 
     let epoch = boot_epoch();
-    let config = {
-        let mut config = Config::new();
-        config.pages = PAGES;
-        config.retry_ms = Some(2000);
-        config.epoch = Some(epoch);
-        config
-    };
+    let mut config = Config::new();
+    config.pages = PAGES;
+    config.retry_ms = Some(2000);
+    config.epoch = Some(epoch);
     let limits = Limits {
         keep_alive: Some(Duration::from_secs(10)),
         stall_timeout: Some(Duration::from_secs(10)),
