@@ -12,9 +12,8 @@
 //! bounded by its free-running counter and ends in [`Error::Timeout`]
 //! rather than a spin (a frame that finds no room in the TX FIFO in time
 //! is dropped and counted; TCP sends it again), and the TX status FIFO
-//! may overrun (`TXSAO`): this driver never reads it, and on silicon a
-//! full status FIFO would otherwise stop the transmitter (datasheet
-//! 5.3.9).
+//! may overrun (`TX_CFG.TXSAO`): this driver never reads it, and on
+//! silicon a full status FIFO would otherwise suspend transmission.
 
 /// Register offsets (LAN9118 datasheet, section 5).
 mod reg {
