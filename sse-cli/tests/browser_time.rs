@@ -11,11 +11,10 @@ mod common;
 use std::io::Read as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::process::{Serve, browser_tools, node_until_open};
+use common::process::{Serve, browser_tools, node_until_open, spawn_probe, wait};
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"the secret of the browser-over-time tests";
@@ -33,18 +32,6 @@ fn token(claims: &Value) -> String {
 
 fn now_ms() -> u64 {
     u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
-}
-
-fn wait(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// Runs `over-time.mjs ARGS` to its end: its last line, as JSON.
@@ -168,16 +155,7 @@ fn over_http2_the_token_in_the_second_cookie_field_is_read() {
         key.to_str().unwrap(),
     ]);
     let t = token(&json!({"sse": {"subscribe": ["orders/*"]}}));
-    let script = format!("{}/../tests/h2/probes.py", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("python3")
-        .args([script.as_str(), "cookie_fields", &serve.addr.port().to_string(), &cert, &t])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 with the h2 package");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut ready = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
-    assert!(ready.contains("ready"), "{ready}");
+    let (mut child, mut stdout) = spawn_probe("cookie_fields", serve.addr.port(), &cert, &[&t]);
     let published = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", &cert])
         .args(["-H", "Content-Type: application/json"])

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{Serve, browser_tools, node_until_open};
+use common::process::{Serve, browser_tools, node_until_open, spawn_probe};
 use serde_json::Value;
 
 fn key(name: &str) -> String {
@@ -166,22 +166,8 @@ fn a_stalled_http2_stream_closes_only_itself() {
         "--tls-key",
         &tls_key,
     ]);
-    let script = format!("{}/../tests/h2/probes.py", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("python3")
-        .args([
-            script.as_str(),
-            "stalled_stream",
-            &serve.addr.port().to_string(),
-            &key("localhost.pem"),
-            "10",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 with the h2 package");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut ready = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
-    assert!(ready.contains("ready"), "{ready}");
+    let (mut child, mut stdout) =
+        spawn_probe("stalled_stream", serve.addr.port(), &key("localhost.pem"), &["10"]);
     let body =
         serde_json::to_string(&vec![serde_json::json!({"data": "x".repeat(2000), "topic": "load"}); 20])
             .unwrap();

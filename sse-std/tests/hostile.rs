@@ -124,15 +124,7 @@ async fn a_stream_served_by_hyper_is_closed_after_the_stall_timeout_too() {
 async fn an_idle_stream_is_not_a_stall() {
     let mut config = ServerConfig::default();
     config.stall_timeout = Some(Duration::from_millis(200));
-    let server = start(
-        {
-            let mut config = HubConfig::default();
-            config.keep_alive = None;
-            config
-        },
-        config,
-    )
-    .await;
+    let server = start(common::no_keep_alive(), config).await;
     let mut reader = EventReader::new(request(server.addr, "GET", "/events", &[]).await);
     tokio::time::sleep(Duration::from_millis(800)).await;
     server.hub.publish(&Event::new().with_data("still here")).unwrap();
@@ -144,15 +136,7 @@ async fn an_idle_stream_is_not_a_stall() {
 async fn connections_past_max_connections_get_503_and_are_closed() {
     let mut config = ServerConfig::default();
     config.max_connections = 4;
-    let server = start(
-        {
-            let mut config = HubConfig::default();
-            config.keep_alive = None;
-            config
-        },
-        config,
-    )
-    .await;
+    let server = start(common::no_keep_alive(), config).await;
     // Four connections that say nothing hold every place.
     let mut idle = Vec::new();
     for _ in 0..4 {
@@ -186,18 +170,11 @@ async fn a_thousand_trickled_heads_neither_delay_a_stream_nor_outlive_the_head_t
     many_files();
     const TRICKLERS: usize = 1000;
     let header_timeout = Duration::from_secs(3);
-    let server = start(
-        {
-            let mut config = HubConfig::default();
-            config.keep_alive = None;
-            config
-        },
-        {
-            let mut config = ServerConfig::default();
-            config.header_timeout = header_timeout;
-            config
-        },
-    )
+    let server = start(common::no_keep_alive(), {
+        let mut config = ServerConfig::default();
+        config.header_timeout = header_timeout;
+        config
+    })
     .await;
     let addr = server.addr;
     let started = Instant::now();
@@ -271,15 +248,7 @@ async fn malformed_and_smuggling_heads_get_4xx_or_a_close_and_the_server_goes_on
     let mut config = ServerConfig::default();
     config.max_head_bytes = 16 * 1024;
     config.header_timeout = Duration::from_secs(2);
-    let server = start(
-        {
-            let mut config = HubConfig::default();
-            config.keep_alive = None;
-            config
-        },
-        config,
-    )
-    .await;
+    let server = start(common::no_keep_alive(), config).await;
     let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(100 * 1024));
     let many_headers: String = (0..200).map(|i| format!("X-{i}: y\r\n")).collect::<String>();
     let many_headers = format!("GET /events HTTP/1.1\r\n{many_headers}\r\n");

@@ -149,36 +149,31 @@ def continuation_flood(port, cafile):
             "goaway": goaway(events), "seconds": round(time.monotonic() - start, 2)}
 
 
-def ping_flood(port, cafile):
+def flood(port, cafile, count, frame):
+    """Sends `count` small frames (`frame(conn, n)` queues the n-th), 100
+    at a time, for at most 20 s, never reading an answer."""
     sock, conn = connect(port, cafile)
     start = time.monotonic()
     sent = 0
     ok = True
     sock.settimeout(5)
-    while ok and sent < 100000 and time.monotonic() - start < 20:
+    while ok and sent < count and time.monotonic() - start < 20:
         for _ in range(100):
-            conn.ping(sent.to_bytes(8, "big"))
+            frame(conn, sent)
             sent += 1
         ok = send_quietly(sock, conn.data_to_send())
     events, gone = drain(sock, conn, 2)
     return {"sent": sent, "closed": (not ok) or gone, "goaway": goaway(events),
             "seconds": round(time.monotonic() - start, 2)}
+
+
+def ping_flood(port, cafile):
+    return flood(port, cafile, 100000, lambda conn, n: conn.ping(n.to_bytes(8, "big")))
 
 
 def settings_flood(port, cafile):
-    sock, conn = connect(port, cafile)
-    start = time.monotonic()
-    sent = 0
-    ok = True
-    sock.settimeout(5)
-    while ok and sent < 20000 and time.monotonic() - start < 20:
-        for _ in range(100):
-            conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100 + sent % 7})
-            sent += 1
-        ok = send_quietly(sock, conn.data_to_send())
-    events, gone = drain(sock, conn, 2)
-    return {"sent": sent, "closed": (not ok) or gone, "goaway": goaway(events),
-            "seconds": round(time.monotonic() - start, 2)}
+    setting = h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS
+    return flood(port, cafile, 20000, lambda conn, n: conn.update_settings({setting: 100 + n % 7}))
 
 
 def many_streams(port, cafile):

@@ -3,9 +3,47 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Waits for a child with a deadline, killing it if it overruns.
+pub fn wait(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "process did not finish in {limit:?}; stdout: {}; stderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `tests/h2/probes.py PROBE PORT CAFILE ARGS` (the Python `h2`
+/// package) until it prints its first line, `{"ready": true}`: the probe,
+/// and its output after that line.
+pub fn spawn_probe(name: &str, port: u16, cafile: &str, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let script = format!("{}/../tests/h2/probes.py", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .args([script.as_str(), name, &port.to_string(), cafile])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with the h2 package (scripts/test.sh installs it)");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert!(ready.contains("ready"), "{name}: {ready}");
+    (child, stdout)
+}
 
 /// The `sse` binary built for these tests.
 pub const SSE: &str = env!("CARGO_BIN_EXE_sse");

@@ -33,6 +33,14 @@ impl Running {
     }
 }
 
+/// The default hub without keep-alive comments, so that a test sees only
+/// its own events.
+pub fn no_keep_alive() -> HubConfig {
+    let mut config = HubConfig::default();
+    config.keep_alive = None;
+    config
+}
+
 pub async fn start(hub_config: HubConfig, config: ServerConfig) -> Running {
     let hub = Hub::new(hub_config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
