@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new();
     config.pages = PAGES;
     config.retry_ms = Some(1000);
-    let limits = Limits { keep_alive: Some(Duration::from_secs(5)), ..Limits::default() };
+    let limits = Limits { keep_alive_ms: Some(5000), ..Limits::default() };
     let mut server: Server<'_, _, _, 4, 1024> =
         Server::new(config, limits, handles, History::<32, 8192>::new());
     println!("tap_demo: serving http://{ip}/ on {tap}");

@@ -9,14 +9,21 @@
 //! wait on the client has a deadline from the caller's timer (any
 //! `embedded_hal_async::delay::DelayNs`, such as embassy-time's `Delay`):
 //! the request head must arrive within the request timeout, and every
-//! write must see the client take a byte within the stall timeout.
+//! write must see the client take a byte within the stall timeout (or the
+//! source end the stream, [`StreamSource::poll_end`]).
+
+use core::future::poll_fn;
+use core::task::{Context, Poll};
 
 use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
 use sse_wire::{HistoryEntry, HistoryIn, KEEP_ALIVE, MISSED_EVENTS};
 
 use crate::deadline::{bounded, within};
+use crate::limits::Limits;
+use crate::log::log_debug;
 use crate::route::{self, Config, Parsed, Route, Status};
+use crate::stats::{Stats, bump};
 
 /// What a stream sends next, from [`StreamSource::next`].
 ///
@@ -63,6 +70,13 @@ pub enum Next {
 /// }
 /// ```
 pub trait StreamSource {
+    /// Whether a stream request is served at all (`false`: 503 with
+    /// `Retry-After`). Asked before [`start`](Self::start); by default
+    /// every request is.
+    fn admit(&mut self) -> bool {
+        true
+    }
+
     /// A stream starts with this `Last-Event-ID` (if any): returns the
     /// sequence number of the first event to send, and whether the client
     /// missed events (its id is too old or unknown).
@@ -71,49 +85,26 @@ pub trait StreamSource {
     /// Waits for what to send after `next_seq` and encodes it into `buf`.
     #[allow(async_fn_in_trait)]
     async fn next(&mut self, next_seq: u64, buf: &mut [u8]) -> Next;
-}
 
-/// Deadlines of a connection served by [`serve_connection`].
-///
-/// ```
-/// let limits = sse_embedded::ConnLimits::default();
-/// assert_eq!((limits.request_timeout_ms, limits.stall_timeout_ms), (5_000, Some(30_000)));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ConnLimits {
-    /// The request head must arrive within this time (default 5 s).
-    pub request_timeout_ms: u32,
-    /// A write during which the client takes no byte for this long ends
-    /// the connection (default 30 s; `None`: never).
-    pub stall_timeout_ms: Option<u32>,
-}
-
-impl Default for ConnLimits {
-    fn default() -> Self {
-        Self { request_timeout_ms: 5_000, stall_timeout_ms: Some(30_000) }
+    /// Ready when the stream must end now, even while a write waits for
+    /// the client (the source gave its slot to another client, say). By
+    /// default never.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let _ = cx;
+        Poll::Pending
     }
 }
 
-/// Counters that [`serve_connection`] adds to, shared by the caller's
-/// connections if it likes.
-///
-/// ```
-/// let stats = sse_embedded::ConnStats::default();
-/// assert_eq!(stats.missed_sent, 0);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct ConnStats {
-    /// `missed` signals sent (a stale `Last-Event-ID`, lag, or an event
-    /// too large for the buffer).
-    pub missed_sent: u64,
-    /// Connections whose request head did not arrive in time.
-    pub timeouts: u64,
-    /// Streams ended because the client took no byte for the stall
-    /// timeout.
-    pub stalled: u64,
+/// Where a connection's counters go: the caller's [`Stats`], or a shared
+/// set behind a lock.
+pub(crate) trait Count {
+    fn count(&mut self, f: impl FnOnce(&mut Stats));
+}
+
+impl Count for &mut Stats {
+    fn count(&mut self, f: impl FnOnce(&mut Stats)) {
+        f(self);
+    }
 }
 
 /// How a connection was served, from [`serve_connection`].
@@ -161,18 +152,19 @@ pub enum ConnError<E> {
 /// ```
 /// # struct Timer;
 /// # impl embedded_hal_async::delay::DelayNs for Timer { async fn delay_ns(&mut self, _: u32) {} }
-/// let mut stats = sse_embedded::ConnStats::default();
+/// let mut stats = sse_embedded::Stats::new();
 /// let mut timer = Timer; // embassy_time::Delay on a device
 /// let guard = sse_embedded::Guard { limits: Default::default(), timer: &mut timer, stats: &mut stats };
 /// ```
 #[derive(Debug)]
 pub struct Guard<'g, T> {
-    /// The deadlines.
-    pub limits: ConnLimits,
+    /// The deadlines (the request and stall timeouts; keep-alives and
+    /// the stream policies are the source's).
+    pub limits: Limits,
     /// The timer that measures them.
     pub timer: &'g mut T,
     /// The counters to add to.
-    pub stats: &'g mut ConnStats,
+    pub stats: &'g mut Stats,
 }
 
 /// Serves one connection: reads a request head into `buf` (431 if it does
@@ -190,7 +182,7 @@ pub struct Guard<'g, T> {
 /// #     fn start(&mut self, _: Option<&[u8]>) -> (u64, bool) { (0, false) }
 /// #     async fn next(&mut self, _: u64, _: &mut [u8]) -> Next { Next::End }
 /// # }
-/// async fn handle<C, T>(mut socket: C, timer: &mut T, stats: &mut sse_embedded::ConnStats)
+/// async fn handle<C, T>(mut socket: C, timer: &mut T, stats: &mut sse_embedded::Stats)
 /// where
 ///     C: embedded_io_async::Read + embedded_io_async::Write,
 ///     T: embedded_hal_async::delay::DelayNs,
@@ -214,10 +206,30 @@ where
     T: DelayNs,
 {
     let Guard { limits, timer, stats } = guard;
+    serve_with(conn, config, buf, source, &limits, timer, stats).await
+}
+
+/// [`serve_connection`], counting into any [`Count`].
+pub(crate) async fn serve_with<C, S, T, K>(
+    conn: &mut C,
+    config: &Config<'_>,
+    buf: &mut [u8],
+    source: &mut S,
+    limits: &Limits,
+    timer: &mut T,
+    mut stats: K,
+) -> Result<Served, ConnError<C::Error>>
+where
+    C: Read + Write,
+    S: StreamSource,
+    T: DelayNs,
+    K: Count,
+{
     let head = within(read_head(conn, config, buf, source), timer.delay_ms(limits.request_timeout_ms)).await;
     let decision = match head {
         None => {
-            stats.timeouts = stats.timeouts.saturating_add(1);
+            stats.count(|s| bump(&mut s.timeouts));
+            log_debug!("sse-embedded: request timed out");
             return Ok(Served::TimedOut);
         }
         Some(Err(e)) => return Err(e),
@@ -225,13 +237,19 @@ where
         Some(Ok(Some(decision))) => decision,
     };
     let mut out = Out { conn, timer, stall_ms: limits.stall_timeout_ms };
-    let served = answer(&mut out, config, buf, source, decision, stats).await;
-    if let Err(Failure::Stalled) = served {
-        stats.stalled = stats.stalled.saturating_add(1);
+    let served = answer(&mut out, config, buf, source, decision, &mut stats).await;
+    match served {
+        Ok(Served::Page | Served::Status(_)) => stats.count(|s| bump(&mut s.responses)),
+        Err(Failure::Stalled) => {
+            stats.count(|s| bump(&mut s.stalled));
+            log_debug!("sse-embedded: closing a stream whose client stopped reading");
+        }
+        _ => {}
     }
     match served {
         Ok(served) => Ok(served),
         Err(Failure::Stalled) => Ok(Served::Stalled),
+        Err(Failure::Ended) => Ok(Served::Stream),
         Err(Failure::Io(e)) => Err(ConnError::Io(e)),
         Err(Failure::BufferTooSmall) => Err(ConnError::BufferTooSmall),
     }
@@ -241,6 +259,8 @@ where
 enum Failure<E> {
     Io(E),
     Stalled,
+    /// The source ended the stream while a write waited.
+    Ended,
     BufferTooSmall,
 }
 
@@ -253,10 +273,15 @@ struct Out<'o, C, T> {
 
 impl<C: Write, T: DelayNs> Out<'_, C, T> {
     /// Writes all of `bytes`; fails if the client takes none for the stall
-    /// timeout.
-    async fn send(&mut self, mut bytes: &[u8]) -> Result<(), Failure<C::Error>> {
+    /// timeout, or if `source` ends the stream meanwhile.
+    async fn send<S: StreamSource>(
+        &mut self,
+        mut bytes: &[u8],
+        source: &mut S,
+    ) -> Result<(), Failure<C::Error>> {
         while !bytes.is_empty() {
-            let written = bounded(self.conn.write(bytes), self.timer, self.stall_ms).await;
+            let written =
+                ended_or(source, bounded(self.conn.write(bytes), self.timer, self.stall_ms)).await?;
             match written {
                 None => return Err(Failure::Stalled),
                 Some(Err(e)) => return Err(Failure::Io(e)),
@@ -264,11 +289,26 @@ impl<C: Write, T: DelayNs> Out<'_, C, T> {
                 Some(Ok(n)) => bytes = bytes.get(n..).unwrap_or_default(),
             }
         }
-        match bounded(self.conn.flush(), self.timer, self.stall_ms).await {
+        match ended_or(source, bounded(self.conn.flush(), self.timer, self.stall_ms)).await? {
             None => Err(Failure::Stalled),
             Some(result) => result.map_err(Failure::Io),
         }
     }
+}
+
+/// Runs `work` unless the source ends the stream first.
+async fn ended_or<S: StreamSource, F: core::future::Future, E>(
+    source: &mut S,
+    work: F,
+) -> Result<F::Output, Failure<E>> {
+    let mut work = core::pin::pin!(work);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        source.poll_end(cx).map(|()| Err(Failure::Ended))
+    })
+    .await
 }
 
 /// Reads the request head into `buf` and decides the answer; `None` if the
@@ -296,6 +336,7 @@ where
         let full = len >= buf.len();
         match route::route(buf.get(..len).unwrap_or_default(), full, config) {
             Parsed::Partial => {}
+            Parsed::Done(Route::Stream { .. }) if !source.admit() => break Decision::Error(Status::Busy),
             Parsed::Done(Route::Stream { last_event_id }) => {
                 break Decision::Stream(source.start(last_event_id));
             }
@@ -309,52 +350,53 @@ where
 }
 
 /// Sends the answer `decision` asks for.
-async fn answer<C, S, T>(
+async fn answer<C, S, T, K>(
     out: &mut Out<'_, C, T>,
     config: &Config<'_>,
     buf: &mut [u8],
     source: &mut S,
     decision: Decision<'_>,
-    stats: &mut ConnStats,
+    stats: &mut K,
 ) -> Result<Served, Failure<C::Error>>
 where
     C: Write,
     S: StreamSource,
     T: DelayNs,
+    K: Count,
 {
     match decision {
         Decision::Error(status) => {
             let n = route::write_error(buf, config, status).map_err(|_| Failure::BufferTooSmall)?;
-            out.send(buf.get(..n).unwrap_or_default()).await?;
+            out.send(buf.get(..n).unwrap_or_default(), source).await?;
             Ok(Served::Status(status.line().0))
         }
         Decision::Page(body, head_only, content_type) => {
             let n = route::write_simple(buf, config, (200, "OK"), Some(content_type), body.len(), None)
                 .map_err(|_| Failure::BufferTooSmall)?;
-            out.send(buf.get(..n).unwrap_or_default()).await?;
+            out.send(buf.get(..n).unwrap_or_default(), source).await?;
             if !head_only {
-                out.send(body).await?;
+                out.send(body, source).await?;
             }
             Ok(Served::Page)
         }
         Decision::Stream((mut next_seq, missed)) => {
             let n = route::write_stream_start(buf, config, missed).map_err(|_| Failure::BufferTooSmall)?;
             if missed {
-                stats.missed_sent = stats.missed_sent.saturating_add(1);
+                stats.count(|s| bump(&mut s.missed_sent));
             }
-            out.send(buf.get(..n).unwrap_or_default()).await?;
+            out.send(buf.get(..n).unwrap_or_default(), source).await?;
             loop {
                 match source.next(next_seq, buf).await {
                     Next::Frames { len, next_seq: next } => {
-                        out.send(buf.get(..len).unwrap_or_default()).await?;
+                        out.send(buf.get(..len).unwrap_or_default(), source).await?;
                         next_seq = next;
                     }
                     Next::Missed { next_seq: next } => {
-                        stats.missed_sent = stats.missed_sent.saturating_add(1);
-                        out.send(MISSED_EVENTS).await?;
+                        stats.count(|s| bump(&mut s.missed_sent));
+                        out.send(MISSED_EVENTS, source).await?;
                         next_seq = next;
                     }
-                    Next::KeepAlive => out.send(KEEP_ALIVE).await?,
+                    Next::KeepAlive => out.send(KEEP_ALIVE, source).await?,
                     Next::End => return Ok(Served::Stream),
                 }
             }

@@ -24,18 +24,24 @@
     )
 )]
 
+#[cfg(feature = "async")]
+mod broadcast;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "async")]
 mod conn;
 #[cfg(any(feature = "async", feature = "client"))]
 mod deadline;
-#[cfg(feature = "smoltcp")]
+mod limits;
 mod log;
 mod route;
 #[cfg(feature = "smoltcp")]
 mod server;
+mod slots;
+mod stats;
 
+#[cfg(feature = "async")]
+pub use broadcast::Broadcaster;
 #[cfg(all(feature = "client", feature = "smoltcp"))]
 pub use client::PollClient;
 #[cfg(feature = "client")]
@@ -44,10 +50,9 @@ pub use client::{
     UrlError, check_header,
 };
 #[cfg(feature = "async")]
-pub use conn::{
-    ConnError, ConnLimits, ConnStats, Guard, Next, Served, StreamSource, frames_after, resume_point,
-    serve_connection,
-};
+pub use conn::{ConnError, Guard, Next, Served, StreamSource, frames_after, resume_point, serve_connection};
+pub use limits::{Limits, SlowClient};
 pub use route::{Config, Page, publish};
 #[cfg(feature = "smoltcp")]
-pub use server::{ClientId, Limits, SendError, Server, SlowClient, Stats};
+pub use server::{ClientId, SendError, Server};
+pub use stats::Stats;

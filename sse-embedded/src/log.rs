@@ -21,4 +21,5 @@ macro_rules! log_warn {
     }};
 }
 
+#[allow(unused_imports)]
 pub(crate) use {log_debug, log_warn};

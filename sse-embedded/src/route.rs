@@ -99,8 +99,7 @@ pub(crate) enum Status {
     NotFound,
     MethodNotAllowed,
     HeadTooLarge,
-    /// Only the smoltcp server has slots to run out of.
-    #[cfg_attr(not(feature = "smoltcp"), allow(dead_code))]
+    /// Every stream slot is busy.
     Busy,
 }
 

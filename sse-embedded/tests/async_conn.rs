@@ -10,7 +10,7 @@ use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
 use sse_embedded::{
-    Config, ConnStats, Guard, Next, Page, Served, StreamSource, frames_after, resume_point, serve_connection,
+    Config, Guard, Next, Page, Served, Stats, StreamSource, frames_after, resume_point, serve_connection,
 };
 use sse_wire::{Event, History, MISSED_EVENTS};
 
@@ -123,12 +123,12 @@ fn serve(request: &[u8], history: &RefCell<History<8, 1024>>) -> (Served, Vec<u8
     (served, out)
 }
 
-fn serve_with(mut pipe: Pipe<'_>, history: &RefCell<History<8, 1024>>) -> (Served, Vec<u8>, ConnStats) {
+fn serve_with(mut pipe: Pipe<'_>, history: &RefCell<History<8, 1024>>) -> (Served, Vec<u8>, Stats) {
     let mut config = Config::new();
     config.pages = PAGES;
     let mut source = Source { history, keep_alive_sent: false };
     let mut buf = [0u8; 512];
-    let mut stats = ConnStats::default();
+    let mut stats = Stats::new();
     let mut timer = Ticks { polls: 50, waited: 0 };
     let guard = Guard { limits: Default::default(), timer: &mut timer, stats: &mut stats };
     let served = block_on(serve_connection(&mut pipe, &config, &mut buf, &mut source, guard)).unwrap();

@@ -199,7 +199,9 @@ fn stream_head_then_broadcast_events_byte_for_byte() {
 
 #[test]
 fn broadcast_reaches_every_stream_and_503_when_full() {
-    let mut net = Net::default();
+    let mut config = Config::new();
+    config.pages = PAGES;
+    let mut net = Net::new(config, Limits { purge_stalest: false, ..Limits::default() }, 4096);
     // Two streams (one slot stays free to answer pages and 503).
     let a = net.request(&get("/events", ""));
     let b = net.request(&get("/events", ""));
@@ -372,6 +374,67 @@ fn stalled_and_fast(policy: SlowClient) -> (Net, SocketHandle, SocketHandle, Vec
 }
 
 #[test]
+fn a_stream_request_on_full_slots_closes_the_stream_that_took_bytes_longest_ago() {
+    // Two stream slots: a stalled client (data waits for it) and a fast one.
+    let (mut net, stalled, fast, _) = stalled_and_fast(SlowClient::CatchUp);
+    assert!(net.client(stalled).is_active());
+    let newcomer = net.request(&get("/events", ""));
+    assert_eq!(net.read(newcomer), HEAD);
+    let stats = net.server.stats();
+    assert_eq!((stats.purged, stats.busy, stats.streams), (1, 0, 2), "{stats:?}");
+    assert!(!net.client(stalled).is_active(), "the stalled client kept its slot");
+    assert!(net.client(fast).is_active(), "the client that reads was closed");
+    // Both streams go on, and the page slot still serves pages.
+    net.server.broadcast(&Event::new().with_data("after")).unwrap();
+    net.run(30);
+    assert!(net.read(newcomer).ends_with(b"data: after\n\n"));
+    assert!(net.read(fast).ends_with(b"data: after\n\n"));
+    let mut config = Config::new();
+    config.pages = PAGES;
+    let page = net.request(&get("/nope", ""));
+    assert!(net.read(page).starts_with(b"HTTP/1.1 404"));
+}
+
+#[test]
+fn when_every_client_reads_the_oldest_stream_makes_room() {
+    let mut net = Net::default();
+    let first = net.request(&get("/events", ""));
+    net.run(10);
+    let second = net.request(&get("/events", ""));
+    assert_eq!((net.read(first), net.read(second)), (HEAD.to_vec(), HEAD.to_vec()));
+    let third = net.request(&get("/events", ""));
+    assert_eq!(net.read(third), HEAD);
+    assert!(!net.client(first).is_active(), "the oldest stream is still open");
+    assert!(net.client(second).is_active());
+    // The closed client comes back with its last id, displacing the next
+    // oldest, and resumes exactly.
+    net.server.broadcast(&Event::new().with_data("a")).unwrap();
+    net.run(30);
+    assert_eq!(net.read(third), b"id: 0\ndata: a\n\n");
+    let back = net.request(&get("/events", "Last-Event-ID: 0\r\n"));
+    net.server.broadcast(&Event::new().with_data("b")).unwrap();
+    net.run(30);
+    assert_eq!(net.read(back), [HEAD, b"id: 1\ndata: b\n\n"].concat());
+    assert_eq!(net.server.stats().purged, 2);
+}
+
+#[test]
+fn a_keep_alive_due_while_the_tx_buffer_is_full_does_not_spin() {
+    let limits = Limits { keep_alive_ms: Some(1_000), stall_timeout_ms: Some(30_000), ..Limits::default() };
+    let mut net = Net::new(Config::new(), limits, 1024);
+    let stalled = net.connect(256);
+    net.send(stalled, &get("/events", ""));
+    for i in 0..8 {
+        net.server.broadcast(&Event::new().with_data(&format!("{i}{}", "x".repeat(200)))).unwrap();
+    }
+    // Well past the keep-alive period, with the TX buffer full.
+    net.run(3_000);
+    assert!(net.client(stalled).is_active());
+    let due = net.server.poll_at().expect("a stream has a deadline");
+    assert!(due > net.now, "the server asks to be polled at {due}, before now ({})", net.now);
+}
+
+#[test]
 fn a_client_that_stops_reading_does_not_hold_back_the_others() {
     let (mut net, stalled, _fast, fast_got) = stalled_and_fast(SlowClient::CatchUp);
     // The fast client got all 40 events, in order.
@@ -429,8 +492,11 @@ fn ram_per_slot_is_the_head_buffer_plus_a_small_state() {
     type Two = Server<'static, [sse_wire::HistoryEntry; 8], [u8; 2048], 2, 512>;
     let per_slot = core::mem::size_of::<Two>() - core::mem::size_of::<One>();
     println!("RAM per slot with HEAD = 512: {per_slot} bytes (+ the socket's RX and TX buffers)");
-    // The README promises HEAD + at most 64 bytes of state.
-    assert!(per_slot <= 512 + 64, "{per_slot}");
+    // The README promises HEAD + at most 72 bytes of state (on 64-bit
+    // targets; less on 32-bit ones).
+    assert!(per_slot <= 512 + 72, "{per_slot}");
+    // And 4 words per history entry.
+    assert_eq!(core::mem::size_of::<sse_wire::HistoryEntry>(), 4 * core::mem::size_of::<usize>());
 }
 
 /// A stream whose client has a 256-byte window and never reads, with
@@ -439,8 +505,8 @@ fn ram_per_slot_is_the_head_buffer_plus_a_small_state() {
 fn stalled_stream(policy: SlowClient) -> (Net, SocketHandle) {
     let limits = Limits {
         slow_client: policy,
-        stall_timeout: Some(Duration::from_secs(2)),
-        keep_alive: None,
+        stall_timeout_ms: Some(2000),
+        keep_alive_ms: None,
         ..Limits::default()
     };
     let mut net = Net::new(Config::new(), limits, 1024);
@@ -496,10 +562,10 @@ fn a_slow_but_reading_client_is_not_a_stall() {
 #[test]
 fn a_client_that_vanishes_is_dropped_by_tcp_keep_alive_and_timeout() {
     let limits = Limits {
-        keep_alive: None,
-        stall_timeout: None,
-        tcp_keep_alive: Some(Duration::from_secs(1)),
-        tcp_timeout: Some(Duration::from_secs(3)),
+        keep_alive_ms: None,
+        stall_timeout_ms: None,
+        tcp_keep_alive_ms: Some(1000),
+        tcp_timeout_ms: Some(3000),
         ..Limits::default()
     };
     let mut net = Net::new(Config::new(), limits, 4096);
@@ -520,10 +586,10 @@ fn a_client_that_vanishes_is_dropped_by_tcp_keep_alive_and_timeout() {
 fn without_tcp_limits_a_vanished_client_keeps_its_slot() {
     // The control for the test above: it is the limits that free the slot.
     let limits = Limits {
-        keep_alive: None,
-        stall_timeout: None,
-        tcp_keep_alive: None,
-        tcp_timeout: None,
+        keep_alive_ms: None,
+        stall_timeout_ms: None,
+        tcp_keep_alive_ms: None,
+        tcp_timeout_ms: None,
         ..Limits::default()
     };
     let mut net = Net::new(Config::new(), limits, 4096);

@@ -140,8 +140,8 @@ fn main() -> ! {
     config.retry_ms = Some(2000);
     config.epoch = Some(epoch);
     let limits = Limits {
-        keep_alive: Some(Duration::from_secs(10)),
-        stall_timeout: Some(Duration::from_secs(10)),
+        keep_alive_ms: Some(10_000),
+        stall_timeout_ms: Some(10_000),
         ..Limits::default()
     };
     let server: &'static mut Dashboard =

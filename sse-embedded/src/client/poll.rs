@@ -10,7 +10,7 @@
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
-use smoltcp::time::{Duration, Instant};
+use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
 use sse_wire::MessageEvent;
 
@@ -312,7 +312,7 @@ fn failed(error: ClientError) -> Step {
 
 /// `t + ms`, saturating.
 fn later(t: Instant, ms: u32) -> Instant {
-    crate::server::later(t, Duration::from_millis(u64::from(ms)))
+    crate::server::later(t, Some(ms)).unwrap_or(t)
 }
 
 /// Connecting, sending the request, reading the head.

@@ -7,17 +7,17 @@
 //! TCP timeout). A slot owns its `HEAD`-byte buffer: the request head, then
 //! the response head.
 
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 use sse_wire::{HistoryEntry, HistoryIn};
 
-use super::limits::Limits;
-use super::stats::{Stats, bump};
 use super::stream::{Stream, discard_input};
-use super::{later, send};
+use super::{duration, later, send};
+use crate::limits::Limits;
 use crate::log::{log_debug, log_warn};
 use crate::route::{self, Config, Parsed, Route, Status};
+use crate::slots::{self, Admit};
+use crate::stats::{Stats, bump};
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum State<'a> {
@@ -34,13 +34,18 @@ pub(super) enum State<'a> {
     Closing { since: Instant },
 }
 
-/// A connection slot: one socket and its buffer.
+/// A connection slot: its state and buffer (its socket is the server's
+/// socket of the same index).
 pub(super) struct Connection<'a, const HEAD: usize> {
-    pub(super) socket: SocketHandle,
     pub(super) state: State<'a>,
     /// The request head, then the response head.
     pub(super) buf: [u8; HEAD],
     pub(super) len: usize,
+}
+
+impl<const HEAD: usize> Connection<'_, HEAD> {
+    /// A slot with no connection yet.
+    pub(super) const IDLE: Self = Self { state: State::Idle, buf: [0; HEAD], len: 0 };
 }
 
 /// A request's answer, no longer borrowing the request.
@@ -58,7 +63,10 @@ pub(super) struct Ctx<'c, 'a, I, B> {
     pub(super) history: &'c HistoryIn<I, B>,
     pub(super) stats: &'c mut Stats,
     pub(super) now: Instant,
-    pub(super) can_stream: bool,
+    /// Streams open, slots, and the stream a newcomer would displace.
+    pub(super) admit: (usize, usize, Option<usize>),
+    /// Set when a stream request displaced that stream: the server closes it.
+    pub(super) purge: Option<usize>,
 }
 
 impl<'a, I, B> Ctx<'_, 'a, I, B>
@@ -86,7 +94,7 @@ where
     }
 
     fn expired(&self, since: Instant) -> bool {
-        self.now >= later(since, self.limits.request_timeout)
+        later(since, Some(self.limits.request_timeout_ms)).is_some_and(|due| self.now >= due)
     }
 
     fn step<const HEAD: usize>(
@@ -102,8 +110,8 @@ where
                     *len = 0;
                     // Kept by smoltcp across connections; set each time so
                     // that the limits are the server's, whatever came before.
-                    socket.set_timeout(self.limits.tcp_timeout);
-                    socket.set_keep_alive(self.limits.tcp_keep_alive);
+                    socket.set_timeout(duration(self.limits.tcp_timeout_ms));
+                    socket.set_keep_alive(duration(self.limits.tcp_keep_alive_ms));
                     if socket.listen(self.config.port).is_err() {
                         log_warn!("sse-embedded: cannot listen");
                     }
@@ -199,11 +207,13 @@ where
     /// Resolves a route while the request is still borrowed.
     fn decide(&mut self, route: Route<'a, '_>) -> Decision<'a> {
         match route {
-            Route::Stream { .. } if !self.can_stream => {
-                bump(&mut self.stats.busy);
-                Decision::Error(Status::Busy)
-            }
             Route::Stream { last_event_id } => {
+                let (open, slots, victim) = self.admit;
+                match slots::admit(open, slots, self.limits, self.stats, || victim) {
+                    Admit::Stream => {}
+                    Admit::Purge(victim) => self.purge = Some(victim),
+                    Admit::Busy => return Decision::Error(Status::Busy),
+                }
                 Decision::Stream(route::stream_start(self.history, last_event_id))
             }
             Route::Page { page, head_only } => Decision::Page { page, head_only },

@@ -10,14 +10,15 @@
 //! (or is closed, per [`SlowClient`]); one that accepts nothing for the
 //! stall timeout is closed.
 //!
+//! When every stream slot is busy, a stream request closes the stalest
+//! stream ([`Limits::purge_stalest`]) by the rules the async broadcaster
+//! shares (`crate::slots`).
+//!
 //! Modules, the way smoltcp keeps sockets apart from the interface:
-//! `limits` (what a connection may do), `stats`, `connection` (one slot's
-//! state machine), `stream` (a streaming slot); this file holds the server
-//! that owns the slots and the history.
+//! `connection` (one slot's state machine), `stream` (a streaming slot);
+//! this file holds the server that owns the slots and the history.
 
 mod connection;
-mod limits;
-mod stats;
 mod stream;
 
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -25,10 +26,11 @@ use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use sse_wire::{Event, HistoryEntry, HistoryError, HistoryIn, Status as EncodeStatus};
 
-pub use limits::{Limits, SlowClient};
-pub use stats::Stats;
-
+use crate::limits::Limits;
+use crate::log::log_debug;
 use crate::route::{self, Config};
+use crate::slots;
+use crate::stats::Stats;
 use connection::{Connection, Ctx, State};
 
 /// A streaming client, for [`Server::send_to`].
@@ -92,6 +94,7 @@ pub enum SendError {
 pub struct Server<'a, I, B, const SLOTS: usize, const HEAD: usize> {
     config: Config<'a>,
     limits: Limits,
+    sockets: [SocketHandle; SLOTS],
     slots: [Connection<'a, HEAD>; SLOTS],
     history: HistoryIn<I, B>,
     stats: Stats,
@@ -120,7 +123,8 @@ where
 {
     /// A server on the given TCP sockets (one per slot; the caller made
     /// them with their RX and TX buffers and added them to its
-    /// `SocketSet`).
+    /// `SocketSet`). A `const fn`: with constant arguments it can
+    /// initialise a `static` without building the server on the stack.
     ///
     /// ```
     /// # use smoltcp::iface::SocketSet;
@@ -133,7 +137,7 @@ where
     ///     Default::default(), Default::default(), [handle], sse_wire::History::<4, 512>::new());
     /// assert_eq!(server.stats().streams, 0);
     /// ```
-    pub fn new(
+    pub const fn new(
         config: Config<'a>,
         limits: Limits,
         sockets: [SocketHandle; SLOTS],
@@ -142,9 +146,10 @@ where
         Self {
             config,
             limits,
-            slots: sockets.map(|socket| Connection { socket, state: State::Idle, buf: [0; HEAD], len: 0 }),
+            sockets,
+            slots: [const { Connection::IDLE }; SLOTS],
             history,
-            stats: Stats::default(),
+            stats: Stats::new(),
         }
     }
 
@@ -228,11 +233,13 @@ where
         client: ClientId,
         event: &Event<'_>,
     ) -> Result<(), SendError> {
-        let slot = self.slots.get_mut(client.0).ok_or(SendError::NotStreaming)?;
+        let (Some(slot), Some(&handle)) = (self.slots.get_mut(client.0), self.sockets.get(client.0)) else {
+            return Err(SendError::NotStreaming);
+        };
         let State::Streaming(stream) = &mut slot.state else {
             return Err(SendError::NotStreaming);
         };
-        let socket = sockets.get_mut::<tcp::Socket<'_>>(slot.socket);
+        let socket = sockets.get_mut::<tcp::Socket<'_>>(handle);
         // The stream head goes first.
         if !stream.started(slot.len) || !socket.may_send() {
             return Err(SendError::WouldBlock);
@@ -276,20 +283,37 @@ where
     /// # }
     /// ```
     pub fn poll(&mut self, now: Instant, sockets: &mut SocketSet<'_>) {
-        let max_streams = self.limits.streams(SLOTS);
         for index in 0..SLOTS {
             let streams = self.slots.iter().filter(|s| matches!(s.state, State::Streaming { .. })).count();
-            let Some(slot) = self.slots.get_mut(index) else { continue };
-            let socket = sockets.get_mut::<tcp::Socket<'_>>(slot.socket);
+            // The stream a stream request would displace, if the slots are full.
+            let victim =
+                slots::stalest(self.slots.iter().enumerate().filter(|&(i, _)| i != index).filter_map(
+                    |(i, slot)| match &slot.state {
+                        State::Streaming(stream) => Some(stream.held(i)),
+                        _ => None,
+                    },
+                ));
+            let (Some(slot), Some(&handle)) = (self.slots.get_mut(index), self.sockets.get(index)) else {
+                continue;
+            };
+            let socket = sockets.get_mut::<tcp::Socket<'_>>(handle);
             let mut ctx = Ctx {
                 config: &self.config,
                 limits: &self.limits,
                 history: &self.history,
                 stats: &mut self.stats,
                 now,
-                can_stream: streams < max_streams,
+                admit: (streams, SLOTS, victim),
+                purge: None,
             };
             ctx.drive(slot, socket);
+            if let Some(victim) = ctx.purge
+                && let (Some(slot), Some(&handle)) = (self.slots.get_mut(victim), self.sockets.get(victim))
+            {
+                log_debug!("sse-embedded: closing the stalest stream for a new one");
+                sockets.get_mut::<tcp::Socket<'_>>(handle).abort();
+                slot.state = State::Idle;
+            }
         }
     }
 
@@ -309,7 +333,7 @@ where
             .filter_map(|slot| match slot.state {
                 State::Idle => None,
                 State::Reading { since } | State::Responding { since, .. } | State::Closing { since } => {
-                    Some(later(since, self.limits.request_timeout))
+                    Some(later(since, Some(self.limits.request_timeout_ms))?)
                 }
                 State::Streaming(stream) => stream.deadline(&self.limits),
             })
@@ -317,8 +341,18 @@ where
     }
 }
 
-/// `t + d`, saturating instead of overflowing.
-pub(crate) fn later(t: Instant, d: Duration) -> Instant {
-    let micros = i64::try_from(d.total_micros()).unwrap_or(i64::MAX);
-    Instant::from_micros(t.total_micros().saturating_add(micros))
+/// `t` + `ms` milliseconds, saturating instead of overflowing; `None`
+/// without a limit.
+pub(crate) fn later(t: Instant, ms: Option<u32>) -> Option<Instant> {
+    ms.map(|ms| Instant::from_micros(t.total_micros().saturating_add(i64::from(ms).saturating_mul(1000))))
+}
+
+/// A limit in milliseconds as smoltcp's duration.
+pub(crate) fn duration(ms: Option<u32>) -> Option<Duration> {
+    ms.map(|ms| Duration::from_millis(u64::from(ms)))
+}
+
+/// The instant as a number for the purge rule.
+pub(crate) fn stamp(t: Instant) -> u64 {
+    u64::try_from(t.total_micros()).unwrap_or(0)
 }

@@ -14,10 +14,10 @@ use smoltcp::time::Instant;
 use sse_wire::{HistoryEntry, KEEP_ALIVE, MISSED_EVENTS};
 
 use super::connection::{Ctx, State};
-use super::limits::SlowClient;
-use super::stats::bump;
-use super::{free, later, send};
+use super::{free, later, send, stamp};
 use crate::log::log_debug;
+use crate::slots::{self, Behind, Held};
+use crate::stats::bump;
 
 /// Where a stream is.
 #[derive(Clone, Copy, Debug)]
@@ -36,11 +36,27 @@ pub(super) struct Stream {
     /// last took some or the buffer was empty (stall clock).
     queued: usize,
     progress: Instant,
+    /// When it opened.
+    opened: Instant,
 }
 
 impl Stream {
     pub(super) fn new(next_seq: u64, now: Instant) -> Self {
-        Self { sent: 0, next_seq, missed: false, last_write: now, fresh: false, queued: 0, progress: now }
+        Self {
+            sent: 0,
+            next_seq,
+            missed: false,
+            last_write: now,
+            fresh: false,
+            queued: 0,
+            progress: now,
+            opened: now,
+        }
+    }
+
+    /// The stream as the purge rule sees it, in slot `index`.
+    pub(super) fn held(&self, index: usize) -> Held {
+        Held { index, opened: stamp(self.opened), progress: stamp(self.progress), waiting: self.queued > 0 }
     }
 
     /// Whether the stream head has been sent whole.
@@ -49,9 +65,9 @@ impl Stream {
     }
 
     /// When the stream next needs a poll without network traffic.
-    pub(super) fn deadline(&self, limits: &super::Limits) -> Option<Instant> {
-        let keep_alive = limits.keep_alive.map(|k| later(self.last_write, k));
-        let stall = limits.stall_timeout.filter(|_| self.queued > 0).map(|s| later(self.progress, s));
+    pub(super) fn deadline(&self, limits: &crate::Limits) -> Option<Instant> {
+        let keep_alive = later(self.last_write, limits.keep_alive_ms);
+        let stall = later(self.progress, limits.stall_timeout_ms).filter(|_| self.queued > 0);
         match (keep_alive, stall) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -81,9 +97,9 @@ where
         if queued == 0 || queued < s.queued {
             s.progress = self.now;
         }
-        if let Some(stall) = self.limits.stall_timeout
+        if let Some(due) = later(s.progress, self.limits.stall_timeout_ms)
             && queued > 0
-            && self.now >= later(s.progress, stall)
+            && self.now >= due
         {
             bump(&mut self.stats.stalled);
             log_debug!("sse-embedded: closing a stream whose client stopped reading");
@@ -100,11 +116,15 @@ where
                 Ok(()) => {}
                 Err(closed) => return closed,
             }
-            if let Some(period) = self.limits.keep_alive
-                && self.now >= later(s.last_write, period)
-                && free(socket) >= KEEP_ALIVE.len()
+            if let Some(due) = later(s.last_write, self.limits.keep_alive_ms)
+                && self.now >= due
             {
-                send(socket, KEEP_ALIVE);
+                // Bytes that still wait in the TX buffer are traffic enough:
+                // the next keep-alive is due a period from now either way,
+                // so the deadline never stays in the past.
+                if free(socket) >= KEEP_ALIVE.len() {
+                    send(socket, KEEP_ALIVE);
+                }
                 s.last_write = self.now;
             }
         }
@@ -117,18 +137,21 @@ where
     /// the slow-client policy closed the stream.
     fn send_events(&mut self, socket: &mut tcp::Socket<'_>, s: &mut Stream) -> Result<(), State<'a>> {
         loop {
-            let oldest = self.history.oldest_seq();
             // Evicted before it could be sent: the slow-client policy.
-            if s.next_seq < oldest && !s.missed {
-                let skipped = oldest.saturating_sub(s.next_seq);
-                self.stats.missed_events = self.stats.missed_events.saturating_add(skipped);
-                if self.limits.slow_client == SlowClient::Close {
-                    bump(&mut self.stats.slow_closed);
-                    return Err(self.close(socket, true));
+            if !s.missed {
+                match slots::behind(
+                    s.next_seq,
+                    self.history.oldest_seq(),
+                    self.limits.slow_client,
+                    self.stats,
+                ) {
+                    Behind::No => {}
+                    Behind::Close => return Err(self.close(socket, true)),
+                    Behind::Missed(oldest) => {
+                        s.missed = true;
+                        s.next_seq = oldest;
+                    }
                 }
-                bump(&mut self.stats.lagged);
-                s.missed = true;
-                s.next_seq = oldest;
             }
             if s.missed {
                 if free(socket) < MISSED_EVENTS.len() {
@@ -144,8 +167,7 @@ where
             let frame = stored.frame;
             if frame.len() > socket.send_capacity() {
                 // It can never be sent to this client: tell it instead.
-                bump(&mut self.stats.oversized);
-                self.stats.missed_events = self.stats.missed_events.saturating_add(1);
+                slots::oversized(self.stats);
                 s.next_seq = s.next_seq.saturating_add(1);
                 s.missed = true;
                 continue;
