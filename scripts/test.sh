@@ -28,6 +28,8 @@ rustup toolchain list 2>/dev/null | grep -q '^nightly' \
 # Features of sse-wire that build on the host (defmt is checked separately:
 # it needs a global logger to link, which only firmware provides).
 CORE_FEATURES="embedded-io,embedded-io-async,serde"
+# Every server and the client of sse-embedded (nothing is on by default).
+EMBEDDED_FEATURES="smoltcp,proto-ipv4,medium-ethernet,async,client"
 
 step "tools: curl, Chromium, redis-server, nginx, socat, the Node.js test peers and Python's h2 (installed when missing)"
 SUDO=""
@@ -74,18 +76,18 @@ cargo clippy -p sse-std --all-targets --all-features --locked -- -D warnings
 cargo clippy -p sse-std --no-default-features --locked -- -D warnings
 cargo clippy -p sse-wire --all-targets --features "$CORE_FEATURES" --locked -- -D warnings
 cargo clippy -p sse-wire --features defmt --locked -- -D warnings
-cargo clippy -p sse-embedded --all-targets --features async,client,log --locked -- -D warnings
+cargo clippy -p sse-embedded --all-targets --features "$EMBEDDED_FEATURES,log" --locked -- -D warnings
 cargo clippy -p sse-embedded --no-default-features --locked -- -D warnings
-cargo clippy -p sse-embedded --no-default-features --features async,client,defmt --locked -- -D warnings
+cargo clippy -p sse-embedded --no-default-features --features "$EMBEDDED_FEATURES,defmt" --locked -- -D warnings
 
 step "docs (and as docs.rs builds them: nightly, --cfg docsrs, every feature-gated item labelled)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-std --no-deps --all-features --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p sse-wire --no-deps --all-features --locked
-RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features async,client --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p sse-embedded --no-deps --features "$EMBEDDED_FEATURES" --locked
 RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p sse-wire --no-deps --features "$CORE_FEATURES" --locked
 RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p sse-std --no-deps --all-features --locked
-RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p sse-embedded --no-deps --features async,client,log --locked
+RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p sse-embedded --no-deps --features "$EMBEDDED_FEATURES,log" --locked
 
 step "MSRV: Rust $MSRV ($MSRV_TOOLCHAIN) builds every crate and runs sse-wire's and sse-std's tests"
 cargo "+$MSRV_TOOLCHAIN" check --workspace --all-targets --locked
@@ -105,7 +107,7 @@ cargo test --workspace --locked
 # Every feature of sse-std (axum, jwt, redis, json, metrics) with its tests.
 cargo test -p sse-std --all-features --locked
 cargo test -p sse-wire --features "$CORE_FEATURES" --locked
-cargo test -p sse-embedded --features async,client --locked
+cargo test -p sse-embedded --features "$EMBEDDED_FEATURES" --locked
 
 step "end to end with third-party peers: npm eventsource, headless Chromium, Python h2"
 cargo test -p sse-cli --test cli --locked -- --ignored --nocapture

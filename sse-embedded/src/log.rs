@@ -3,6 +3,7 @@
 #[cfg(all(feature = "defmt", feature = "log"))]
 compile_error!("sse-embedded: enable at most one of the features `defmt` and `log`");
 
+#[allow(unused_macros)]
 macro_rules! log_debug {
     ($($arg:tt)*) => {{
         #[cfg(feature = "defmt")]
@@ -12,6 +13,7 @@ macro_rules! log_debug {
     }};
 }
 
+#[allow(unused_macros)]
 macro_rules! log_warn {
     ($($arg:tt)*) => {{
         #[cfg(feature = "defmt")]

@@ -47,7 +47,7 @@ fn start(limits: Limits, sndbuf: Option<usize>) -> (&'static Hub, SocketAddr) {
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, async move {
             let listener = std::rc::Rc::new(tokio::net::TcpListener::from_std(listener).unwrap());
-            let tasks: Vec<_> = (0..TASKS)
+            let tasks: Vec<tokio::task::JoinHandle<()>> = (0..TASKS)
                 .map(|_| {
                     let listener = listener.clone();
                     tokio::task::spawn_local(async move {
@@ -63,8 +63,9 @@ fn start(limits: Limits, sndbuf: Option<usize>) -> (&'static Hub, SocketAddr) {
                     })
                 })
                 .collect();
+            // The tasks serve until the test process ends.
             for task in tasks {
-                task.await.unwrap();
+                let _ = task.await;
             }
         });
     });
@@ -102,7 +103,9 @@ fn closed(stream: &mut TcpStream) -> bool {
         match stream.read(&mut buf) {
             Ok(0) => return true,
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
                 return false;
             }
             Err(_) => return true,

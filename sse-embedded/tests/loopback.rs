@@ -389,8 +389,6 @@ fn a_stream_request_on_full_slots_closes_the_stream_that_took_bytes_longest_ago(
     net.run(30);
     assert!(net.read(newcomer).ends_with(b"data: after\n\n"));
     assert!(net.read(fast).ends_with(b"data: after\n\n"));
-    let mut config = Config::new();
-    config.pages = PAGES;
     let page = net.request(&get("/nope", ""));
     assert!(net.read(page).starts_with(b"HTTP/1.1 404"));
 }

@@ -139,11 +139,7 @@ fn main() -> ! {
     config.pages = PAGES;
     config.retry_ms = Some(2000);
     config.epoch = Some(epoch);
-    let limits = Limits {
-        keep_alive_ms: Some(10_000),
-        stall_timeout_ms: Some(10_000),
-        ..Limits::default()
-    };
+    let limits = Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::default() };
     let server: &'static mut Dashboard =
         singleton!(SERVER: Dashboard = Server::new(config, limits, handles, History::new())).unwrap();
 
