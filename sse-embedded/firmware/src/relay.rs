@@ -32,7 +32,7 @@ pub(crate) fn start(sockets: &mut SocketSet<'static>) -> (&'static mut Client, C
     // `sse serve` sends a keep-alive comment every 15 s.
     config.read_timeout_ms = Some(40_000);
     config.retry_ms = 1_000;
-    config.jitter_seed = crate::boot_epoch();
+    config.jitter_seed = crate::host::boot_epoch();
     let remote = IpEndpoint::new(IpAddress::Ipv4(UPSTREAM_ADDR), UPSTREAM.port);
     let client = singleton!(RELAY: Client = PollClient::new(&config, socket, remote)).unwrap();
     (client, config)
