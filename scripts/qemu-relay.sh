@@ -10,15 +10,24 @@
 #
 #   sse serve --listen 127.0.0.1:8080 &
 #   scripts/qemu-relay.sh 8080 8081   # then: sse cat http://127.0.0.1:8081/events
+#   scripts/qemu-relay.sh --embassy 8080 8081   # the embassy firmware's relay
 set -euo pipefail
-host_port="${1:?usage: scripts/qemu-relay.sh HOST_PORT PORT}"
-port="${2:?usage: scripts/qemu-relay.sh HOST_PORT PORT}"
+crate=firmware
+binary=sse-firmware
+if [ "${1:-}" = "--embassy" ]; then
+    crate=firmware-embassy
+    binary=sse-firmware-embassy
+    shift
+fi
+usage="usage: scripts/qemu-relay.sh [--embassy] HOST_PORT PORT"
+host_port="${1:?$usage}"
+port="${2:?$usage}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/arm-toolchain.sh"
-(cd "$root/sse-embedded/firmware" && arm_cargo build --release --locked --features relay --target-dir target/relay >&2)
+(cd "$root/sse-embedded/$crate" && arm_cargo build --release --locked --features relay --target-dir target/relay >&2)
 exec qemu-system-arm \
     -machine mps2-an385 -cpu cortex-m3 \
     -nographic -monitor none -serial null \
-    -semihosting-config "enable=on,target=native,arg=sse-firmware" \
-    -kernel "$root/sse-embedded/firmware/target/relay/thumbv7m-none-eabi/release/sse-firmware" \
+    -semihosting-config "enable=on,target=native,arg=$binary" \
+    -kernel "$root/sse-embedded/$crate/target/relay/thumbv7m-none-eabi/release/$binary" \
     -nic "user,model=lan9118,restrict=on,net=192.168.70.0/24,host=192.168.70.1,hostfwd=tcp:127.0.0.1:${port}-192.168.70.2:80,guestfwd=tcp:192.168.70.10:8080-cmd:socat - TCP:127.0.0.1:${host_port}"

@@ -45,7 +45,7 @@ impl embedded_io_async::Write for Conn {
 struct Net(Option<VecDeque<Vec<u8>>>);
 
 impl Connect for Net {
-    type Conn = Conn;
+    type Conn<'c> = Conn;
     async fn connect(&mut self, _: &Target<'_>) -> Option<Conn> {
         self.0.take().map(Conn)
     }

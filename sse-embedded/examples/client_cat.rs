@@ -19,8 +19,8 @@ use sse_embedded::{ClientConfig, Connect, Control, Ended, EventSource, Target};
 struct Tcp;
 
 impl Connect for Tcp {
-    type Conn = FromTokio<tokio::net::TcpStream>;
-    async fn connect(&mut self, target: &Target<'_>) -> Option<Self::Conn> {
+    type Conn<'c> = FromTokio<tokio::net::TcpStream>;
+    async fn connect(&mut self, target: &Target<'_>) -> Option<Self::Conn<'_>> {
         let host = target.host.trim_start_matches('[').trim_end_matches(']');
         tokio::net::TcpStream::connect((host, target.port)).await.ok().map(FromTokio::new)
     }

@@ -46,8 +46,8 @@ pub use broadcast::Broadcaster;
 pub use client::PollClient;
 #[cfg(feature = "client")]
 pub use client::{
-    ClientConfig, ClientError, ClientStats, Connect, Control, Ended, EventSource, HeaderError, Target,
-    UrlError, check_header,
+    ClientConfig, ClientError, ClientStats, Connect, Control, Ended, EventSource, HeaderError,
+    LastEventIdError, Nal, Target, UrlError, check_header,
 };
 #[cfg(feature = "async")]
 pub use conn::{ConnError, Guard, Next, Served, StreamSource, frames_after, resume_point, serve_connection};

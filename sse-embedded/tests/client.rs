@@ -81,7 +81,7 @@ impl embedded_io_async::Write for Conn {
 }
 
 impl Connect for Server {
-    type Conn = Conn;
+    type Conn<'c> = Conn;
     async fn connect(&mut self, _target: &Target<'_>) -> Option<Conn> {
         let script = self.scripts.pop_front()?;
         self.requests.borrow_mut().push(Vec::new());

@@ -652,7 +652,9 @@ fn ids_carry_the_boot_epoch_and_an_id_from_an_earlier_boot_gets_missed() {
 fn the_poll_client_streams_from_the_server_and_resumes_after_a_silent_path() {
     use sse_embedded::{ClientConfig, ClientError, Control, PollClient, Target};
 
-    let mut net = Net::default();
+    // Keep-alives every second: a healthy stream is never quiet for the
+    // client's 2 s read timeout.
+    let mut net = Net::new(Config::new(), Limits { keep_alive_ms: Some(1_000), ..Limits::default() }, 4096);
     let socket = net.sockets.add(tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0u8; 2048]),
         tcp::SocketBuffer::new(vec![0u8; 512]),

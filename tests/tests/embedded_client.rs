@@ -66,7 +66,7 @@ impl embedded_io_async::Write for Cut {
 }
 
 impl Connect for Net {
-    type Conn = Cut;
+    type Conn<'c> = Cut;
     async fn connect(&mut self, _target: &Target<'_>) -> Option<Cut> {
         let stream = TcpStream::connect(self.addr).await.ok()?;
         self.connections += 1;

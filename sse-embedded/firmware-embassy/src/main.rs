@@ -6,7 +6,10 @@
 //! serves it, in a loop. All memory is static; there is no heap.
 //!
 //! Run it with `scripts/qemu-dashboard.sh --embassy PORT` from the
-//! repository root.
+//! repository root. With the `relay` feature it subscribes to the host's
+//! stream with the async client instead of reading the sensor, and
+//! re-serves every event it receives (`scripts/qemu-relay.sh --embassy
+//! HOST_PORT PORT`).
 //!
 //! Invariant: the only `unsafe` is the LAN9118's register window, the
 //! semihosting requests (`host`), and what embassy links against
@@ -19,6 +22,7 @@
 mod board;
 #[path = "../../firmware/src/clock.rs"]
 mod clock;
+#[cfg_attr(feature = "relay", allow(dead_code))]
 #[path = "../../firmware/src/host.rs"]
 mod host;
 // The driver's sleep helpers are the poll firmware's; this one sleeps in
@@ -26,6 +30,8 @@ mod host;
 #[allow(dead_code)]
 #[path = "../../firmware/src/lan9118.rs"]
 mod lan9118;
+#[cfg(feature = "relay")]
+mod relay;
 #[path = "../../firmware/src/sensor.rs"]
 mod sensor;
 #[path = "../../firmware/src/wake.rs"]
@@ -68,10 +74,11 @@ const CONFIG: Config<'static> = {
     config.retry_ms = Some(2000);
     config
 };
-const LIMITS: Limits = Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
+const LIMITS: Limits =
+    Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
 
 /// The stream: the last 32 events (4 KiB) for replay, shared by every task.
-static HUB: Broadcaster<'static, [HistoryEntry; 32], [u8; 4096], CONNECTIONS> =
+pub(crate) static HUB: Broadcaster<'static, [HistoryEntry; 32], [u8; 4096], CONNECTIONS> =
     Broadcaster::new(CONFIG, LIMITS, History::new());
 
 #[embassy_executor::task(pool_size = CONNECTIONS)]
@@ -108,6 +115,7 @@ async fn net_task(mut runner: embassy_net::Runner<'static, board::Ethernet>) -> 
     runner.run().await
 }
 
+#[cfg_attr(feature = "relay", allow(dead_code))]
 #[embassy_executor::task]
 async fn sensor_task(period_ms: u64) -> ! {
     let mut sensor = sensor::Sensor::new();
@@ -159,6 +167,9 @@ fn main() -> ! {
     let executor: &'static Executor = EXECUTOR.init(Executor::new(core::ptr::null_mut()));
     let spawner = executor.spawner();
     spawner.must_spawn(net_task(runner));
+    #[cfg(feature = "relay")]
+    spawner.must_spawn(relay::relay_task(stack, epoch));
+    #[cfg(not(feature = "relay"))]
     spawner.must_spawn(sensor_task(host::sensor_period_ms()));
     for _ in 0..CONNECTIONS {
         spawner.must_spawn(web_task(stack));

@@ -35,4 +35,3 @@ pub fn sensor_period_ms() -> u64 {
         .filter(|&ms| ms > 0)
         .unwrap_or(250)
 }
-

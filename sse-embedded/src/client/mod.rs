@@ -30,8 +30,10 @@ use backoff::Backoff;
 use response::{Chunked, Framing, Head};
 
 /// Opens connections for an [`EventSource`]: a TCP socket of the caller's
-/// network stack (embassy-net's `TcpSocket`, a std `TcpStream` through an
-/// adapter, a TLS session), connected to the target's host and port.
+/// network stack (embassy-net's `TcpClient` through [`Nal`], a std
+/// `TcpStream` through an adapter, a TLS session), connected to the
+/// target's host and port. A connection may borrow the connector (a socket
+/// on buffers it lends), for as long as the client uses it.
 ///
 /// ```
 /// # use core::convert::Infallible;
@@ -41,21 +43,93 @@ use response::{Chunked, Framing, Head};
 /// # impl embedded_io_async::Write for Socket { async fn write(&mut self, b: &[u8]) -> Result<usize, Infallible> { Ok(b.len()) } async fn flush(&mut self) -> Result<(), Infallible> { Ok(()) } }
 /// struct Net;
 /// impl sse_embedded::Connect for Net {
-///     type Conn = Socket;
+///     type Conn<'c> = Socket;
 ///     async fn connect(&mut self, _target: &sse_embedded::Target<'_>) -> Option<Socket> {
 ///         Some(Socket) // resolve the host, open a TCP socket to its port
 ///     }
 /// }
 /// ```
 pub trait Connect {
-    /// An open connection.
-    type Conn: Read + Write;
+    /// An open connection, which may borrow the connector.
+    type Conn<'c>: Read + Write
+    where
+        Self: 'c;
 
     /// Connects to `target.host`, port `target.port`; `None` if that
     /// failed. The client bounds the wait with its connect timeout.
     #[allow(async_fn_in_trait)]
-    async fn connect(&mut self, target: &Target<'_>) -> Option<Self::Conn>;
+    async fn connect<'c>(&'c mut self, target: &Target<'_>) -> Option<Self::Conn<'c>>;
 }
+
+/// Any `embedded-nal-async` TCP stack as a [`Connect`]: embassy-net's
+/// `TcpClient` (which lends each connection one of its socket buffers),
+/// or any other `TcpConnect`. The target's host must be an IP address
+/// (`http://192.168.1.10:8080/events`, `http://[fd00::1]/events`): there
+/// is no name lookup; give a name through your own `Connect` if you need
+/// one.
+///
+/// ```
+/// # use core::convert::Infallible;
+/// # use core::net::SocketAddr;
+/// # struct Socket;
+/// # impl embedded_io_async::ErrorType for Socket { type Error = Infallible; }
+/// # impl embedded_io_async::Read for Socket { async fn read(&mut self, _: &mut [u8]) -> Result<usize, Infallible> { Ok(0) } }
+/// # impl embedded_io_async::Write for Socket { async fn write(&mut self, b: &[u8]) -> Result<usize, Infallible> { Ok(b.len()) } async fn flush(&mut self) -> Result<(), Infallible> { Ok(()) } }
+/// # struct TcpClient;
+/// # impl embedded_nal_async::TcpConnect for TcpClient {
+/// #     type Error = Infallible;
+/// #     type Connection<'a> = Socket;
+/// #     async fn connect<'a>(&'a self, _: SocketAddr) -> Result<Socket, Infallible> { Ok(Socket) }
+/// # }
+/// // On a device: embassy_net::tcp::client::TcpClient::new(stack, &STATE)
+/// let client = TcpClient;
+/// let mut net = sse_embedded::Nal(&client);
+/// # fn takes(_: &mut impl sse_embedded::Connect) {}
+/// # takes(&mut net);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Nal<T>(pub T);
+
+impl<T: embedded_nal_async::TcpConnect> Connect for Nal<T> {
+    type Conn<'c>
+        = T::Connection<'c>
+    where
+        Self: 'c;
+
+    async fn connect<'c>(&'c mut self, target: &Target<'_>) -> Option<Self::Conn<'c>> {
+        let host = target.host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(target.host);
+        let ip: core::net::IpAddr = host.parse().ok()?;
+        self.0.connect(core::net::SocketAddr::new(ip, target.port)).await.ok()
+    }
+}
+
+/// Why [`EventSource::set_last_event_id`] refused an id.
+///
+/// ```
+/// let e = sse_embedded::LastEventIdError::ControlByte;
+/// assert_eq!(e, sse_embedded::LastEventIdError::ControlByte);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LastEventIdError {
+    /// Longer than the client's id buffer (`ID`).
+    TooLong,
+    /// It holds a control byte (other than a tab): no server would take it
+    /// in a `Last-Event-ID` header.
+    ControlByte,
+}
+
+impl core::fmt::Display for LastEventIdError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::TooLong => "the id is longer than the client's id buffer",
+            Self::ControlByte => "the id holds a control byte, which no server takes in Last-Event-ID",
+        })
+    }
+}
+
+impl core::error::Error for LastEventIdError {}
 
 /// Settings of an [`EventSource`].
 ///
@@ -375,16 +449,46 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
     /// Resumes from an id kept elsewhere (across a reboot, say).
     ///
     /// # Errors
-    /// [`sse_wire::IdTooLong`] if it is longer than `ID`.
+    /// [`LastEventIdError::TooLong`] if it is longer than `ID`,
+    /// [`LastEventIdError::ControlByte`] if a server would refuse it as a
+    /// header value; the id in use stays.
     ///
     /// ```
+    /// use sse_embedded::LastEventIdError;
     /// let config = sse_embedded::ClientConfig::new(sse_embedded::Target::parse("http://h/")?);
     /// let mut source: sse_embedded::EventSource<512, 256, 64, 4> = sse_embedded::EventSource::new(&config);
-    /// assert!(source.set_last_event_id(b"12345").is_err());
+    /// assert_eq!(source.set_last_event_id(b"12345"), Err(LastEventIdError::TooLong));
+    /// assert_eq!(source.set_last_event_id(b"1\x7f"), Err(LastEventIdError::ControlByte));
+    /// assert_eq!(source.set_last_event_id(b"1\t2"), Ok(()));
     /// # Ok::<(), sse_embedded::UrlError>(())
     /// ```
-    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), sse_wire::IdTooLong> {
-        self.core.parser.set_last_event_id(id)
+    pub fn set_last_event_id(&mut self, id: &[u8]) -> Result<(), LastEventIdError> {
+        if !request::header_safe(id) {
+            return Err(LastEventIdError::ControlByte);
+        }
+        self.core.parser.set_last_event_id(id).map_err(|_| LastEventIdError::TooLong)
+    }
+
+    /// Draws the reconnection jitter from your RNG (a hardware RNG, such as
+    /// embassy-stm32's `Rng` or esp-hal's): every reconnection waits a
+    /// random part more, so that a fleet whose server restarted does not
+    /// come back in step. Without it the jitter comes from
+    /// [`ClientConfig::jitter_seed`].
+    ///
+    /// ```
+    /// # struct Hw;
+    /// # impl rand_core::RngCore for Hw {
+    /// #     fn next_u32(&mut self) -> u32 { 4 } fn next_u64(&mut self) -> u64 { 4 }
+    /// #     fn fill_bytes(&mut self, d: &mut [u8]) { d.fill(4) }
+    /// # }
+    /// let config = sse_embedded::ClientConfig::new(sse_embedded::Target::parse("http://h/")?);
+    /// let mut source: sse_embedded::EventSource<512, 256> = sse_embedded::EventSource::new(&config);
+    /// source.seed_jitter(&mut Hw);
+    /// # Ok::<(), sse_embedded::UrlError>(())
+    /// ```
+    #[cfg(feature = "rand_core")]
+    pub fn seed_jitter(&mut self, rng: &mut impl rand_core::RngCore) {
+        self.core.backoff.reseed(rng.next_u32());
     }
 
     /// The reconnection time in force (the server's last `retry:` within
@@ -514,12 +618,12 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
 /// Connects, sends the request head (the first `len` bytes of `buf`) and
 /// reads the response head into `buf`: the connection, the judged head
 /// and the number of bytes read (the body starts after the head).
-async fn open<C: Connect>(
-    net: &mut C,
+async fn open<'c, C: Connect>(
+    net: &'c mut C,
     config: &ClientConfig<'_>,
     buf: &mut [u8],
     len: usize,
-) -> Result<(C::Conn, Head, usize), ClientError> {
+) -> Result<(C::Conn<'c>, Head, usize), ClientError> {
     let mut conn = net.connect(&config.target).await.ok_or(ClientError::Connect)?;
     conn.write_all(buf.get(..len).unwrap_or_default()).await.map_err(|_| ClientError::Io)?;
     conn.flush().await.map_err(|_| ClientError::Io)?;

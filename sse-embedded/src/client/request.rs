@@ -162,6 +162,12 @@ pub fn check_header(name: &str, value: &str) -> Result<(), HeaderError> {
 /// Writes the request head into `buf` and returns its length, or `None`
 /// if it does not fit or a header or the id is refused (ids with CR, LF
 /// or NUL are not sent: the WHATWG parser never produces one).
+/// Whether `value` can be a header value: no control byte but the tab
+/// (bytes from 0x80 are obs-text, which servers take).
+pub(crate) fn header_safe(value: &[u8]) -> bool {
+    value.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
 pub(crate) fn write_head(
     buf: &mut [u8],
     target: &Target<'_>,
@@ -179,10 +185,9 @@ pub(crate) fn write_head(
         out.put(port_digits(target.port, &mut digits))?;
     }
     out.put(b"\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n")?;
-    if !last_event_id.is_empty() {
-        if last_event_id.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-            return None;
-        }
+    // An id no server would take (a server may send one) is not sent:
+    // the request would be refused, and every reconnection with it.
+    if !last_event_id.is_empty() && header_safe(last_event_id) {
         out.put(b"Last-Event-ID: ")?;
         out.put(last_event_id)?;
         out.put(b"\r\n")?;
@@ -270,7 +275,13 @@ mod tests {
         for bad in [("X", "a\rb"), ("X", "a\nb"), ("X", "a\0b"), ("X Y", "v"), ("", "v"), ("Host", "evil")] {
             assert_eq!(write_head(&mut buf, &target, &[bad], b""), None, "{bad:?}");
         }
-        assert_eq!(write_head(&mut buf, &target, &[], b"a\nb"), None);
+        // An id no server would take is left out, never sent broken.
+        for bad_id in [&b"a\nb"[..], b"a\x01b", b"\x7f", b"a\rb"] {
+            let n = write_head(&mut buf, &target, &[], bad_id).unwrap();
+            assert!(!buf[..n].windows(14).any(|w| w == b"Last-Event-ID:"), "{bad_id:?}");
+        }
+        let n = write_head(&mut buf, &target, &[], "caf\u{e9}\t1".as_bytes()).unwrap();
+        assert!(buf[..n].windows(21).any(|w| w == "Last-Event-ID: caf\u{e9}\t".as_bytes()));
         // Too small a buffer: refused, never cut.
         assert_eq!(write_head(&mut buf[..20], &target, &[], b""), None);
         let default_port = Target::parse("http://h/").unwrap();
