@@ -414,6 +414,9 @@ fn when_every_client_reads_the_oldest_stream_makes_room() {
     net.run(30);
     assert_eq!(net.read(back), [HEAD, b"id: 1\ndata: b\n\n"].concat());
     assert_eq!(net.server.stats().purged, 2);
+    // That stream's slot comes after the newcomer's: its client still got
+    // the reset (a slot that listened at once would have forgotten it).
+    assert!(!net.client(second).is_active(), "the displaced client never heard of it");
 }
 
 #[test]

@@ -60,6 +60,8 @@ const PAGES: &[Page<'static>] =
 /// Connection tasks, and each one's buffers, as in the poll firmware (and,
 /// as there, one more with the `one-more-slot` feature).
 const CONNECTIONS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
+/// Sockets: the connection tasks', and the relay's client.
+const SOCKETS: usize = if cfg!(feature = "relay") { CONNECTIONS + 1 } else { CONNECTIONS };
 /// Request heads (browsers send 600 to 900 bytes), then outgoing frames.
 const HEAD: usize = 2048;
 const RX: usize = 1024;
@@ -155,7 +157,7 @@ fn main() -> ! {
         gateway: Some(GATEWAY),
         dns_servers: Default::default(),
     });
-    static RESOURCES: StaticCell<StackResources<CONNECTIONS>> = StaticCell::new();
+    static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
     let (stack, runner) = embassy_net::new(
         board::Ethernet { chip, mac },
         config,

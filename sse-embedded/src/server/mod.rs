@@ -312,7 +312,10 @@ where
             {
                 log_debug!("sse-embedded: closing the stalest stream for a new one");
                 sockets.get_mut::<tcp::Socket<'_>>(handle).abort();
-                slot.state = State::Idle;
+                // Not `Idle`: a slot driven later in this poll would listen
+                // at once and forget the peer before the interface sent it
+                // the reset; `Closing` frees the slot on the next poll.
+                slot.state = State::Closing { since: now };
             }
         }
     }
