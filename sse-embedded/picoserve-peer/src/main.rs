@@ -12,9 +12,12 @@
 //! the firmware it runs under `qemu-system-arm -M mps2-an385`, at
 //! 192.168.70.2.
 //!
-//! Invariant: the only `unsafe` is the time driver's exported symbols
-//! (`embassy_time_driver::time_driver_impl!`) and the register accesses of
-//! the shared LAN9118 driver.
+//! It runs on the same board support as `sse-firmware-embassy` (its
+//! `board` module: time driver, embassy-net driver, the executor loop that
+//! sleeps in WFI), so that the two differ only in the server.
+//!
+//! Invariant: the only `unsafe` is `board`'s (what embassy links against)
+//! and the register accesses of the shared LAN9118 driver.
 
 #![no_std]
 #![no_main]
@@ -22,23 +25,22 @@
 // picoserve's response futures nest deeply (its own examples raise it too).
 #![recursion_limit = "256"]
 
+#[path = "../../firmware-embassy/src/board.rs"]
+mod board;
 #[path = "../../firmware/src/clock.rs"]
 mod clock;
-// The peer polls the chip from its executor; it does not sleep on the
-// chip's interrupt line as the sse firmware does.
 #[allow(dead_code)]
 #[path = "../../firmware/src/lan9118.rs"]
 mod lan9118;
 #[path = "../../firmware/src/sensor.rs"]
 mod sensor;
+#[path = "../../firmware/src/wake.rs"]
+mod wake;
 
-use core::cell::RefCell;
-use core::task::Context;
-
+use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use embassy_executor::Spawner;
+use embassy_executor::raw::Executor;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
-use embassy_net_driver::{Capabilities, HardwareAddress, LinkState};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::watch::{DynReceiver, Watch};
 use embassy_time::{Duration, Timer};
@@ -48,7 +50,7 @@ use picoserve::routing::{PathRouter, get, get_service};
 use picoserve::{Config, Router};
 use static_cell::StaticCell;
 
-use lan9118::{Lan9118, MTU, Regs};
+use lan9118::Lan9118;
 
 /// The LAN9118's register window on the mps2-an385.
 const LAN9118_BASE: usize = 0x4020_0000;
@@ -67,103 +69,6 @@ const TX: usize = 4096;
 
 /// The latest reading, watched by every open stream.
 static READING: Watch<CriticalSectionRawMutex, (f32, f32), CONNECTIONS> = Watch::new();
-
-/// embassy-time's clock: microseconds from the LAN9118's counter. Timers
-/// wake their task at once and are polled again (the board has no timer
-/// interrupt wired up here), so the executor spins, like the firmware's
-/// main loop.
-#[allow(unsafe_code)]
-mod time {
-    use super::{Context, RefCell};
-    use crate::clock::Clock;
-
-    pub struct Time(pub critical_section::Mutex<RefCell<Option<Clock>>>);
-
-    impl embassy_time_driver::Driver for Time {
-        fn now(&self) -> u64 {
-            critical_section::with(|cs| self.0.borrow_ref(cs).as_ref().map_or(0, Clock::micros))
-        }
-
-        fn schedule_wake(&self, _at: u64, waker: &core::task::Waker) {
-            waker.wake_by_ref();
-        }
-    }
-
-    embassy_time_driver::time_driver_impl!(static TIME: Time = Time(critical_section::Mutex::new(RefCell::new(None))));
-
-    pub fn start(clock: Clock) {
-        critical_section::with(|cs| *TIME.0.borrow_ref_mut(cs) = Some(clock));
-    }
-
-    /// Keeps a spinning executor from sleeping in `wfe` with work pending.
-    pub fn poll_again(cx: &mut Context<'_>) {
-        cx.waker().wake_by_ref();
-    }
-}
-
-/// The LAN9118 lent to embassy-net.
-struct Ethernet {
-    chip: &'static mut Lan9118,
-    mac: [u8; 6],
-}
-
-struct Rx<'a>(&'a mut [u8]);
-
-struct Tx<'a> {
-    regs: &'a mut Regs,
-    buf: &'a mut [u8; MTU],
-}
-
-impl embassy_net_driver::RxToken for Rx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, f: F) -> R {
-        f(self.0)
-    }
-}
-
-impl embassy_net_driver::TxToken for Tx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let frame = &mut self.buf[..len.min(MTU)];
-        let result = f(frame);
-        self.regs.transmit(frame);
-        result
-    }
-}
-
-impl embassy_net_driver::Driver for Ethernet {
-    type RxToken<'a> = Rx<'a>;
-    type TxToken<'a> = Tx<'a>;
-
-    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_>)> {
-        let Lan9118 { regs, rx, tx } = &mut *self.chip;
-        match regs.receive(rx) {
-            Some(len) => Some((Rx(&mut rx[..len]), Tx { regs, buf: tx })),
-            None => {
-                // No receive interrupt: look again on the next poll.
-                time::poll_again(cx);
-                None
-            }
-        }
-    }
-
-    fn transmit(&mut self, _cx: &mut Context<'_>) -> Option<Tx<'_>> {
-        Some(Tx { regs: &mut self.chip.regs, buf: &mut self.chip.tx })
-    }
-
-    fn link_state(&mut self, _cx: &mut Context<'_>) -> LinkState {
-        LinkState::Up
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(1);
-        caps
-    }
-
-    fn hardware_address(&self) -> HardwareAddress {
-        HardwareAddress::Ethernet(self.mac)
-    }
-}
 
 /// One open stream: a `sensor` event per reading, a keep-alive comment
 /// after 10 s without one.
@@ -217,7 +122,7 @@ async fn web_task(id: usize, stack: Stack<'static>) -> ! {
 }
 
 #[embassy_executor::task]
-async fn net_task(mut runner: embassy_net::Runner<'static, Ethernet>) -> ! {
+async fn net_task(mut runner: embassy_net::Runner<'static, board::Ethernet>) -> ! {
     runner.run().await
 }
 
@@ -231,8 +136,9 @@ async fn sensor_task() -> ! {
     }
 }
 
-#[embassy_executor::main]
-async fn main(spawner: Spawner) {
+#[entry]
+fn main() -> ! {
+    let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
     // SAFETY: 0x4020_0000 is the LAN9118's register window on the
     // mps2-an385, device memory, and this is the only driver made for it.
     #[allow(unsafe_code)]
@@ -242,18 +148,18 @@ async fn main(spawner: Spawner) {
         Err(e) => {
             hprintln!("picoserve peer: no LAN9118: {:?}", e);
             debug::exit(debug::EXIT_FAILURE);
-            return;
+            loop {}
         }
     };
     static CHIP: StaticCell<Lan9118> = StaticCell::new();
     let chip = CHIP.init(chip);
-    time::start(clock::Clock::new(chip.counter()));
+    board::start_clock(clock::Clock::new(chip.counter()));
     let mac = match chip.mac_address() {
         Ok(mac) => mac,
         Err(e) => {
             hprintln!("picoserve peer: LAN9118: {:?}", e);
             debug::exit(debug::EXIT_FAILURE);
-            return;
+            loop {}
         }
     };
 
@@ -264,14 +170,18 @@ async fn main(spawner: Spawner) {
     });
     static RESOURCES: StaticCell<StackResources<CONNECTIONS>> = StaticCell::new();
     let (stack, runner) =
-        embassy_net::new(Ethernet { chip, mac }, config, RESOURCES.init(StackResources::new()), 0x5eed);
+        embassy_net::new(board::Ethernet { chip, mac }, config, RESOURCES.init(StackResources::new()), 0x5eed);
 
+    static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+    let executor: &'static Executor = EXECUTOR.init(Executor::new(core::ptr::null_mut()));
+    let spawner = executor.spawner();
     hprintln!("picoserve peer: serving http://{}/", IP);
     spawner.must_spawn(net_task(runner));
     spawner.must_spawn(sensor_task());
     for id in 0..CONNECTIONS {
         spawner.must_spawn(web_task(id, stack));
     }
+    board::run(executor, wake::Wake::new(peripherals.SYST))
 }
 
 #[panic_handler]
