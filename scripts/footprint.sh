@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Measures the firmware (sse-embedded on smoltcp) and its peer (picoserve's
-# SSE support on embassy-net, sse-embedded/picoserve-peer: same board,
-# driver, page, stream and per-connection buffers) on thumbv7m-none-eabi
-# (the QEMU board) and thumbv7em-none-eabihf (Cortex-M4F): flash, static
-# RAM, the RAM one more connection costs (a build with the `one-more-slot`
-# feature, minus the default build), and the code of the server crates and
-# of the network stack. Prints Markdown.
+# Measures the firmwares (sse-embedded's poll server on smoltcp, its async
+# Broadcaster on embassy-net) and their peer (picoserve's SSE support on
+# embassy-net, sse-embedded/picoserve-peer: same board, driver, executor
+# loop, page, stream and per-connection buffers) on thumbv7m-none-eabi (the
+# QEMU board) and thumbv7em-none-eabihf (Cortex-M4F): flash, static RAM,
+# the RAM one more connection costs (a build with the `one-more-slot`
+# feature, minus the default build), the code of the server crates and of
+# the network stack, and each one's stack high-water mark under load in
+# QEMU (painted stack). Prints Markdown.
 #
 #   scripts/footprint.sh
 set -euo pipefail
@@ -54,12 +56,16 @@ echo "| --- | --- | ---: | ---: | ---: | ---: |"
 crates=()
 clients=()
 for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
-    for build in firmware picoserve-peer; do
+    for build in firmware firmware-embassy picoserve-peer; do
         dir="$root/sse-embedded/$build"
         case "$build" in
             firmware)
                 bin=sse-firmware
-                label="sse-embedded + sse-wire on smoltcp 0.14"
+                label="sse-embedded (poll server) + sse-wire on smoltcp 0.14"
+                ;;
+            firmware-embassy)
+                bin=sse-firmware-embassy
+                label="sse-embedded (async Broadcaster) + sse-wire on embassy-net 0.9 (smoltcp 0.13)"
                 ;;
             picoserve-peer)
                 bin=picoserve-peer
@@ -74,8 +80,8 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
         per_connection=$((ram_plus_one - ram))
         printf '| %s | %s | %d B | %d B | %d B | %d B |\n' "$label" "$target" "$flash" "$ram" \
             "$per_connection" "$((per_connection - TCP_BUFFERS))"
-        if [ "$build" = firmware ]; then
-            crates+=("$(printf '| %s | %d B | %d B | %d B |' "$target" "$(code_of "$elf" sse_wire)" \
+        if [ "$build" != picoserve-peer ]; then
+            crates+=("$(printf '| %s | %s | %d B | %d B | %d B |' "$build" "$target" "$(code_of "$elf" sse_wire)" \
                 "$(code_of "$elf" sse_embedded)" "$(code_of "$elf" smoltcp)")")
             # The relay build: the same server, plus the client on a socket
             # of its own (and no sensor).
@@ -83,24 +89,67 @@ for target in thumbv7m-none-eabi thumbv7em-none-eabihf; do
                 --target-dir target/relay >&2)
             relay_elf="$dir/target/relay/$target/release/$bin"
             read -r relay_flash relay_ram < <(sizes "$relay_elf")
-            clients+=("$(printf '| %s | %d B | %d B | %+d B | %+d B | %d B |' "$target" "$relay_flash" "$relay_ram" \
+            clients+=("$(printf '| %s | %s | %d B | %d B | %+d B | %+d B | %d B |' "$build" "$target" "$relay_flash" "$relay_ram" \
                 "$((relay_flash - flash))" "$((relay_ram - ram))" "$(code_under "$relay_elf" "sse_embedded::client")")")
         fi
     done
 done
 echo
-echo "Both builds: 4 connections, each with a 2 KiB request buffer, 1 KiB of TCP receive and 4 KiB of TCP send buffer; the LAN9118 driver's two frame buffers; the 8.7 KiB dashboard page; a \`sensor\` event with JSON data 4 times a second; everything static; opt-level \"s\", fat LTO, Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2). The firmware also keeps a replay history (History<32, 4096>, 4.5 KiB) that the peer does not have. RAM per connection is the static RAM a fifth connection adds."
+echo "All three builds: 4 connections, each with a 2 KiB request buffer, 1 KiB of TCP receive and 4 KiB of TCP send buffer; the LAN9118 driver's two frame buffers; the 8.7 KiB dashboard page; a \`sensor\` event with JSON data 4 times a second; everything static; opt-level \"s\", fat LTO, Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2). Both sse firmwares also keep a replay history (History<32, 4096>, 4.5 KiB) that the peer does not have. The two embassy builds share the board support (time driver, embassy-net driver, the executor loop). RAM per connection is the static RAM a fifth connection adds."
 echo
-echo "The firmware's code by crate:"
+echo "The firmwares' code by crate:"
 echo
-echo "| target | sse-wire | sse-embedded | smoltcp |"
-echo "| --- | ---: | ---: | ---: |"
+echo "| firmware | target | sse-wire | sse-embedded | smoltcp |"
+echo "| --- | --- | ---: | ---: | ---: |"
 printf '%s\n' "${crates[@]}"
 echo
 echo "Functions and constants whose symbol paths start with the crate (generic code instantiated for the firmware included; code inlined into other crates' functions not)."
 echo
-echo "The relay firmware (\`--features relay\`: the same server, and the no_std client subscribed to the host's stream on a fifth socket with 2 KiB of receive and 512 B of send buffer, a 1 KiB head/read buffer and 1 KiB of event data; no sensor), next to the default firmware:"
+echo "The relay firmwares (\`--features relay\`: the same server, and the no_std client subscribed to the host's stream on a fifth socket with 2 KiB of receive and 512 B of send buffer, a 1 KiB head/read buffer and 1 KiB of event data; no sensor; the poll firmware drives PollClient, the embassy one EventSource over embassy-net's TcpClient), next to the default builds:"
 echo
-echo "| target | flash | static RAM | flash vs the default firmware | RAM vs the default firmware | code under sse_embedded::client |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| firmware | target | flash | static RAM | flash vs the default build | RAM vs the default build | code under sse_embedded::client |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${clients[@]}"
+
+# The stack: each thumbv7m build under QEMU, loaded with pages and five
+# streams at once (more than the stream slots), reports its high-water mark.
+port_base=18470
+stack_mark() {
+    local dir="$1" bin="$2" port="$3" console
+    console="$(mktemp)"
+    qemu-system-arm -machine mps2-an385 -cpu cortex-m3 -nographic -monitor none -serial null \
+        -semihosting-config "enable=on,target=native,arg=$bin,arg=period-ms=50" \
+        -kernel "$dir/target/thumbv7m-none-eabi/release/$bin" \
+        -nic "user,model=lan9118,restrict=on,net=192.168.70.0/24,host=192.168.70.1,hostfwd=tcp:127.0.0.1:${port}-192.168.70.2:80" \
+        >"$console" 2>&1 &
+    local qemu=$!
+    for _ in $(seq 100); do
+        grep -q "serving http" "$console" && break
+        sleep 0.1
+    done
+    for _ in 1 2 3; do curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/" || true; done
+    for _ in 1 2 3 4 5; do curl -s -N -m 3 -o /dev/null "http://127.0.0.1:$port/events" & done
+    curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/" || true
+    wait_curls=$(jobs -p | grep -v "^$qemu$" || true)
+    for job in $wait_curls; do wait "$job" 2>/dev/null || true; done
+    sleep 1.5
+    kill "$qemu" 2>/dev/null || true
+    wait "$qemu" 2>/dev/null || true
+    sed -n 's/.*stack high water \([0-9]*\) B.*/\1/p' "$console" | sort -n | tail -1
+    rm -f "$console"
+}
+echo
+echo "Stack high-water marks on thumbv7m under QEMU (the stack painted at boot; 3 pages and 5 simultaneous streams, with the sensor read every 50 ms):"
+echo
+echo "| build | stack high-water mark |"
+echo "| --- | ---: |"
+for build in firmware firmware-embassy picoserve-peer; do
+    case "$build" in
+        firmware) bin=sse-firmware ;;
+        firmware-embassy) bin=sse-firmware-embassy ;;
+        picoserve-peer) bin=picoserve-peer ;;
+    esac
+    port_base=$((port_base + 1))
+    mark="$(stack_mark "$root/sse-embedded/$build" "$bin" "$port_base")"
+    printf '| %s | %s B |\n' "$build" "${mark:?no stack mark from $build}"
+done

@@ -112,9 +112,13 @@ fn launch(firmware: Firmware, port: u16, period_ms: u64) -> (Qemu, String) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let qemu = Qemu(child);
+    let mut console = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    console.read_line(&mut line).unwrap();
     assert!(line.contains("serving http://192.168.70.2/"), "{line:?}");
+    // The console goes on (stack marks): keep reading it, or QEMU's next
+    // write would meet a closed pipe.
+    std::thread::spawn(move || console.lines().map_while(Result::ok).for_each(|line| println!("{line}")));
     let epoch = line.split_once("ids ").and_then(|(_, r)| r.split_once("-<n>")).unwrap().0.to_owned();
     (qemu, epoch)
 }

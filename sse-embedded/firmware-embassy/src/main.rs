@@ -34,6 +34,8 @@ mod lan9118;
 mod relay;
 #[path = "../../firmware/src/sensor.rs"]
 mod sensor;
+#[path = "../../firmware/src/stack.rs"]
+mod stack;
 #[path = "../../firmware/src/wake.rs"]
 mod wake;
 
@@ -131,6 +133,15 @@ async fn sensor_task(period_ms: u64) -> ! {
     }
 }
 
+/// Prints the stack's high-water mark when it grows.
+#[embassy_executor::task]
+async fn stack_task() -> ! {
+    loop {
+        stack::report("sse firmware (embassy)");
+        Timer::after_secs(1).await;
+    }
+}
+
 fn fail(what: &str, error: impl core::fmt::Debug) -> ! {
     hprintln!("sse firmware (embassy): {}: {:?}", what, error);
     debug::exit(debug::EXIT_FAILURE);
@@ -139,6 +150,7 @@ fn fail(what: &str, error: impl core::fmt::Debug) -> ! {
 
 #[entry]
 fn main() -> ! {
+    stack::paint();
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
     // SAFETY: 0x4020_0000 is the LAN9118's register window on the
     // mps2-an385, device memory, and this is the only driver made for it.
@@ -176,6 +188,7 @@ fn main() -> ! {
     for _ in 0..CONNECTIONS {
         spawner.must_spawn(web_task(stack));
     }
+    spawner.must_spawn(stack_task());
     let [a, b, c, d, e, f] = mac;
     hprintln!(
         "sse firmware (embassy): serving http://{}/ (MAC {:02x}-{:02x}-{:02x}-{:02x}-{:02x}-{:02x}, ids {:08x}-<n>)",

@@ -1,7 +1,7 @@
 //! Firmware for QEMU's `mps2-an385` board (Cortex-M3 with an SMSC LAN9118
 //! Ethernet controller): sse-embedded serves a live dashboard at `/` and a
 //! stream of simulated sensor readings at `/events` from 192.168.70.2.
-//! All memory is static (`cortex_m::singleton!`); there is no heap.
+//! All memory is static (`static_cell`); there is no heap.
 //!
 //! Run it with `scripts/qemu-dashboard.sh PORT` from the repository root.
 //! With the `relay` feature it subscribes to the host's stream instead of
@@ -19,9 +19,9 @@ mod phy;
 #[cfg(feature = "relay")]
 mod relay;
 mod sensor;
+mod stack;
 mod wake;
 
-use cortex_m::singleton;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -30,6 +30,7 @@ use smoltcp::time::Duration;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 use sse_embedded::{Config, Limits, Page, Server};
 use sse_wire::{Event, History, HistoryEntry};
+use static_cell::{ConstStaticCell, StaticCell};
 
 /// The LAN9118's register window on the mps2-an385.
 const LAN9118_BASE: usize = 0x4020_0000;
@@ -58,6 +59,7 @@ type Dashboard = Server<'static, [HistoryEntry; 32], [u8; 4096], SLOTS, HEAD>;
 
 #[entry]
 fn main() -> ! {
+    stack::paint();
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
     // SAFETY: 0x4020_0000 is the LAN9118's register window on the
     // mps2-an385, device memory, and this is the only driver made for it.
@@ -72,7 +74,8 @@ fn main() -> ! {
         }
     };
     // The driver's frame buffers are static too.
-    let device: &'static mut lan9118::Lan9118 = singleton!(CHIP: lan9118::Lan9118 = chip).unwrap();
+    static CHIP: StaticCell<lan9118::Lan9118> = StaticCell::new();
+    let device: &'static mut lan9118::Lan9118 = CHIP.init(chip);
     let clock = clock::Clock::new(device.counter());
     let time = || smoltcp::time::Instant::from_micros(clock.micros() as i64);
     let mac = match device.mac_address() {
@@ -90,11 +93,13 @@ fn main() -> ! {
     });
     let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
 
-    let storage =
-        singleton!(SOCKETS: [SocketStorage<'static>; SOCKET_COUNT] = [SocketStorage::EMPTY; SOCKET_COUNT])
-            .unwrap();
-    let buffers =
-        singleton!(TCP_BUFFERS: [([u8; RX], [u8; TX]); SLOTS] = [([0; RX], [0; TX]); SLOTS]).unwrap();
+    // Built in their static places, not on the stack.
+    static SOCKETS: ConstStaticCell<[SocketStorage<'static>; SOCKET_COUNT]> =
+        ConstStaticCell::new([SocketStorage::EMPTY; SOCKET_COUNT]);
+    static TCP_BUFFERS: ConstStaticCell<[([u8; RX], [u8; TX]); SLOTS]> =
+        ConstStaticCell::new([([0; RX], [0; TX]); SLOTS]);
+    let storage = SOCKETS.take();
+    let buffers = TCP_BUFFERS.take();
     let mut sockets = SocketSet::new(&mut storage[..]);
     let mut handles: [Option<SocketHandle>; SLOTS] = [None; SLOTS];
     for (handle, (rx, tx)) in handles.iter_mut().zip(buffers.iter_mut()) {
@@ -110,8 +115,8 @@ fn main() -> ! {
     config.retry_ms = Some(2000);
     config.epoch = Some(epoch);
     let limits = Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::default() };
-    let server: &'static mut Dashboard =
-        singleton!(SERVER: Dashboard = Server::new(config, limits, handles, History::new())).unwrap();
+    static SERVER: StaticCell<Dashboard> = StaticCell::new();
+    let server: &'static mut Dashboard = SERVER.init_with(|| Server::new(config, limits, handles, History::new()));
 
     hprintln!("sse firmware: serving http://{}/ (MAC {}, ids {:08x}-<n>)", IP, mac, epoch);
 
@@ -124,8 +129,13 @@ fn main() -> ! {
     let period_ms = host::sensor_period_ms();
     let mut sensor = sensor::Sensor::new();
     let mut next_reading = time();
+    let mut next_mark = time();
     loop {
         let now = time();
+        if now >= next_mark {
+            stack::report("sse firmware");
+            next_mark = now + Duration::from_secs(1);
+        }
         if !cfg!(feature = "relay") && now >= next_reading {
             let (temperature, humidity) = sensor.next();
             let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
@@ -153,7 +163,7 @@ fn main() -> ! {
         let due = [iface.poll_at(now, &sockets), server.poll_at(), client_due]
             .into_iter()
             .flatten()
-            .fold(next_reading, smoltcp::time::Instant::min);
+            .fold(next_reading.min(next_mark), smoltcp::time::Instant::min);
         let now = time();
         if due > now && !device.regs.rx_pending() {
             wake.sleep((due - now).total_micros());

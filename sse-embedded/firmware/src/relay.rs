@@ -6,13 +6,13 @@
 //! Invariant: the client resumes with `Last-Event-ID` after any cut, so
 //! the board's stream carries each upstream event once, in order.
 
-use cortex_m::singleton;
 use cortex_m_semihosting::hprintln;
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
 use sse_embedded::{ClientConfig, Control, PollClient, Target};
 use sse_wire::{Event, MessageEvent};
+use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::Dashboard;
 
@@ -25,7 +25,8 @@ pub(crate) type Client = PollClient<1024, 1024, 64, 128>;
 
 /// The relay's client on a socket of its own.
 pub(crate) fn start(sockets: &mut SocketSet<'static>) -> (&'static mut Client, ClientConfig<'static>) {
-    let (rx, tx) = singleton!(RELAY_BUFFERS: ([u8; 2048], [u8; 512]) = ([0; 2048], [0; 512])).unwrap();
+    static RELAY_BUFFERS: ConstStaticCell<([u8; 2048], [u8; 512])> = ConstStaticCell::new(([0; 2048], [0; 512]));
+    let (rx, tx) = RELAY_BUFFERS.take();
     let socket: SocketHandle = sockets
         .add(tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..])));
     let mut config = ClientConfig::new(UPSTREAM);
@@ -34,7 +35,8 @@ pub(crate) fn start(sockets: &mut SocketSet<'static>) -> (&'static mut Client, C
     config.retry_ms = 1_000;
     config.jitter_seed = crate::host::boot_epoch();
     let remote = IpEndpoint::new(IpAddress::Ipv4(UPSTREAM_ADDR), UPSTREAM.port);
-    let client = singleton!(RELAY: Client = PollClient::new(&config, socket, remote)).unwrap();
+    static RELAY: StaticCell<Client> = StaticCell::new();
+    let client = RELAY.init_with(|| PollClient::new(&config, socket, remote));
     (client, config)
 }
 

@@ -34,6 +34,8 @@ mod clock;
 mod lan9118;
 #[path = "../../firmware/src/sensor.rs"]
 mod sensor;
+#[path = "../../firmware/src/stack.rs"]
+mod stack;
 #[path = "../../firmware/src/wake.rs"]
 mod wake;
 
@@ -136,8 +138,18 @@ async fn sensor_task() -> ! {
     }
 }
 
+/// Prints the stack's high-water mark when it grows.
+#[embassy_executor::task]
+async fn stack_task() -> ! {
+    loop {
+        stack::report("picoserve peer");
+        Timer::after_secs(1).await;
+    }
+}
+
 #[entry]
 fn main() -> ! {
+    stack::paint();
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
     // SAFETY: 0x4020_0000 is the LAN9118's register window on the
     // mps2-an385, device memory, and this is the only driver made for it.
@@ -181,6 +193,7 @@ fn main() -> ! {
     for id in 0..CONNECTIONS {
         spawner.must_spawn(web_task(id, stack));
     }
+    spawner.must_spawn(stack_task());
     board::run(executor, wake::Wake::new(peripherals.SYST))
 }
 
