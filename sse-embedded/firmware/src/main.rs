@@ -55,6 +55,17 @@ const TX: usize = 4096;
 /// Sockets: the server's slots, and the relay's client.
 const SOCKET_COUNT: usize = if cfg!(feature = "relay") { SLOTS + 1 } else { SLOTS };
 
+/// The dashboard, `retry: 2000`, and ids with the boot epoch (set at boot).
+const CONFIG: Config<'static> = {
+    let mut config = Config::new();
+    config.pages = PAGES;
+    config.retry_ms = Some(2000);
+    config
+};
+/// Keep-alives and the stall timeout at 10 s; the rest the defaults.
+const LIMITS: Limits =
+    Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
+
 type Dashboard = Server<'static, [HistoryEntry; 32], [u8; 4096], SLOTS, HEAD>;
 
 #[entry]
@@ -110,13 +121,14 @@ fn main() -> ! {
     let handles = handles.map(|h| h.unwrap());
 
     let epoch = host::boot_epoch();
-    let mut config = Config::new();
-    config.pages = PAGES;
-    config.retry_ms = Some(2000);
-    config.epoch = Some(epoch);
-    let limits = Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::default() };
-    static SERVER: StaticCell<Dashboard> = StaticCell::new();
-    let server: &'static mut Dashboard = SERVER.init_with(|| Server::new(config, limits, handles, History::new()));
+    // Built at compile time in its static place (13 KiB: the slots'
+    // buffers and the history), never on the stack; sockets and the boot
+    // epoch come now.
+    static SERVER: ConstStaticCell<Dashboard> =
+        ConstStaticCell::new(Server::unattached(CONFIG, LIMITS, History::new()));
+    let server: &'static mut Dashboard = SERVER.take();
+    server.attach(handles);
+    server.set_epoch(epoch);
 
     hprintln!("sse firmware: serving http://{}/ (MAC {}, ids {:08x}-<n>)", IP, mac, epoch);
 

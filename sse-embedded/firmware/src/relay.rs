@@ -25,7 +25,8 @@ pub(crate) type Client = PollClient<1024, 1024, 64, 128>;
 
 /// The relay's client on a socket of its own.
 pub(crate) fn start(sockets: &mut SocketSet<'static>) -> (&'static mut Client, ClientConfig<'static>) {
-    static RELAY_BUFFERS: ConstStaticCell<([u8; 2048], [u8; 512])> = ConstStaticCell::new(([0; 2048], [0; 512]));
+    static RELAY_BUFFERS: ConstStaticCell<([u8; 2048], [u8; 512])> =
+        ConstStaticCell::new(([0; 2048], [0; 512]));
     let (rx, tx) = RELAY_BUFFERS.take();
     let socket: SocketHandle = sockets
         .add(tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..])));

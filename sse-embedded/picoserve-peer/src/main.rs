@@ -181,8 +181,12 @@ fn main() -> ! {
         dns_servers: Default::default(),
     });
     static RESOURCES: StaticCell<StackResources<CONNECTIONS>> = StaticCell::new();
-    let (stack, runner) =
-        embassy_net::new(board::Ethernet { chip, mac }, config, RESOURCES.init(StackResources::new()), 0x5eed);
+    let (stack, runner) = embassy_net::new(
+        board::Ethernet { chip, mac },
+        config,
+        RESOURCES.init(StackResources::new()),
+        0x5eed,
+    );
 
     static EXECUTOR: StaticCell<Executor> = StaticCell::new();
     let executor: &'static Executor = EXECUTOR.init(Executor::new(core::ptr::null_mut()));

@@ -328,7 +328,7 @@ enum Outcome {
 /// # impl embedded_io_async::Write for Socket { async fn write(&mut self, b: &[u8]) -> Result<usize, Infallible> { Ok(b.len()) } async fn flush(&mut self) -> Result<(), Infallible> { Ok(()) } }
 /// # struct Net;
 /// # impl sse_embedded::Connect for Net {
-/// #     type Conn = Socket;
+/// #     type Conn<'c> = Socket;
 /// #     async fn connect(&mut self, _: &sse_embedded::Target<'_>) -> Option<Socket> { Some(Socket) }
 /// # }
 /// # struct Timer;

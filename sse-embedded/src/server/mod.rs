@@ -94,7 +94,9 @@ pub enum SendError {
 pub struct Server<'a, I, B, const SLOTS: usize, const HEAD: usize> {
     config: Config<'a>,
     limits: Limits,
-    sockets: [SocketHandle; SLOTS],
+    /// `None` until [`attach`](Server::attach) for a server built in a
+    /// `static`.
+    sockets: Option<[SocketHandle; SLOTS]>,
     slots: [Connection<'a, HEAD>; SLOTS],
     history: HistoryIn<I, B>,
     stats: Stats,
@@ -123,8 +125,7 @@ where
 {
     /// A server on the given TCP sockets (one per slot; the caller made
     /// them with their RX and TX buffers and added them to its
-    /// `SocketSet`). A `const fn`: with constant arguments it can
-    /// initialise a `static` without building the server on the stack.
+    /// `SocketSet`).
     ///
     /// ```
     /// # use smoltcp::iface::SocketSet;
@@ -143,14 +144,77 @@ where
         sockets: [SocketHandle; SLOTS],
         history: HistoryIn<I, B>,
     ) -> Self {
+        let mut server = Self::unattached(config, limits, history);
+        server.sockets = Some(sockets);
+        server
+    }
+
+    /// A server without its sockets yet, built at compile time: a
+    /// firmware keeps it in a `static` (a `static_cell::ConstStaticCell`),
+    /// so that its slot buffers and history (kilobytes) are never built on
+    /// the stack and copied, and gives it its sockets at boot with
+    /// [`attach`](Self::attach). It serves nothing until then.
+    ///
+    /// ```
+    /// use sse_embedded::{Config, Limits, Server};
+    /// use sse_wire::{History, HistoryEntry};
+    /// static SERVER: static_cell::ConstStaticCell<Server<'static, [HistoryEntry; 16], [u8; 4096], 3, 1024>> =
+    ///     static_cell::ConstStaticCell::new(Server::unattached(Config::new(), Limits::new(), History::new()));
+    /// let server = SERVER.take();
+    /// assert_eq!(server.stats().streams, 0);
+    /// ```
+    pub const fn unattached(config: Config<'a>, limits: Limits, history: HistoryIn<I, B>) -> Self {
         Self {
             config,
             limits,
-            sockets,
+            sockets: None,
             slots: [const { Connection::IDLE }; SLOTS],
             history,
             stats: Stats::new(),
         }
+    }
+
+    /// Gives an [`unattached`](Self::unattached) server its TCP sockets,
+    /// one per slot (made with their buffers and added to the caller's
+    /// `SocketSet`); the next [`poll`](Self::poll) listens on them. Call it
+    /// once: the slots of a server already serving are reset.
+    ///
+    /// ```
+    /// # use smoltcp::iface::SocketSet;
+    /// # use smoltcp::socket::tcp;
+    /// # let mut storage: [_; 1] = Default::default();
+    /// # let mut sockets = SocketSet::new(&mut storage[..]);
+    /// # let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    /// let mut server: sse_embedded::Server<'_, _, _, 1, 256> = sse_embedded::Server::unattached(
+    ///     Default::default(), Default::default(), sse_wire::History::<4, 512>::new());
+    /// let handle = sockets.add(tcp::Socket::new(tcp::SocketBuffer::new(&mut rx[..]), tcp::SocketBuffer::new(&mut tx[..])));
+    /// server.attach([handle]);
+    /// ```
+    pub fn attach(&mut self, sockets: [SocketHandle; SLOTS]) {
+        self.sockets = Some(sockets);
+        for slot in &mut self.slots {
+            slot.state = State::Idle;
+        }
+    }
+
+    /// Sets the boot epoch of the ids given to events broadcast without one
+    /// (see [`Config::epoch`]); for a server built before the epoch was
+    /// known.
+    ///
+    /// ```
+    /// # let mut server: sse_embedded::Server<'_, _, _, 1, 256> = sse_embedded::Server::unattached(
+    /// #     Default::default(), Default::default(), sse_wire::History::<4, 512>::new());
+    /// server.set_epoch(0x2a);
+    /// let seq = server.broadcast(&sse_wire::Event::new().with_data("x")).unwrap();
+    /// assert_eq!(server.history().get(seq).unwrap().frame, b"id: 0000002a-0\ndata: x\n\n");
+    /// ```
+    pub fn set_epoch(&mut self, epoch: u32) {
+        self.config.epoch = Some(epoch);
+    }
+
+    /// The socket of slot `index`, once attached.
+    fn handle(&self, index: usize) -> Option<SocketHandle> {
+        self.sockets.as_ref()?.get(index).copied()
     }
 
     /// The server's counters.
@@ -233,7 +297,7 @@ where
         client: ClientId,
         event: &Event<'_>,
     ) -> Result<(), SendError> {
-        let (Some(slot), Some(&handle)) = (self.slots.get_mut(client.0), self.sockets.get(client.0)) else {
+        let (Some(handle), Some(slot)) = (self.handle(client.0), self.slots.get_mut(client.0)) else {
             return Err(SendError::NotStreaming);
         };
         let State::Streaming(stream) = &mut slot.state else {
@@ -293,7 +357,7 @@ where
                         _ => None,
                     },
                 ));
-            let (Some(slot), Some(&handle)) = (self.slots.get_mut(index), self.sockets.get(index)) else {
+            let (Some(handle), Some(slot)) = (self.handle(index), self.slots.get_mut(index)) else {
                 continue;
             };
             let socket = sockets.get_mut::<tcp::Socket<'_>>(handle);
@@ -308,7 +372,7 @@ where
             };
             ctx.drive(slot, socket);
             if let Some(victim) = ctx.purge
-                && let (Some(slot), Some(&handle)) = (self.slots.get_mut(victim), self.sockets.get(victim))
+                && let (Some(handle), Some(slot)) = (self.handle(victim), self.slots.get_mut(victim))
             {
                 log_debug!("sse-embedded: closing the stalest stream for a new one");
                 sockets.get_mut::<tcp::Socket<'_>>(handle).abort();
