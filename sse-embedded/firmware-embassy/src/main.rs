@@ -19,6 +19,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
+mod app;
 mod board;
 #[path = "../../firmware/src/clock.rs"]
 mod clock;
@@ -42,76 +43,23 @@ mod wake;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::raw::Executor;
-use embassy_net::tcp::TcpSocket;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
-use embassy_time::{Delay, Duration, Timer, with_timeout};
-use sse_embedded::{Broadcaster, Config, Limits, Page, Served};
-use sse_wire::{Event, History, HistoryEntry};
+use embassy_time::Timer;
 use static_cell::StaticCell;
+
+use app::{CONNECTIONS, HUB};
 
 /// The LAN9118's register window on the mps2-an385.
 const LAN9118_BASE: usize = 0x4020_0000;
 const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
 const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
 
-/// The same self-contained dashboard `sse serve` shows.
-const DASHBOARD: &[u8] = include_bytes!("../../../sse-cli/src/dashboard.html");
-const PAGES: &[Page<'static>] =
-    &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
-
-/// Connection tasks, and each one's buffers, as in the poll firmware (and,
-/// as there, one more with the `one-more-slot` feature).
-const CONNECTIONS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
 /// Sockets: the connection tasks', and the relay's client.
 const SOCKETS: usize = if cfg!(feature = "relay") { CONNECTIONS + 1 } else { CONNECTIONS };
-/// Request heads (browsers send 600 to 900 bytes), then outgoing frames.
-const HEAD: usize = 2048;
-const RX: usize = 1024;
-const TX: usize = 4096;
-
-/// The poll firmware's settings: pages, `retry: 2000`, 10 s keep-alives
-/// and stall timeout, the rest the defaults (one slot kept for pages, the
-/// stalest stream closed for a newcomer).
-const CONFIG: Config<'static> = {
-    let mut config = Config::new();
-    config.pages = PAGES;
-    config.retry_ms = Some(2000);
-    config
-};
-const LIMITS: Limits =
-    Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
-
-/// The stream: the last 32 events (4 KiB) for replay, shared by every task.
-pub(crate) static HUB: Broadcaster<'static, [HistoryEntry; 32], [u8; 4096], CONNECTIONS> =
-    Broadcaster::new(CONFIG, LIMITS, History::new());
 
 #[embassy_executor::task(pool_size = CONNECTIONS)]
 async fn web_task(stack: Stack<'static>) -> ! {
-    let mut rx = [0u8; RX];
-    let mut tx = [0u8; TX];
-    let mut buf = [0u8; HEAD];
-    loop {
-        let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
-        // A client that vanished without a FIN gives its slot back.
-        socket.set_timeout(LIMITS.tcp_timeout_ms.map(|ms| Duration::from_millis(ms.into())));
-        socket.set_keep_alive(LIMITS.tcp_keep_alive_ms.map(|ms| Duration::from_millis(ms.into())));
-        if socket.accept(80).await.is_err() {
-            continue;
-        }
-        match HUB.serve(&mut socket, &mut buf, &mut Delay).await {
-            // A page or an error: close after it, within the request timeout.
-            Ok(Served::Page | Served::Status(_)) => {
-                socket.close();
-                let timeout = Duration::from_millis(LIMITS.request_timeout_ms.into());
-                let _ = with_timeout(timeout, socket.flush()).await;
-            }
-            // A stream that ended (purged, stalled, too slow), a client
-            // that left or timed out, a failed connection: reset it.
-            _ => {}
-        }
-        socket.abort();
-        let _ = with_timeout(Duration::from_millis(100), socket.flush()).await;
-    }
+    app::serve_connections(stack).await
 }
 
 #[embassy_executor::task]
@@ -122,15 +70,7 @@ async fn net_task(mut runner: embassy_net::Runner<'static, board::Ethernet>) -> 
 #[cfg_attr(feature = "relay", allow(dead_code))]
 #[embassy_executor::task]
 async fn sensor_task(period_ms: u64) -> ! {
-    let mut sensor = sensor::Sensor::new();
-    loop {
-        let (temperature, humidity) = sensor.next();
-        let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
-        if let Ok(event) = Event::new().with_event("sensor") {
-            let _ = HUB.publish(&event.with_data_fmt(&data));
-        }
-        Timer::after_millis(period_ms).await;
-    }
+    app::read_sensor(period_ms).await
 }
 
 /// Prints the stack's high-water mark when it grows.

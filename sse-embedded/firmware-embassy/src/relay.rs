@@ -17,7 +17,7 @@ use sse_embedded::{ClientConfig, Connect, Control, EventSource, Nal, Target};
 use sse_wire::{Event, MessageEvent};
 use static_cell::StaticCell;
 
-use crate::HUB;
+use crate::app::HUB;
 
 /// The upstream stream, as QEMU's guestfwd presents it.
 const UPSTREAM: Target<'static> = Target { host: "192.168.70.10", port: 8080, path: "/events" };

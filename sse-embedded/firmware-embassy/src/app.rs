@@ -1,0 +1,82 @@
+//! The embassy app, the same on every board (QEMU's mps2-an385 here, a
+//! NUCLEO-H743ZI in `boards/`): the dashboard page, the hub every task
+//! publishes into, the loop each connection task runs, and the simulated
+//! sensor. A board provides the network stack and spawns the tasks.
+//!
+//! Invariant: nothing here touches hardware; everything is static and
+//! sized by the constants below.
+
+use embassy_net::Stack;
+use embassy_net::tcp::TcpSocket;
+use embassy_time::{Delay, Duration, Timer, with_timeout};
+use sse_embedded::{Broadcaster, Config, Limits, Page, Served};
+use sse_wire::{Event, History, HistoryEntry};
+
+/// The same self-contained dashboard `sse serve` shows.
+const DASHBOARD: &[u8] = include_bytes!("../../../sse-cli/src/dashboard.html");
+const PAGES: &[Page<'static>] =
+    &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
+
+/// Connection tasks, and each one's buffers, as in the poll firmware (and,
+/// as there, one more with the `one-more-slot` feature).
+pub const CONNECTIONS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
+/// Request heads (browsers send 600 to 900 bytes), then outgoing frames.
+const HEAD: usize = 2048;
+const RX: usize = 1024;
+const TX: usize = 4096;
+
+/// The poll firmware's settings: pages, `retry: 2000`, 10 s keep-alives
+/// and stall timeout, the rest the defaults (one slot kept for pages, the
+/// stalest stream closed for a newcomer).
+const CONFIG: Config<'static> = {
+    let mut config = Config::new();
+    config.pages = PAGES;
+    config.retry_ms = Some(2000);
+    config
+};
+const LIMITS: Limits =
+    Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
+
+/// The stream: the last 32 events (4 KiB) for replay, shared by every task.
+pub static HUB: Broadcaster<'static, [HistoryEntry; 32], [u8; 4096], CONNECTIONS> =
+    Broadcaster::new(CONFIG, LIMITS, History::new());
+
+/// One connection task: accepts a connection on port 80 and serves it, for
+/// ever. Spawn `CONNECTIONS` of them.
+pub async fn serve_connections(stack: Stack<'static>) -> ! {
+    let mut rx = [0u8; RX];
+    let mut tx = [0u8; TX];
+    let mut buf = [0u8; HEAD];
+    loop {
+        let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
+        // A client that vanished without a FIN gives its slot back.
+        socket.set_timeout(LIMITS.tcp_timeout_ms.map(|ms| Duration::from_millis(ms.into())));
+        socket.set_keep_alive(LIMITS.tcp_keep_alive_ms.map(|ms| Duration::from_millis(ms.into())));
+        if socket.accept(80).await.is_err() {
+            continue;
+        }
+        // A page or an error: close after it, within the request timeout.
+        // A stream that ended (purged, stalled, too slow), a client that
+        // left or timed out, a failed connection: reset it.
+        if let Ok(Served::Page | Served::Status(_)) = HUB.serve(&mut socket, &mut buf, &mut Delay).await {
+            socket.close();
+            let timeout = Duration::from_millis(LIMITS.request_timeout_ms.into());
+            let _ = with_timeout(timeout, socket.flush()).await;
+        }
+        socket.abort();
+        let _ = with_timeout(Duration::from_millis(100), socket.flush()).await;
+    }
+}
+
+/// The simulated sensor: a `sensor` event with JSON data every `period_ms`.
+pub async fn read_sensor(period_ms: u64) -> ! {
+    let mut sensor = crate::sensor::Sensor::new();
+    loop {
+        let (temperature, humidity) = sensor.next();
+        let data = format_args!("{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
+        if let Ok(event) = Event::new().with_event("sensor") {
+            let _ = HUB.publish(&event.with_data_fmt(&data));
+        }
+        Timer::after_millis(period_ms).await;
+    }
+}
