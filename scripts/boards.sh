@@ -11,7 +11,7 @@ source "$root/scripts/arm-toolchain.sh"
 
 echo "| board | target | flash (text + data) | static RAM (data + bss) | RAM per connection |"
 echo "| --- | --- | ---: | ---: | ---: |"
-for board in nucleo-h743zi; do
+for board in nucleo-h743zi esp32c3; do
     dir="$root/sse-embedded/boards/$board"
     bin="sse-board-$board"
     target="$(sed -n 's/^target = "\(.*\)"/\1/p' "$dir/.cargo/config.toml")"
