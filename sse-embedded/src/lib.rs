@@ -4,8 +4,11 @@
 #![doc = include_str!("../README.md")]
 // On docs.rs every feature-gated item says which feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// The README links the client's items, which exist with `client` only.
-#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
+// The README links items of every feature (the client's, the servers').
+#![cfg_attr(
+    not(all(feature = "client", feature = "async", feature = "smoltcp", feature = "rand_core")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -279,3 +279,18 @@ fn a_head_that_trickles_is_dropped_at_the_request_timeout() {
     assert!(closed(&mut slow));
     assert_eq!(hub.stats().timeouts, 1);
 }
+
+#[test]
+fn memory_is_the_history_plus_a_small_state_per_task() {
+    use std::mem::size_of;
+    let size = size_of::<Broadcaster<'static, [HistoryEntry; 8], [u8; 4096], 3>>();
+    let per_task = size_of::<Broadcaster<'static, [HistoryEntry; 8], [u8; 4096], 4>>() - size;
+    let per_entry = (size_of::<Broadcaster<'static, [HistoryEntry; 16], [u8; 4096], 3>>() - size) / 8;
+    // The README: BYTES + 4 words per history entry + 40 bytes per
+    // connection task + under 300 bytes (on a 64-bit host).
+    assert_eq!(per_entry, 4 * size_of::<usize>());
+    assert_eq!(per_task, 40);
+    let fixed = size - 4096 - 8 * per_entry - 3 * per_task;
+    println!("Broadcaster: {per_entry} B per history entry, {per_task} B per task, {fixed} B besides");
+    assert!(fixed < 300, "{fixed}");
+}

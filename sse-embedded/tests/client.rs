@@ -391,3 +391,20 @@ proptest! {
         prop_assert_eq!(r.events, want);
     }
 }
+
+#[test]
+fn memory_is_the_buffers_plus_a_small_state() {
+    use std::mem::size_of;
+    type Base = EventSource<1024, 512, 64, 128>;
+    let grows = |bigger: usize, by: usize| (bigger - size_of::<Base>()) / by;
+    // The README: BUF + DATA + EVENT + 3 x ID (the parser's id, the last
+    // delivered event's, and the one a stream starts from) and under 200
+    // bytes of state on a 64-bit host.
+    assert_eq!(grows(size_of::<EventSource<2048, 512, 64, 128>>(), 1024), 1);
+    assert_eq!(grows(size_of::<EventSource<1024, 1024, 64, 128>>(), 512), 1);
+    assert_eq!(grows(size_of::<EventSource<1024, 512, 128, 128>>(), 64), 1);
+    assert_eq!(grows(size_of::<EventSource<1024, 512, 64, 256>>(), 128), 3);
+    let state = size_of::<Base>() - (1024 + 512 + 64 + 3 * 128);
+    println!("client state besides its buffers: {state} bytes");
+    assert!(state < 200, "{state}");
+}

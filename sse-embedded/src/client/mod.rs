@@ -26,6 +26,7 @@ pub use poll::PollClient;
 pub use request::{HeaderError, Target, UrlError, check_header};
 
 use crate::deadline::{bounded, within};
+use crate::log::{log_debug, log_warn};
 use backoff::Backoff;
 use response::{Chunked, Framing, Head};
 
@@ -392,6 +393,7 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Core<DATA, EVENT, I
         if let Some(error) = error {
             self.stats.failures = self.stats.failures.saturating_add(1);
             self.stats.last_error = Some(error);
+            log_warn!("sse-embedded: client: {}", error);
             if error == ClientError::BadRequest || !config.reconnect {
                 return Err(Ended::GaveUp(error));
             }
@@ -406,12 +408,14 @@ impl<const DATA: usize, const EVENT: usize, const ID: usize> Core<DATA, EVENT, I
             return Err(Ended::GaveUp(error.unwrap_or(ClientError::Io)));
         }
         self.stats.last_delay_ms = delay;
+        log_debug!("sse-embedded: client reconnects in {} ms", delay);
         Ok(delay)
     }
 
     /// A stream opened.
     fn opened(&mut self) {
         self.stats.streams = self.stats.streams.saturating_add(1);
+        log_debug!("sse-embedded: client streaming");
     }
 }
 
