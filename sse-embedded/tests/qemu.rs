@@ -85,7 +85,7 @@ enum Firmware {
 /// Starts `firmware` under QEMU on `port` with the sensor read every
 /// `period_ms`; returns QEMU and the boot's id epoch.
 fn boot(firmware: Firmware, port: u16, period_ms: u64) -> (Qemu, String) {
-    let (qemu, epoch) = launch(firmware, port, period_ms);
+    let (qemu, epoch) = launch(Command::new("bash"), firmware, port, period_ms);
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() || !page_ok(port) {
         assert!(Instant::now() < deadline, "firmware unreachable");
@@ -94,10 +94,10 @@ fn boot(firmware: Firmware, port: u16, period_ms: u64) -> (Qemu, String) {
     (qemu, epoch)
 }
 
-/// Runs `scripts/qemu-dashboard.sh` and reads the firmware's first line:
+/// Runs `scripts/qemu-dashboard.sh` through `bash` (a plain command, or
+/// one that enters a namespace) and reads the firmware's first line:
 /// QEMU, and the boot's id epoch.
-fn launch(firmware: Firmware, port: u16, period_ms: u64) -> (Qemu, String) {
-    let mut bash = Command::new("bash");
+fn launch(mut bash: Command, firmware: Firmware, port: u16, period_ms: u64) -> (Qemu, String) {
     bash.arg(root().join("scripts/qemu-dashboard.sh"));
     if let Firmware::Embassy = firmware {
         bash.arg("--embassy");
@@ -330,12 +330,15 @@ fn drops_trickled_heads_sleeps_and_ids_survive_a_reboot(firmware: Firmware) {
     assert!(share < 0.25, "QEMU used {:.0} % of a core while idle", share * 100.0);
 }
 
-/// A client that sends a stream request and never reads. When its stdin
-/// closes it drains the socket for up to 3 s and prints whether the server
-/// had closed it (a stream still open keeps sending).
+/// A client that sends a stream request and never reads (with a receive
+/// buffer of `argv[2]` bytes if given). When its stdin closes it drains the
+/// socket for up to 3 s and prints whether the server had closed it (a
+/// stream still open keeps sending).
 const STALLED_CLIENT: &str = r#"
 import socket, sys, time
 s = socket.socket()
+if len(sys.argv) > 2:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(sys.argv[2]))
 s.connect(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /events HTTP/1.1\r\nHost: device\r\n\r\n")
 print("connected", flush=True)
@@ -418,6 +421,93 @@ fn clients_that_never_read_do_not_keep_a_fifth_out(firmware: Firmware) {
         .filter(|outcome| outcome == "closed by the server")
         .count();
     assert!(closed >= 2, "only {closed} of the four clients that never read were closed");
+}
+
+/// A network namespace of the test's own, deleted on drop.
+struct Netns(String);
+
+impl Netns {
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.0, program]);
+        command
+    }
+
+    fn status(&self, port: u16, path: &str) -> String {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let out = self
+            .command("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", &url])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+#[ignore = "needs root (a network namespace), Debian's ARM toolchain and QEMU; scripts/test.sh runs it as root"]
+fn clients_that_stop_reading_are_closed_by_the_stall_timeout() {
+    closed_by_the_stall_timeout(Firmware::Poll);
+}
+
+#[test]
+#[ignore = "needs root (a network namespace), Debian's ARM toolchain and QEMU; scripts/test.sh runs it as root"]
+fn clients_that_stop_reading_are_closed_by_the_embassy_firmwares_stall_timeout() {
+    closed_by_the_stall_timeout(Firmware::Embassy);
+}
+
+/// Where the host's buffers are small (a namespace with 16 KiB TCP send
+/// buffers at most), the path of a client that stops reading fills in
+/// seconds and the stall timeout (10 s in the firmwares) closes it: three
+/// such clients take every stream slot (no purge), and all three are gone
+/// well within 40 s, while the page is served throughout.
+fn closed_by_the_stall_timeout(firmware: Firmware) {
+    let ns = Netns(format!("sse-qemu-{}-{firmware:?}", std::process::id()));
+    assert!(Command::new("ip").args(["netns", "add", &ns.0]).status().unwrap().success());
+    for args in
+        [&["ip", "link", "set", "lo", "up"][..], &["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 8192 16384"]]
+    {
+        assert!(ns.command(args[0]).args(&args[1..]).status().unwrap().success(), "{args:?}");
+    }
+    let port = 8081;
+    // The sensor reads every 5 ms (about 18 KB/s to each client).
+    let (_qemu, _epoch) = launch(ns.command("bash"), firmware, port, 5);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ns.status(port, "/") != "200" {
+        assert!(Instant::now() < deadline, "firmware unreachable");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let stalled: Vec<_> = (0..3)
+        .map(|_| {
+            let mut client = ns
+                .command("python3")
+                .args(["-c", STALLED_CLIENT, &port.to_string(), "2048"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(client.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+            assert_eq!(line.trim(), "connected");
+            client
+        })
+        .collect();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(40) {
+        assert_eq!(ns.status(port, "/"), "200", "the page is not served beside the stalled streams");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    for mut client in stalled {
+        drop(client.stdin.take());
+        let out = client.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "closed by the server", "{firmware:?}");
+    }
 }
 
 /// A TCP proxy on 127.0.0.1 in front of `upstream` that can cut every
