@@ -124,7 +124,8 @@ pub enum Served {
     Status(u16),
     /// The client closed the connection before a whole request arrived.
     Closed,
-    /// The request head did not arrive within the request timeout.
+    /// The request head did not arrive, or the page or error was not
+    /// taken, within the request timeout.
     TimedOut,
     /// The client took no byte for the stall timeout while a response or
     /// stream waited.
@@ -170,7 +171,10 @@ pub struct Guard<'g, T> {
 /// Serves one connection: reads a request head into `buf` (431 if it does
 /// not fit), routes it like the smoltcp server, and answers: a page, an
 /// error, or a stream fed by `source` until it ends, the client goes, or a
-/// deadline of `guard` passes.
+/// deadline of `guard` passes. The head must arrive, and a page or error
+/// be taken whole, within the request timeout; a stream's writes are
+/// bounded by the stall timeout. The timer is cloned to measure the
+/// page's deadline beside each write's (embassy-time's `Delay` is `Copy`).
 ///
 /// # Errors
 /// [`ConnError::Io`] when the connection fails, [`ConnError::BufferTooSmall`].
@@ -185,7 +189,7 @@ pub struct Guard<'g, T> {
 /// async fn handle<C, T>(mut socket: C, timer: &mut T, stats: &mut sse_embedded::Stats)
 /// where
 ///     C: embedded_io_async::Read + embedded_io_async::Write,
-///     T: embedded_hal_async::delay::DelayNs,
+///     T: embedded_hal_async::delay::DelayNs + Clone,
 /// {
 ///     let mut buf = [0u8; 1024];
 ///     let config = sse_embedded::Config::new();
@@ -203,7 +207,7 @@ pub async fn serve_connection<C, S, T>(
 where
     C: Read + Write,
     S: StreamSource,
-    T: DelayNs,
+    T: DelayNs + Clone,
 {
     let Guard { limits, timer, stats } = guard;
     serve_with(conn, config, buf, source, &limits, timer, stats).await
@@ -222,7 +226,7 @@ pub(crate) async fn serve_with<C, S, T, K>(
 where
     C: Read + Write,
     S: StreamSource,
-    T: DelayNs,
+    T: DelayNs + Clone,
     K: Count,
 {
     let head = within(read_head(conn, config, buf, source), timer.delay_ms(limits.request_timeout_ms)).await;
@@ -236,10 +240,26 @@ where
         Some(Ok(None)) => return Ok(Served::Closed),
         Some(Ok(Some(decision))) => decision,
     };
+    // A page or an error must be sent whole within the request timeout, as
+    // in the poll server: a client that takes a byte now and then cannot
+    // hold the slot. A stream has the stall timeout only.
+    let mut page_timer = timer.clone();
+    let streams = matches!(decision, Decision::Stream(_));
     let mut out = Out { conn, timer, stall_ms: limits.stall_timeout_ms };
-    let served = answer(&mut out, config, buf, source, decision, &mut stats).await;
+    let answering = answer(&mut out, config, buf, source, decision, &mut stats);
+    let served = if streams {
+        answering.await
+    } else {
+        within(answering, page_timer.delay_ms(limits.request_timeout_ms))
+            .await
+            .unwrap_or(Err(Failure::TimedOut))
+    };
     match served {
         Ok(Served::Page | Served::Status(_)) => stats.count(|s| bump(&mut s.responses)),
+        Err(Failure::TimedOut) => {
+            stats.count(|s| bump(&mut s.timeouts));
+            log_debug!("sse-embedded: a response was not taken within the request timeout");
+        }
         Err(Failure::Stalled) => {
             stats.count(|s| bump(&mut s.stalled));
             log_debug!("sse-embedded: closing a stream whose client stopped reading");
@@ -249,6 +269,7 @@ where
     match served {
         Ok(served) => Ok(served),
         Err(Failure::Stalled) => Ok(Served::Stalled),
+        Err(Failure::TimedOut) => Ok(Served::TimedOut),
         Err(Failure::Ended) => Ok(Served::Stream),
         Err(Failure::Io(e)) => Err(ConnError::Io(e)),
         Err(Failure::BufferTooSmall) => Err(ConnError::BufferTooSmall),
@@ -261,6 +282,8 @@ enum Failure<E> {
     Stalled,
     /// The source ended the stream while a write waited.
     Ended,
+    /// A page or an error was not sent whole within the request timeout.
+    TimedOut,
     BufferTooSmall,
 }
 

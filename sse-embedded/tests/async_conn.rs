@@ -27,6 +27,7 @@ struct Pipe<'a> {
 
 /// A timer whose every delay ends after `polls` polls: time passes only
 /// while the connection waits.
+#[derive(Clone)]
 struct Ticks {
     polls: u32,
     waited: u32,

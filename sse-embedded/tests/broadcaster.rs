@@ -16,7 +16,12 @@ use sse_wire::{Event, History, HistoryEntry};
 const TASKS: usize = 3;
 type Hub = Broadcaster<'static, [HistoryEntry; 8], [u8; 4096], TASKS>;
 
-const PAGES: &[Page<'static>] = &[Page { path: "/", content_type: "text/html", body: b"<p>hi</p>" }];
+/// 256 KiB: more than the socket buffers take, for a client that does not read it.
+static BIG: [u8; 256 * 1024] = [b'x'; 256 * 1024];
+const PAGES: &[Page<'static>] = &[
+    Page { path: "/", content_type: "text/html", body: b"<p>hi</p>" },
+    Page { path: "/big", content_type: "text/plain", body: &BIG },
+];
 
 const HEAD: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n\r\n";
@@ -268,6 +273,29 @@ fn keep_alives_flow_on_a_quiet_stream() {
     let mut quiet = stream(addr);
     assert_eq!(read_exact(&mut quiet, HEAD.len() + 3), [HEAD, b":\n\n"].concat());
     assert_eq!(read_exact(&mut quiet, 3), b":\n\n");
+}
+
+#[test]
+fn a_page_must_be_taken_whole_within_the_request_timeout() {
+    // Reading a little now and then would keep the stall timeout away for
+    // ever; the request timeout bounds the whole page, as in the poll server.
+    let limits = Limits { request_timeout_ms: 500, ..Limits::new() };
+    let (hub, addr) = start(limits, Some(4096));
+    let mut slow = request(addr, "/big", Some(4096));
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        while let Ok(n) = slow.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    wait_for("the page's timeout", || hub.stats().timeouts == 1);
+    println!("a page read at 320 B/s was given up after {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(hub.stats().responses, 0);
 }
 
 #[test]
