@@ -176,7 +176,8 @@ async fn against_axum_chunked_streams_resume_until_204() {
     let want: Vec<(String, String)> = (0..10).map(|n| (format!("n{n}\nline two"), n.to_string())).collect();
     assert_eq!(got, want);
     assert_eq!(net.connections, 5, "four streams of three, three, three and one events, then 204");
-    // `retry: 0` from the server: the floor, not a tight loop.
+    // `retry: 0` from the server: the floor, not a tight loop (and up to
+    // half of it more, at random).
     assert_eq!(source.retry_ms(), 500);
-    assert_eq!(source.stats().last_delay_ms, 500);
+    assert!((500..=750).contains(&source.stats().last_delay_ms), "{:?}", source.stats());
 }
