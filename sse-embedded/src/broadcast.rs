@@ -318,17 +318,16 @@ where
             .hub
             .with(|s| {
                 let open = s.slots.iter().filter(|slot| slot.open).count();
-                let victim = || {
-                    slots::stalest(s.slots.iter().enumerate().filter(|(_, slot)| slot.open).map(
-                        |(index, slot)| Held {
-                            index,
-                            opened: slot.opened,
-                            progress: slot.progress,
-                            waiting: slot.writing,
-                        },
-                    ))
-                };
-                let victim = victim();
+                // The stream a newcomer would displace (read before the
+                // counters are borrowed for the admission).
+                let victim = slots::stalest(s.slots.iter().enumerate().filter(|(_, slot)| slot.open).map(
+                    |(index, slot)| Held {
+                        index,
+                        opened: slot.opened,
+                        progress: slot.progress,
+                        waiting: slot.writing,
+                    },
+                ));
                 let index = match slots::admit(open, TASKS, limits, &mut s.stats, || victim) {
                     Admit::Busy => return None,
                     Admit::Purge(index) => index,
