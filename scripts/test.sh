@@ -114,6 +114,7 @@ cargo test -p sse-embedded --features "$EMBEDDED_FEATURES" --locked
 
 step "end to end with third-party peers: npm eventsource, headless Chromium, Python h2"
 cargo test -p sse-cli --test cli --locked -- --ignored --nocapture
+cargo test -p sse-cli --test no_std_client --locked -- --ignored --nocapture
 cargo test -p sse-cli --test tls --locked -- --ignored --nocapture
 cargo test -p sse-cli --test browser_time --locked -- --ignored --nocapture
 cargo test -p sse-cli --test redis --locked -- --ignored --nocapture
