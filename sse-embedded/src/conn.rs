@@ -13,6 +13,7 @@
 //! source end the stream, [`StreamSource::poll_end`]).
 
 use core::future::poll_fn;
+use core::pin::pin;
 use core::task::{Context, Poll};
 
 use embedded_hal_async::delay::DelayNs;
@@ -243,16 +244,25 @@ where
     // A page or an error must be sent whole within the request timeout, as
     // in the poll server: a client that takes a byte now and then cannot
     // hold the slot. A stream has the stall timeout only.
+    // Both futures are pinned where they are made and raced in place:
+    // handing `answer`'s future to another future by value would make room
+    // for it twice in this one (half a kilobyte per connection).
     let mut page_timer = timer.clone();
     let streams = matches!(decision, Decision::Stream(_));
     let mut out = Out { conn, timer, stall_ms: limits.stall_timeout_ms };
-    let answering = answer(&mut out, config, buf, source, decision, &mut stats);
-    let served = if streams {
-        answering.await
-    } else {
-        within(answering, page_timer.delay_ms(limits.request_timeout_ms))
-            .await
-            .unwrap_or(Err(Failure::TimedOut))
+    let served = {
+        let mut answering = pin!(answer(&mut out, config, buf, source, decision, &mut stats));
+        let mut page_deadline = pin!(page_timer.delay_ms(limits.request_timeout_ms));
+        poll_fn(|cx| {
+            if let Poll::Ready(served) = answering.as_mut().poll(cx) {
+                return Poll::Ready(served);
+            }
+            if !streams && page_deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Failure::TimedOut));
+            }
+            Poll::Pending
+        })
+        .await
     };
     match served {
         Ok(Served::Page | Served::Status(_)) => stats.count(|s| bump(&mut s.responses)),
