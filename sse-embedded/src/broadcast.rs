@@ -395,7 +395,7 @@ where
         };
         let wait = poll_fn(|cx| ready(cx).map_or(Poll::Pending, Poll::Ready));
         let next = match limits.keep_alive_ms {
-            Some(ms) => within(wait, self.timer.delay_ms(ms)).await.unwrap_or(Next::KeepAlive),
+            Some(ms) => within!(wait, self.timer.delay_ms(ms)).unwrap_or(Next::KeepAlive),
             None => wait.await,
         };
         if next == Next::KeepAlive {

@@ -20,7 +20,7 @@ use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
 use sse_wire::{HistoryEntry, HistoryIn, KEEP_ALIVE, MISSED_EVENTS};
 
-use crate::deadline::{bounded, within};
+use crate::deadline::within;
 use crate::limits::Limits;
 use crate::log::log_debug;
 use crate::route::{self, Config, Parsed, Route, Status};
@@ -230,7 +230,7 @@ where
     T: DelayNs + Clone,
     K: Count,
 {
-    let head = within(read_head(conn, config, buf, source), timer.delay_ms(limits.request_timeout_ms)).await;
+    let head = within!(read_head(conn, config, buf, source), timer.delay_ms(limits.request_timeout_ms));
     let decision = match head {
         None => {
             stats.count(|s| bump(&mut s.timeouts));
@@ -304,6 +304,34 @@ struct Out<'o, C, T> {
     stall_ms: Option<u32>,
 }
 
+/// Runs the I/O future `$work` unless the client takes nothing for the
+/// stall timeout (`Ok(None)`) or `$source` ends the stream
+/// (`Err(Failure::Ended)`). A macro, so that the futures are pinned where
+/// they are made (see `crate::deadline`).
+macro_rules! stall_or_end {
+    ($out:expr, $source:expr, $work:expr) => {{
+        let stall_ms = $out.stall_ms;
+        let timer = &mut *$out.timer;
+        let mut work = pin!($work);
+        let mut stall = pin!(async move {
+            match stall_ms {
+                Some(ms) => timer.delay_ms(ms).await,
+                None => core::future::pending::<()>().await,
+            }
+        });
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                return Poll::Ready(Ok(Some(output)));
+            }
+            if stall.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(None));
+            }
+            $source.poll_end(cx).map(|()| Err(Failure::Ended))
+        })
+        .await
+    }};
+}
+
 impl<C: Write, T: DelayNs> Out<'_, C, T> {
     /// Writes all of `bytes`; fails if the client takes none for the stall
     /// timeout, or if `source` ends the stream meanwhile.
@@ -313,8 +341,7 @@ impl<C: Write, T: DelayNs> Out<'_, C, T> {
         source: &mut S,
     ) -> Result<(), Failure<C::Error>> {
         while !bytes.is_empty() {
-            let written =
-                ended_or(source, bounded(self.conn.write(bytes), self.timer, self.stall_ms)).await?;
+            let written = stall_or_end!(self, source, self.conn.write(bytes))?;
             match written {
                 None => return Err(Failure::Stalled),
                 Some(Err(e)) => return Err(Failure::Io(e)),
@@ -322,26 +349,11 @@ impl<C: Write, T: DelayNs> Out<'_, C, T> {
                 Some(Ok(n)) => bytes = bytes.get(n..).unwrap_or_default(),
             }
         }
-        match ended_or(source, bounded(self.conn.flush(), self.timer, self.stall_ms)).await? {
+        match stall_or_end!(self, source, self.conn.flush())? {
             None => Err(Failure::Stalled),
             Some(result) => result.map_err(Failure::Io),
         }
     }
-}
-
-/// Runs `work` unless the source ends the stream first.
-async fn ended_or<S: StreamSource, F: core::future::Future, E>(
-    source: &mut S,
-    work: F,
-) -> Result<F::Output, Failure<E>> {
-    let mut work = core::pin::pin!(work);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = work.as_mut().poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        source.poll_end(cx).map(|()| Err(Failure::Ended))
-    })
-    .await
 }
 
 /// Reads the request head into `buf` and decides the answer; `None` if the

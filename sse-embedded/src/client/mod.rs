@@ -570,7 +570,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
             return closed(ClientError::BadRequest);
         };
         let opened =
-            within(open(net, config, &mut self.buf, len), timer.delay_ms(config.connect_timeout_ms)).await;
+            within!(open(net, config, &mut self.buf, len), timer.delay_ms(config.connect_timeout_ms));
         let (mut conn, head, read) = match opened {
             None => return closed(ClientError::ConnectTimeout),
             Some(Err(error)) => return closed(error),
@@ -599,7 +599,7 @@ impl<const BUF: usize, const DATA: usize, const EVENT: usize, const ID: usize>
                 Ok(true) => break,
                 Ok(false) => {}
             }
-            match bounded(conn.read(&mut self.buf), timer, config.read_timeout_ms).await {
+            match bounded!(conn.read(&mut self.buf), &mut *timer, config.read_timeout_ms) {
                 None => {
                     error = Some(ClientError::ReadTimeout);
                     break;
