@@ -74,6 +74,19 @@ pub trait StreamSource {
     /// Whether a stream request is served at all (`false`: 503 with
     /// `Retry-After`). Asked before [`start`](Self::start); by default
     /// every request is.
+    ///
+    /// ```
+    /// # use sse_embedded::{Next, StreamSource};
+    /// /// At most one stream at a time.
+    /// struct One { open: bool }
+    /// impl StreamSource for One {
+    ///     fn admit(&mut self) -> bool { !std::mem::replace(&mut self.open, true) }
+    ///     fn start(&mut self, _: Option<&[u8]>) -> (u64, bool) { (0, false) }
+    ///     async fn next(&mut self, _: u64, _: &mut [u8]) -> Next { Next::End }
+    /// }
+    /// let mut source = One { open: false };
+    /// assert!(source.admit() && !source.admit());
+    /// ```
     fn admit(&mut self) -> bool {
         true
     }
@@ -90,6 +103,23 @@ pub trait StreamSource {
     /// Ready when the stream must end now, even while a write waits for
     /// the client (the source gave its slot to another client, say). By
     /// default never.
+    ///
+    /// ```
+    /// # use core::task::{Context, Poll};
+    /// # use sse_embedded::{Next, StreamSource};
+    /// /// Ends every stream once `closing` is set (by a shutdown, say).
+    /// struct Closing { closing: bool }
+    /// impl StreamSource for Closing {
+    ///     fn start(&mut self, _: Option<&[u8]>) -> (u64, bool) { (0, false) }
+    ///     async fn next(&mut self, _: u64, _: &mut [u8]) -> Next { Next::KeepAlive }
+    ///     fn poll_end(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+    ///         // A real source also keeps `cx.waker()` to wake when it changes.
+    ///         if self.closing { Poll::Ready(()) } else { Poll::Pending }
+    ///     }
+    /// }
+    /// let mut source = Closing { closing: true };
+    /// assert_eq!(source.poll_end(&mut Context::from_waker(std::task::Waker::noop())), Poll::Ready(()));
+    /// ```
     fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let _ = cx;
         Poll::Pending
