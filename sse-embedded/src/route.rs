@@ -51,6 +51,7 @@ pub struct Config<'a> {
     /// none).
     pub retry_ms: Option<u64>,
     /// `Retry-After` seconds sent with 503 when every stream slot is busy
+    /// and [`Limits::purge_stalest`](crate::Limits::purge_stalest) is off
     /// (default 5).
     pub retry_after_secs: u32,
     /// `Access-Control-Allow-Origin` for every response (default none).
