@@ -129,6 +129,14 @@ impl Net {
         }
     }
 
+    /// Runs the network only, as when the server's owner polls late.
+    fn run_without_the_server(&mut self, ms: u64) {
+        for _ in 0..ms {
+            self.iface.poll(self.now, &mut self.device, &mut self.sockets);
+            self.now += Duration::from_millis(1);
+        }
+    }
+
     /// A client socket connected to the server, with this RX buffer size.
     fn connect(&mut self, rx: usize) -> SocketHandle {
         let mut socket =
@@ -281,6 +289,53 @@ fn a_request_that_never_completes_is_dropped_and_the_slot_reused() {
     assert_eq!(net.server.stats().timeouts, 1);
     let client = net.request(&get("/events", ""));
     assert_eq!(net.read(client), HEAD);
+}
+
+/// A client that half-closes (sends its FIN) before the server first
+/// looks at the connection finds the socket in CLOSE-WAIT, never in
+/// ESTABLISHED: it must be served all the same, and one that sends
+/// nothing must not keep its slot (both held a slot for ever, until no
+/// slot listened: the QEMU firmware then refused every connection).
+#[test]
+fn connections_closed_by_the_client_before_the_server_polls_are_served_and_free_their_slots() {
+    let mut net = Net::default();
+    for _ in 0..SLOTS {
+        // Connected without the server, then closed without a request.
+        let mut socket = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0u8; 1024]),
+            tcp::SocketBuffer::new(vec![0u8; 1024]),
+        );
+        socket.connect(net.iface.context(), (IpAddress::v4(127, 0, 0, 1), 80), net.next_port).unwrap();
+        net.next_port += 1;
+        let quiet = net.sockets.add(socket);
+        net.run(1);
+        net.run_without_the_server(30);
+        assert_eq!(net.client(quiet).state(), tcp::State::Established);
+        net.client(quiet).close();
+        net.run_without_the_server(30);
+        net.run(30);
+        net.drop_client(quiet);
+    }
+    // A whole request and the FIN, before the server polls.
+    let mut socket =
+        tcp::Socket::new(tcp::SocketBuffer::new(vec![0u8; 4096]), tcp::SocketBuffer::new(vec![0u8; 1024]));
+    socket.connect(net.iface.context(), (IpAddress::v4(127, 0, 0, 1), 80), net.next_port).unwrap();
+    net.next_port += 1;
+    let half = net.sockets.add(socket);
+    net.run(1);
+    net.run_without_the_server(30);
+    net.client(half).send_slice(&get("/", "")).unwrap();
+    net.client(half).close();
+    net.run_without_the_server(30);
+    net.run(30);
+    assert!(net.read(half).ends_with(b"\r\n\r\n<h1>dashboard</h1>"));
+    // Every slot listens again.
+    let streams: Vec<_> = (0..SLOTS - 1).map(|_| net.request(&get("/events", ""))).collect();
+    for stream in streams {
+        assert_eq!(net.read(stream), HEAD);
+    }
+    let page = net.request(&get("/", ""));
+    assert!(net.read(page).starts_with(b"HTTP/1.1 200 OK\r\n"));
 }
 
 #[test]

@@ -117,11 +117,18 @@ where
                     }
                     return State::Idle;
                 }
-                if socket.state() == tcp::State::Established {
-                    *len = 0;
-                    return State::Reading { since: self.now };
+                // Past the handshake: ESTABLISHED, or CLOSE-WAIT when the
+                // client sent its request and FIN (or only a FIN) before
+                // this poll. Either is read (and answered) with the
+                // request timeout; left in `Idle`, a CLOSE-WAIT socket
+                // would hold the slot for ever.
+                match socket.state() {
+                    tcp::State::Listen | tcp::State::SynReceived => State::Idle,
+                    _ => {
+                        *len = 0;
+                        State::Reading { since: self.now }
+                    }
                 }
-                State::Idle
             }
             State::Reading { since } => {
                 if !socket.is_active() {
@@ -135,11 +142,13 @@ where
                 let full = *len >= HEAD;
                 let request = buf.get(..*len).unwrap_or_default();
                 match route::route(request, full, self.config) {
-                    Parsed::Partial if self.expired(since) || !socket.may_recv() => {
+                    Parsed::Partial if self.expired(since) => {
                         bump(&mut self.stats.timeouts);
                         log_debug!("sse-embedded: request timed out");
                         self.close(socket, true)
                     }
+                    // The client closed before its head was whole.
+                    Parsed::Partial if !socket.may_recv() => self.close(socket, true),
                     Parsed::Partial => State::Reading { since },
                     Parsed::Done(route) => {
                         let decision = self.decide(route);
