@@ -9,36 +9,18 @@
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Delay, Duration, Timer, with_timeout};
-use sse_embedded::{Broadcaster, Config, Limits, Page, Served};
+use sse_embedded::{Broadcaster, Served};
 use sse_wire::{Event, History, HistoryEntry};
 
-/// The same self-contained dashboard `sse serve` shows.
-const DASHBOARD: &[u8] = include_bytes!("../../../sse-cli/src/dashboard.html");
-const PAGES: &[Page<'static>] =
-    &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
+// The dashboard's settings, the same as the poll firmware's.
+#[path = "../../firmware/src/dashboard.rs"]
+mod dashboard;
 
-/// Connection tasks, and each one's buffers, as in the poll firmware (and,
-/// as there, one more with the `one-more-slot` feature).
-pub const CONNECTIONS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
-/// Request heads (browsers send 600 to 900 bytes), then outgoing frames.
-const HEAD: usize = 2048;
-const RX: usize = 1024;
-const TX: usize = 4096;
-
-/// The poll firmware's settings: pages, `retry: 2000`, 10 s keep-alives
-/// and stall timeout, the rest the defaults (one slot kept for pages, the
-/// stalest stream closed for a newcomer).
-const CONFIG: Config<'static> = {
-    let mut config = Config::new();
-    config.pages = PAGES;
-    config.retry_ms = Some(2000);
-    config
-};
-const LIMITS: Limits =
-    Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
+pub use dashboard::CONNECTIONS;
+use dashboard::{CONFIG, HEAD, HISTORY_BYTES, HISTORY_EVENTS, LIMITS, RX, TX};
 
 /// The stream: the last 32 events (4 KiB) for replay, shared by every task.
-pub static HUB: Broadcaster<'static, [HistoryEntry; 32], [u8; 4096], CONNECTIONS> =
+pub static HUB: Broadcaster<'static, [HistoryEntry; HISTORY_EVENTS], [u8; HISTORY_BYTES], CONNECTIONS> =
     Broadcaster::new(CONFIG, LIMITS, History::new());
 
 /// One connection task: accepts a connection on port 80 and serves it, for

@@ -31,6 +31,8 @@ mod host;
 #[allow(dead_code)]
 #[path = "../../firmware/src/lan9118.rs"]
 mod lan9118;
+#[path = "../../firmware/src/mps2.rs"]
+mod mps2;
 #[cfg(feature = "relay")]
 mod relay;
 #[path = "../../firmware/src/sensor.rs"]
@@ -43,16 +45,12 @@ mod wake;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::raw::Executor;
-use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
+use embassy_net::{Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_time::Timer;
 use static_cell::StaticCell;
 
 use app::{CONNECTIONS, HUB};
-
-/// The LAN9118's register window on the mps2-an385.
-const LAN9118_BASE: usize = 0x4020_0000;
-const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
-const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
+use mps2::{GATEWAY, IP};
 
 /// Sockets: the connection tasks', and the relay's client.
 const SOCKETS: usize = if cfg!(feature = "relay") { CONNECTIONS + 1 } else { CONNECTIONS };
@@ -82,25 +80,12 @@ async fn stack_task() -> ! {
     }
 }
 
-fn fail(what: &str, error: impl core::fmt::Debug) -> ! {
-    hprintln!("sse firmware (embassy): {}: {:?}", what, error);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
-}
-
 #[entry]
 fn main() -> ! {
     stack::paint();
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
-    // SAFETY: 0x4020_0000 is the LAN9118's register window on the
-    // mps2-an385, device memory, and this is the only driver made for it.
-    #[allow(unsafe_code)]
-    let chip = unsafe { lan9118::Lan9118::new(LAN9118_BASE) };
-    let chip = chip.unwrap_or_else(|e| fail("no LAN9118", e));
-    static CHIP: StaticCell<lan9118::Lan9118> = StaticCell::new();
-    let chip = CHIP.init(chip);
+    let (chip, mac) = mps2::lan9118("sse firmware (embassy)");
     board::start_clock(clock::Clock::new(chip.counter()));
-    let mac = chip.mac_address().unwrap_or_else(|e| fail("LAN9118", e));
 
     let epoch = host::boot_epoch();
     HUB.set_epoch(epoch);

@@ -13,8 +13,10 @@
 #![deny(unsafe_code)]
 
 mod clock;
+mod dashboard;
 mod host;
 mod lan9118;
+mod mps2;
 mod phy;
 #[cfg(feature = "relay")]
 mod relay;
@@ -27,76 +29,27 @@ use cortex_m_semihosting::{debug, hprintln};
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
-use sse_embedded::{Config, Limits, Page, Server};
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
+use sse_embedded::Server;
 use sse_wire::{Event, History, HistoryEntry};
-use static_cell::{ConstStaticCell, StaticCell};
+use static_cell::ConstStaticCell;
 
-/// The LAN9118's register window on the mps2-an385.
-const LAN9118_BASE: usize = 0x4020_0000;
-/// The firmware's address in QEMU's user-mode network.
-const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
-const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
-
-/// The same self-contained dashboard `sse serve` shows: connection state,
-/// a live log, and a live chart of the numeric fields of JSON events.
-const DASHBOARD: &[u8] = include_bytes!("../../../sse-cli/src/dashboard.html");
-const PAGES: &[Page<'static>] =
-    &[Page { path: "/", content_type: "text/html; charset=utf-8", body: DASHBOARD }];
-
-/// Connections served at once. `scripts/footprint.sh` builds one more with
-/// the `one-more-slot` feature: the difference is the RAM of a connection.
-const SLOTS: usize = if cfg!(feature = "one-more-slot") { 5 } else { 4 };
-/// Browsers send request heads of 600 to 900 bytes; 2 KiB leaves room.
-const HEAD: usize = 2048;
-const RX: usize = 1024;
-const TX: usize = 4096;
+use dashboard::{CONFIG, CONNECTIONS as SLOTS, HEAD, HISTORY_BYTES, HISTORY_EVENTS, LIMITS, RX, TX};
+use mps2::{GATEWAY, IP};
 
 /// Sockets: the server's slots, and the relay's client.
 const SOCKET_COUNT: usize = if cfg!(feature = "relay") { SLOTS + 1 } else { SLOTS };
 
-/// The dashboard, `retry: 2000`, and ids with the boot epoch (set at boot).
-const CONFIG: Config<'static> = {
-    let mut config = Config::new();
-    config.pages = PAGES;
-    config.retry_ms = Some(2000);
-    config
-};
-/// Keep-alives and the stall timeout at 10 s; the rest the defaults.
-const LIMITS: Limits =
-    Limits { keep_alive_ms: Some(10_000), stall_timeout_ms: Some(10_000), ..Limits::new() };
-
-type Dashboard = Server<'static, [HistoryEntry; 32], [u8; 4096], SLOTS, HEAD>;
+type Dashboard = Server<'static, [HistoryEntry; HISTORY_EVENTS], [u8; HISTORY_BYTES], SLOTS, HEAD>;
 
 #[entry]
 fn main() -> ! {
     stack::paint();
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
-    // SAFETY: 0x4020_0000 is the LAN9118's register window on the
-    // mps2-an385, device memory, and this is the only driver made for it.
-    #[allow(unsafe_code)]
-    let chip = unsafe { lan9118::Lan9118::new(LAN9118_BASE) };
-    let chip = match chip {
-        Ok(chip) => chip,
-        Err(e) => {
-            hprintln!("sse firmware: no LAN9118: {:?}", e);
-            debug::exit(debug::EXIT_FAILURE);
-            loop {}
-        }
-    };
-    // The driver's frame buffers are static too.
-    static CHIP: StaticCell<lan9118::Lan9118> = StaticCell::new();
-    let device: &'static mut lan9118::Lan9118 = CHIP.init(chip);
+    let (device, mac) = mps2::lan9118("sse firmware");
     let clock = clock::Clock::new(device.counter());
     let time = || smoltcp::time::Instant::from_micros(clock.micros() as i64);
-    let mac = match device.mac_address() {
-        Ok(mac) => smoltcp::wire::EthernetAddress(mac),
-        Err(e) => {
-            hprintln!("sse firmware: LAN9118: {:?}", e);
-            debug::exit(debug::EXIT_FAILURE);
-            loop {}
-        }
-    };
+    let mac = smoltcp::wire::EthernetAddress(mac);
     let start = time();
     let mut iface = Interface::new(IfaceConfig::new(HardwareAddress::Ethernet(mac)), device, start);
     iface.update_ip_addrs(|addrs| {

@@ -32,6 +32,8 @@ mod clock;
 #[allow(dead_code)]
 #[path = "../../firmware/src/lan9118.rs"]
 mod lan9118;
+#[path = "../../firmware/src/mps2.rs"]
+mod mps2;
 #[path = "../../firmware/src/sensor.rs"]
 mod sensor;
 #[path = "../../firmware/src/stack.rs"]
@@ -42,7 +44,7 @@ mod wake;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::raw::Executor;
-use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
+use embassy_net::{Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::watch::{DynReceiver, Watch};
 use embassy_time::{Duration, Timer};
@@ -52,12 +54,7 @@ use picoserve::routing::{PathRouter, get, get_service};
 use picoserve::{Config, Router};
 use static_cell::StaticCell;
 
-use lan9118::Lan9118;
-
-/// The LAN9118's register window on the mps2-an385.
-const LAN9118_BASE: usize = 0x4020_0000;
-const IP: Ipv4Address = Ipv4Address::new(192, 168, 70, 2);
-const GATEWAY: Ipv4Address = Ipv4Address::new(192, 168, 70, 1);
+use mps2::{GATEWAY, IP};
 
 /// The page `sse-firmware` and `sse serve` show.
 const DASHBOARD: &str = include_str!("../../../sse-cli/src/dashboard.html");
@@ -151,29 +148,8 @@ async fn stack_task() -> ! {
 fn main() -> ! {
     stack::paint();
     let Some(peripherals) = cortex_m::Peripherals::take() else { loop {} };
-    // SAFETY: 0x4020_0000 is the LAN9118's register window on the
-    // mps2-an385, device memory, and this is the only driver made for it.
-    #[allow(unsafe_code)]
-    let chip = unsafe { Lan9118::new(LAN9118_BASE) };
-    let chip = match chip {
-        Ok(chip) => chip,
-        Err(e) => {
-            hprintln!("picoserve peer: no LAN9118: {:?}", e);
-            debug::exit(debug::EXIT_FAILURE);
-            loop {}
-        }
-    };
-    static CHIP: StaticCell<Lan9118> = StaticCell::new();
-    let chip = CHIP.init(chip);
+    let (chip, mac) = mps2::lan9118("picoserve peer");
     board::start_clock(clock::Clock::new(chip.counter()));
-    let mac = match chip.mac_address() {
-        Ok(mac) => mac,
-        Err(e) => {
-            hprintln!("picoserve peer: LAN9118: {:?}", e);
-            debug::exit(debug::EXIT_FAILURE);
-            loop {}
-        }
-    };
 
     let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
         address: Ipv4Cidr::new(IP, 24),
