@@ -20,9 +20,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
-use sse_wire::{Audience, Event};
+use sse_wire::Event;
 
-use crate::hub::Hub;
+use crate::hub::{Hub, Update};
 use crate::topics::Subscription;
 
 /// The frames a [`ReplaySource`] replays (each one encoded event, see
@@ -104,22 +104,22 @@ pub type Publishing = Pin<Box<dyn Future<Output = Result<Vec<String>, EngineErro
 /// use sse_wire::{Audience, Event};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let hub = sse_std::Hub::new(Default::default());
-/// let ids = hub.publish_all(&[(Audience::EVERYONE, Event::new().with_data("hi"))]).await?;
+/// let ids = hub.publish_all(&[sse_std::Update::new(Audience::EVERYONE, Event::new().with_data("hi"))]).await?;
 /// assert_eq!(ids.len(), 1);
 /// # Ok::<(), sse_std::EngineError>(()) }).unwrap();
 /// ```
 pub trait PublishSink: Send + Sync + fmt::Debug {
     /// Stores `items`, all or none, and answers their ids.
-    fn publish_all(&self, items: &[(Audience<'_>, Event<'_>)]) -> Publishing;
+    fn publish_all(&self, items: &[Update<'_>]) -> Publishing;
 }
 
 impl PublishSink for Hub {
     /// Publishes each item to this hub; an event that cannot be published
     /// (it does not encode) stops the request there.
-    fn publish_all(&self, items: &[(Audience<'_>, Event<'_>)]) -> Publishing {
+    fn publish_all(&self, items: &[Update<'_>]) -> Publishing {
         let mut ids = Vec::with_capacity(items.len());
-        for (audience, event) in items {
-            match self.publish_to(*audience, event) {
+        for update in items {
+            match self.publish_update(update) {
                 Ok(published) => ids.push(published.id),
                 Err(e) => return Box::pin(std::future::ready(Err(EngineError::Unavailable(e.to_string())))),
             }

@@ -30,6 +30,7 @@ mod publish;
 #[cfg(feature = "redis")]
 mod redis;
 mod server;
+mod template;
 mod topics;
 mod web;
 mod writer;
@@ -43,8 +44,8 @@ pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError, MIN_HMAC_SECRET};
 pub use engine::{EngineError, PublishSink, Publishing, Replay, ReplaySource, encode_frame};
 pub use exchange::{Body, Cors, Handler, HandlerFuture, full, read_body, request_host, text_response};
 pub use hub::{
-    Hub, HubConfig, HubStats, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
-    Subscriber,
+    Hub, HubConfig, HubStats, IdForm, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
+    Subscriber, Update,
 };
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};
@@ -56,6 +57,7 @@ pub use server::{
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError};
+pub use template::{MAX_TEMPLATE_LEN, Template, TemplateError};
 pub use topics::{Selectors, Subscription};
 #[cfg(feature = "axum")]
 pub use web::LastEventId;

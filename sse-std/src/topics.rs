@@ -1,15 +1,18 @@
 //! Owned selector sets and subscriptions: what a subscriber selected and
 //! what its credentials grant, checked against each event's audience.
 //!
-//! Invariant: every selector in a [`Selectors`] was validated by
-//! sse-wire's [`Selector::parse`] once, when the set was made, and is kept
-//! in its parsed form (sorted, without duplicates), so matching never
-//! parses again and equal sets compare (and hash) equal. Every match goes
-//! through sse-wire's one rule ([`Selector::matches`],
-//! [`Audience::reaches`]), so live fan-out, replay and publisher
-//! authorization cannot disagree.
+//! Invariant: every selector in a [`Selectors`] was validated once, when
+//! the set was made (sse-wire's [`Selector::parse`], or a URI
+//! [`Template`] compiled once), and is kept in its parsed form (sorted,
+//! without duplicates), so matching never parses again and equal sets
+//! compare (and hash) equal. Every match goes through one rule
+//! ([`Selectors::covers`], on sse-wire's [`Selector::matches`]), so live
+//! fan-out, replay and publisher authorization cannot disagree. An event
+//! may have several topics: a set covers it when it covers one of them.
 
 use sse_wire::{Audience, Selection, Selector, Topic, TopicError};
+
+use crate::template::{Template, TemplateError};
 
 /// An owned set of topic selectors (see [`Selector`]): the topics a
 /// subscriber chose, or what a token grants.
@@ -36,15 +39,24 @@ pub(crate) enum Parsed {
     Under(Box<str>),
     /// One topic.
     Exact(Box<str>),
+    /// A URI template (Mercure's selectors): any topic it can expand to.
+    Template(Template),
 }
 
 impl Parsed {
-    /// sse-wire's selector for it (validated when the set was made).
-    fn selector(&self) -> Selector<'_> {
+    fn matches(&self, topic: Option<&str>) -> bool {
         match self {
-            Self::Under(prefix) => Selector::Under(prefix),
-            // Validated by `Selector::parse` when the set was made.
-            Self::Exact(topic) => Topic::new(topic).map_or(Selector::Under(topic), Selector::Exact),
+            Self::Under(prefix) => Selector::Under(prefix).matches(topic),
+            Self::Exact(exact) => topic == Some(&**exact),
+            Self::Template(template) => topic.is_some_and(|topic| template.matches(topic)),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::Under(prefix) => format!("{prefix}*"),
+            Self::Exact(topic) => topic.to_string(),
+            Self::Template(template) => template.as_str().to_owned(),
         }
     }
 }
@@ -98,6 +110,59 @@ impl Selectors {
         Ok(set)
     }
 
+    /// Validates selectors written the Mercure way: `*` (every topic), a
+    /// URI template (RFC 6570, such as `https://example.com/books/{id}`),
+    /// or else one exact topic (any string; one that is not a valid topic
+    /// name, such as `a/*`, can only match itself, which no topic is).
+    ///
+    /// # Errors
+    /// The first invalid template's [`TemplateError`].
+    ///
+    /// ```
+    /// let set = sse_std::Selectors::parse_mercure(["https://example.com/books/{id}", "urn:news"])?;
+    /// assert!(set.covers(Some("https://example.com/books/1")));
+    /// assert!(set.covers(Some("urn:news")));
+    /// assert!(!set.covers(Some("https://example.com/books/1/reviews")));
+    /// assert!(!sse_std::Selectors::parse_mercure(["news/*"])?.covers(Some("news/eu")));
+    /// # Ok::<(), sse_std::TemplateError>(())
+    /// ```
+    pub fn parse_mercure<I, S>(selectors: I) -> Result<Self, TemplateError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = Self::none();
+        for text in selectors {
+            let text = text.as_ref();
+            if text == "*" {
+                set.all = true;
+            } else if text.contains(['{', '}']) || Topic::new(text).is_err() {
+                set.selectors.push(Parsed::Template(Template::parse(text)?));
+            } else {
+                set.selectors.push(Parsed::Exact(Box::from(text)));
+            }
+        }
+        set.selectors.sort_unstable();
+        set.selectors.dedup();
+        Ok(set)
+    }
+
+    /// Both sets' selectors.
+    ///
+    /// ```
+    /// let a = sse_std::Selectors::parse(["a"])?;
+    /// let both = a.union(&sse_std::Selectors::parse(["b/*"])?);
+    /// assert!(both.covers(Some("a")) && both.covers(Some("b/c")));
+    /// # Ok::<(), sse_wire::TopicError>(())
+    /// ```
+    #[must_use]
+    pub fn union(&self, other: &Self) -> Self {
+        let mut selectors: Vec<Parsed> = self.selectors.iter().chain(&other.selectors).cloned().collect();
+        selectors.sort_unstable();
+        selectors.dedup();
+        Self { selectors, all: self.all || other.all }
+    }
+
     /// Whether there is no selector.
     ///
     /// ```
@@ -108,18 +173,19 @@ impl Selectors {
         !self.all && self.selectors.is_empty()
     }
 
-    /// The selectors, each once: `*` first if present, then the
-    /// `prefix/*` selectors, then the exact topics, each sorted.
+    /// The selectors as written, each once: `*` first if present, then
+    /// the `prefix/*` selectors, the exact topics and the URI templates,
+    /// each sorted.
     ///
     /// ```
     /// let set = sse_std::Selectors::parse(["b", "a/*", "*", "*", "a"])?;
-    /// let texts: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    /// let texts: Vec<String> = set.iter().collect();
     /// assert_eq!(texts, ["*", "a/*", "a", "b"]);
     /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
-    pub fn iter(&self) -> impl Iterator<Item = Selector<'_>> + '_ {
-        let all = self.all.then_some(Selector::All);
-        all.into_iter().chain(self.selectors.iter().map(Parsed::selector))
+    pub fn iter(&self) -> impl Iterator<Item = String> + '_ {
+        let all = self.all.then(|| "*".to_owned());
+        all.into_iter().chain(self.selectors.iter().map(Parsed::text))
     }
 
     /// Whether `*` is among the selectors.
@@ -142,7 +208,23 @@ impl Selectors {
     /// ```
     #[must_use]
     pub fn covers(&self, topic: Option<&str>) -> bool {
-        self.all || self.selectors.iter().any(|parsed| parsed.selector().matches(topic))
+        self.all || self.selectors.iter().any(|parsed| parsed.matches(topic))
+    }
+
+    /// Whether a selector of the set matches one of `topics` (an event
+    /// with several topics; none: an event without a topic).
+    ///
+    /// ```
+    /// let set = sse_std::Selectors::parse(["b"])?;
+    /// assert!(set.covers_any(&["a", "b"]) && !set.covers_any(&["a"]));
+    /// # Ok::<(), sse_wire::TopicError>(())
+    /// ```
+    #[must_use]
+    pub fn covers_any<S: AsRef<str>>(&self, topics: &[S]) -> bool {
+        if topics.is_empty() {
+            return self.covers(None);
+        }
+        topics.iter().any(|topic| self.covers(Some(topic.as_ref())))
     }
 }
 
@@ -218,13 +300,11 @@ impl Subscription {
         audience.reaches(&self.topics, &self.grants)
     }
 
-    /// Whether an event stored with this topic name and flag reaches this
-    /// subscriber (a name that is not a valid topic reaches nobody).
-    pub(crate) fn admits_parts(&self, topic: Option<&str>, private: bool) -> bool {
-        match topic.map(Topic::new) {
-            None => self.admits(Audience { topic: None, private }),
-            Some(Ok(topic)) => self.admits(Audience { topic: Some(topic), private }),
-            Some(Err(_)) => false,
-        }
+    /// Whether an event with these topics (none: no topic) and privacy
+    /// reaches this subscriber: one of its topics is selected and, if it
+    /// is private, one of them is granted (Mercure's rule for updates with
+    /// several topics: the audience is the union of the topics').
+    pub(crate) fn admits_topics<S: AsRef<str>>(&self, topics: &[S], private: bool) -> bool {
+        self.topics.covers_any(topics) && (!private || self.grants.covers_any(topics))
     }
 }

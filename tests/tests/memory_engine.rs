@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use sse_std::{
     EngineError, Hub, HubConfig, PublishSink, Publishing, Replay, ReplaySource, Selectors, Subscription,
-    encode_frame,
+    Update, encode_frame,
 };
 use sse_wire::{Audience, Event, Topic};
 use tokio::sync::Notify;
@@ -64,14 +64,14 @@ struct MemoryEngine {
 }
 
 impl PublishSink for MemoryEngine {
-    fn publish_all(&self, items: &[(Audience<'_>, Event<'_>)]) -> Publishing {
-        if items.iter().any(|(_, event)| event.id().is_some()) {
+    fn publish_all(&self, items: &[Update<'_>]) -> Publishing {
+        if items.iter().any(|update| update.event.id().is_some()) {
             return Box::pin(std::future::ready(Err(EngineError::Refused("the engine assigns ids".into()))));
         }
         let mut entries = self.log.entries.lock().unwrap();
         let mut next = self.log.next.lock().unwrap();
         let mut ids = Vec::new();
-        for (audience, event) in items {
+        for Update { audience, event, .. } in items {
             let entry = Entry {
                 seq: *next,
                 topic: audience.topic_name().map(str::to_owned),
@@ -121,7 +121,7 @@ impl ReplaySource for MemorySource {
                 .filter(|e| e.seq > after && e.seq <= until)
                 .filter_map(|e| {
                     e.with_event(|audience, event| {
-                        subscription.admits(audience).then(|| encode_frame(event).ok())
+                        Update::new(audience, *event).admitted_by(subscription).then(|| encode_frame(event).ok())
                     })
                     .flatten()
                     .flatten()
@@ -195,9 +195,9 @@ async fn an_engine_outside_sse_std_shares_events_resumes_exactly_and_reports_gap
     tokio::time::sleep(Duration::from_millis(50)).await;
 
     let orders = Audience::on(Topic::new("orders/1").unwrap());
-    let items: Vec<(Audience<'_>, Event<'_>)> = (0..6)
+    let items: Vec<Update<'_>> = (0..6)
         .map(|i| {
-            (
+            Update::new(
                 if i % 2 == 0 { orders } else { Audience::EVERYONE },
                 Event::new().with_data(["e0", "e1", "e2", "e3", "e4", "e5"][i]),
             )
@@ -214,14 +214,14 @@ async fn an_engine_outside_sse_std_shares_events_resumes_exactly_and_reports_gap
     let topic = Subscription::new(Selectors::parse(["orders/*"]).unwrap());
     let mut resumed = b.subscribe_with(topic.clone(), Some("mem-0")).unwrap();
     assert_eq!(next_frames(&mut resumed, 2).await, [frame(2, "e2"), frame(4, "e4")]);
-    let more = engine.publish_all(&[(orders, Event::new().with_data("live"))]).await.unwrap();
+    let more = engine.publish_all(&[Update::new(orders, Event::new().with_data("live"))]).await.unwrap();
     assert_eq!(more, ["mem-6"]);
     assert_eq!(next_frames(&mut resumed, 1).await, [frame(6, "live")], "live follows the replay, no gap");
     assert_eq!(b.stats().replays, 1);
 
     // An id the engine did not assign is refused at publish, and one it
     // no longer holds gives `missed`.
-    let with_id = [(Audience::EVERYONE, Event::new().with_id("mine").unwrap().with_data("x"))];
+    let with_id = [Update::new(Audience::EVERYONE, Event::new().with_id("mine").unwrap().with_data("x"))];
     assert!(matches!(engine.publish_all(&with_id).await, Err(EngineError::Refused(_))));
     log.entries.lock().unwrap().drain(..4);
     let mut stale = a.subscribe_with(everything.clone(), Some("mem-1")).unwrap();

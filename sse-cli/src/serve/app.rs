@@ -9,9 +9,8 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use sse_std::{
     AuthError, Body, INSUFFICIENT_SCOPE, PublishItem, Selectors, ServerConfig, Verify, bearer_token, full,
-    parse_publish, read_body, request_host, text_response,
+    Update, parse_publish, read_body, request_host, text_response,
 };
-use sse_wire::{Audience, Event};
 
 use super::sink::{Publishing, Sink};
 
@@ -145,18 +144,14 @@ pub(crate) enum Refused {
     NotGranted,
 }
 
-/// An item's audience and event, if `grants` (`None`: anything) covers
-/// its topic.
-pub(crate) fn prepare<'a>(
-    item: &'a PublishItem,
-    grants: Option<&Selectors>,
-) -> Result<(Audience<'a>, Event<'a>), Refused> {
+/// An item's update, if `grants` (`None`: anything) covers its topic.
+pub(crate) fn prepare<'a>(item: &'a PublishItem, grants: Option<&Selectors>) -> Result<Update<'a>, Refused> {
     let audience = item.audience().map_err(|e| Refused::Invalid(e.to_string()))?;
     let event = item.to_event().map_err(|e| Refused::Invalid(e.to_string()))?;
     if grants.is_some_and(|grants| !grants.covers(audience.topic_name())) {
         return Err(Refused::NotGranted);
     }
-    Ok((audience, event))
+    Ok(Update::new(audience, event))
 }
 
 /// `status` with a `WWW-Authenticate` challenge.

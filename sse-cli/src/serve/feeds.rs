@@ -31,7 +31,7 @@ pub(crate) async fn demo(sink: Sink) {
         data.clear();
         let _ = write!(data, "{{\"temperature\":{temperature:.2},\"humidity\":{humidity:.2}}}");
         let Ok(event) = Event::new().with_event("sensor") else { return };
-        let publishing = sink.publish(&[(topic, event.with_data(&data))]);
+        let publishing = sink.publish(&[sse_std::Update::new(topic, event.with_data(&data))]);
         if let Err(failed) = publishing.await {
             if sink.hub().is_shut_down() {
                 return;
@@ -74,7 +74,7 @@ pub(crate) async fn stdin(sink: Sink, json: bool) {
                 Err(e) => eprintln!("sse: stdin line refused: {e}"),
             }
         } else {
-            let publishing = sink.publish(&[(Audience::EVERYONE, Event::new().with_data(&line))]);
+            let publishing = sink.publish(&[sse_std::Update::new(Audience::EVERYONE, Event::new().with_data(&line))]);
             if let Err(failed) = publishing.await {
                 eprintln!("sse: stdin line not published: {}", failed.message);
                 if sink.hub().is_shut_down() {

@@ -8,8 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use sse_std::{EngineError, Hub, PublishSink};
-use sse_wire::{Audience, Event};
+use sse_std::{EngineError, Hub, PublishSink, Update};
 
 /// Why a publish failed, as an HTTP status and a message.
 #[derive(Debug)]
@@ -42,7 +41,7 @@ impl Sink {
 
     /// Publishes every item; the ids, in order. The future borrows
     /// nothing of `items`.
-    pub(crate) fn publish(&self, items: &[(Audience<'_>, Event<'_>)]) -> Publishing {
+    pub(crate) fn publish(&self, items: &[Update<'_>]) -> Publishing {
         let publishing = self.engine.publish_all(items);
         Box::pin(async move {
             publishing.await.map_err(|e| Failed {

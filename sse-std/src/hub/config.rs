@@ -84,6 +84,94 @@ pub struct HubConfig {
     /// only if it is unique per run (a boot counter, for example); it must
     /// be a valid id (no CR, LF or NUL).
     pub epoch: Option<String>,
+    /// How the ids the hub assigns are written (default
+    /// `<epoch>-<seq>`; [`IdForm::Urn`] for Mercure's `urn:uuid:` ids).
+    pub ids: IdForm,
+}
+
+/// How a hub writes the ids it assigns. Either form carries the hub's
+/// epoch and the event's sequence number, so that a subscriber resumes
+/// exactly from its id even after the event left the history.
+///
+/// ```
+/// use sse_std::IdForm;
+/// assert_eq!(IdForm::Epoch.assign("e", 7), "e-7");
+/// let urn = IdForm::Urn.assign("e", 7);
+/// assert!(urn.starts_with("urn:uuid:") && urn.len() == 45);
+/// assert_eq!(IdForm::Urn.seq_of("e", &urn), Some(7));
+/// assert_eq!(IdForm::Urn.seq_of("other", &urn), None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdForm {
+    /// `<epoch>-<seq>`, such as `18c1f0a2b3c4d5-42`.
+    #[default]
+    Epoch,
+    /// A URN of an RFC 9562 version 8 UUID, such as
+    /// `urn:uuid:9f1c2d3e-4a5b-8c6d-8000-00000000002a`: 60 bits drawn from
+    /// the epoch, then the version and variant, then the 62-bit sequence
+    /// number (the ids the Mercure protocol recommends).
+    Urn,
+}
+
+impl IdForm {
+    /// The id of event `seq` of a hub with this `epoch`.
+    ///
+    /// ```
+    /// assert_eq!(sse_std::IdForm::Epoch.assign("run7", 0), "run7-0");
+    /// ```
+    #[must_use]
+    pub fn assign(self, epoch: &str, seq: u64) -> String {
+        match self {
+            Self::Epoch => format!("{epoch}-{seq}"),
+            Self::Urn => {
+                let hash = fnv1a(epoch.as_bytes());
+                let seq = seq & 0x3fff_ffff_ffff_ffff;
+                format!(
+                    "urn:uuid:{:08x}-{:04x}-8{:03x}-{:04x}-{:012x}",
+                    hash >> 32,
+                    (hash >> 16) & 0xffff,
+                    (hash >> 4) & 0xfff,
+                    0x8000 | ((seq >> 48) & 0x3fff),
+                    seq & 0xffff_ffff_ffff,
+                )
+            }
+        }
+    }
+
+    /// The sequence number in `id`, if it is an id this form assigns for
+    /// `epoch`, written exactly as it would be (`e-01` is not `e-1`).
+    ///
+    /// ```
+    /// assert_eq!(sse_std::IdForm::Epoch.seq_of("e", "e-12"), Some(12));
+    /// assert_eq!(sse_std::IdForm::Epoch.seq_of("e", "e-012"), None);
+    /// ```
+    #[must_use]
+    pub fn seq_of(self, epoch: &str, id: &str) -> Option<u64> {
+        let seq = match self {
+            Self::Epoch => {
+                let digits = id.strip_prefix(epoch)?.strip_prefix('-')?;
+                if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                digits.parse().ok()?
+            }
+            Self::Urn => {
+                let uuid = id.strip_prefix("urn:uuid:")?;
+                let (high, low) = uuid.get(19..23).zip(uuid.get(24..))?;
+                let high = u64::from_str_radix(high, 16).ok()? & 0x3fff;
+                let low = u64::from_str_radix(low, 16).ok()?;
+                high.wrapping_shl(48) | low
+            }
+        };
+        (self.assign(epoch, seq) == id).then_some(seq)
+    }
+}
+
+/// FNV-1a, 64 bits: a stable digest of the epoch for [`IdForm::Urn`] (not
+/// a secret; ids are not credentials).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 impl Default for HubConfig {
@@ -97,6 +185,7 @@ impl Default for HubConfig {
             retry: None,
             max_clients: None,
             epoch: None,
+            ids: IdForm::Epoch,
         }
     }
 }

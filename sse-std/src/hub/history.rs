@@ -3,7 +3,8 @@
 //! resuming subscriber takes reference-counted handles and copies nothing.
 //!
 //! Invariant: every topic's log (events without a topic form one more) is
-//! a run of that topic's most recent events, oldest first, at most
+//! a run of that topic's most recent events (an event with several topics
+//! is in the log of each, sharing one frame), oldest first, at most
 //! `per_topic` of them; all logs together cost at most `max_bytes`
 //! (frames, ids and bookkeeping), and to stay under it the least recently
 //! published topic gives up its oldest event first. An event that leaves
@@ -21,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 
-use super::Delivery;
+use super::{Delivery, IdForm};
 use crate::topics::{Parsed, Subscription};
 
 /// What an entry costs beyond its frame and id: the entry itself, its
@@ -36,9 +37,11 @@ type Key = Option<Box<str>>;
 
 struct Entry {
     seq: u64,
-    /// `None`: the hub's own `<epoch>-<seq>`.
+    /// `None`: an id of the hub's own form.
     id: Option<Box<str>>,
     delivery: Delivery,
+    /// Which of the event's topics this log is (0: the canonical one).
+    place: usize,
 }
 
 impl Entry {
@@ -56,8 +59,10 @@ struct Log {
 }
 
 impl Log {
-    fn newest(&self) -> Option<u64> {
-        self.entries.back().map(|e| e.seq)
+    /// Its newest event, and the log's place among that event's topics
+    /// (its key in `recency`).
+    fn newest_place(&self) -> Option<(u64, usize)> {
+        self.entries.back().map(|e| (e.seq, e.place))
     }
 
     /// Every event of this log from `after` on that a replay needs
@@ -88,12 +93,12 @@ impl Log {
 pub(crate) struct History {
     topics: BTreeMap<Box<str>, Log>,
     untopiced: Log,
-    /// Each log with entries by its newest event: the least recently
-    /// published first.
-    recency: BTreeMap<u64, Key>,
+    /// Each log with entries by its newest event (and the topic's place
+    /// among that event's topics): the least recently published first.
+    recency: BTreeMap<(u64, usize), Key>,
     /// Publishers' own ids of the stored events, with the newest event
-    /// that carries each.
-    ids: HashMap<Box<str>, u64>,
+    /// that carries each and how many logs hold that event.
+    ids: HashMap<Box<str>, (u64, usize)>,
     /// The newest event that left a log that was then removed.
     removed: Option<u64>,
     /// The newest event too large to keep.
@@ -102,6 +107,7 @@ pub(crate) struct History {
     per_topic: usize,
     max_bytes: usize,
     epoch: String,
+    ids_form: IdForm,
     /// Sequence number of the next event.
     next_seq: u64,
 }
@@ -130,7 +136,7 @@ fn raise(mark: &mut Option<u64>, seq: u64) {
 }
 
 impl History {
-    pub(crate) fn new(per_topic: usize, max_bytes: usize, epoch: &str) -> Self {
+    pub(crate) fn new(per_topic: usize, max_bytes: usize, epoch: &str, ids_form: IdForm) -> Self {
         Self {
             topics: BTreeMap::new(),
             untopiced: Log::default(),
@@ -142,6 +148,7 @@ impl History {
             per_topic,
             max_bytes,
             epoch: epoch.to_owned(),
+            ids_form,
             next_seq: 0,
         }
     }
@@ -150,25 +157,46 @@ impl History {
         log_of(&mut self.topics, &mut self.untopiced, key)
     }
 
-    /// Stores event `seq` (the next one) with its id, on its delivery's
-    /// topic; `false` if it is larger than the whole history and was not
-    /// kept (a resume across it gets `missed`).
+    /// Stores event `seq` (the next one) with its id, in the log of each
+    /// of its delivery's topics; `false` if it is larger than the whole
+    /// history and was not kept (a resume across it gets `missed`).
     pub(crate) fn push(&mut self, seq: u64, id: &str, delivery: Delivery) -> bool {
         self.next_seq = seq.saturating_add(1);
-        let key: Key = delivery.topic().map(Box::from);
+        let keys: Vec<Key> = match delivery.topics() {
+            [] => vec![None],
+            topics => topics.iter().map(|t| Some(t.clone())).collect(),
+        };
         let own = self.own_seq(id) == Some(seq);
-        let entry = Entry { seq, id: (!own).then(|| Box::from(id)), delivery };
-        let cost = entry.cost().saturating_add(if self.log_mut(&key).is_none() { TOPIC_COST } else { 0 });
+        let own_id: Option<Box<str>> = (!own).then(|| Box::from(id));
+        let entry = Entry { seq, id: own_id.clone(), delivery, place: 0 };
+        let new_logs = keys.iter().filter(|key| self.log_mut(key).is_none()).count();
+        let cost =
+            entry.cost().saturating_mul(keys.len()).saturating_add(TOPIC_COST.saturating_mul(new_logs));
         if cost > self.max_bytes || self.per_topic == 0 {
-            // Not kept: a resume across it must say so, on its topic, and
+            // Not kept: a resume across it must say so, on its topics, and
             // for `*` (which finds logs by their newest kept event).
-            match self.log_mut(&key) {
-                Some(log) => raise(&mut log.evicted, seq),
-                None => raise(&mut self.removed, seq),
+            for key in &keys {
+                match self.log_mut(key) {
+                    Some(log) => raise(&mut log.evicted, seq),
+                    None => raise(&mut self.removed, seq),
+                }
             }
             raise(&mut self.unkept, seq);
             return false;
         }
+        if let Some(id) = own_id {
+            self.ids.insert(id, (seq, keys.len()));
+        }
+        for (place, key) in keys.into_iter().enumerate() {
+            let copy = Entry { seq, id: entry.id.clone(), delivery: entry.delivery.clone(), place };
+            self.push_to(seq, key, copy);
+        }
+        while self.bytes > self.max_bytes && self.evict_oldest() {}
+        true
+    }
+
+    /// Appends `entry` to the log of `key` (made if new).
+    fn push_to(&mut self, seq: u64, key: Key, entry: Entry) {
         if let Some(name) = &key
             && !self.topics.contains_key(name)
         {
@@ -176,8 +204,8 @@ impl History {
             self.bytes = self.bytes.saturating_add(TOPIC_COST);
         }
         let per_topic = self.per_topic;
-        let Some(log) = log_of(&mut self.topics, &mut self.untopiced, &key) else { return false };
-        let previous = log.newest();
+        let Some(log) = log_of(&mut self.topics, &mut self.untopiced, &key) else { return };
+        let previous = log.newest_place();
         let mut freed = 0usize;
         let mut forgotten = Vec::new();
         while log.entries.len() >= per_topic {
@@ -187,19 +215,14 @@ impl History {
             forgotten.push(old);
         }
         let entry_cost = entry.cost();
-        let own_id = entry.id.clone();
+        let place = entry.place;
         log.entries.push_back(entry);
-        if let Some(id) = own_id {
-            self.ids.insert(id, seq);
-        }
         if let Some(previous) = previous {
             self.recency.remove(&previous);
         }
-        self.recency.insert(seq, key);
+        self.recency.insert((seq, place), key);
         self.bytes = self.bytes.saturating_sub(freed).saturating_add(entry_cost);
         forgotten.iter().for_each(|old| self.forget_id(old));
-        while self.bytes > self.max_bytes && self.evict_oldest() {}
-        true
     }
 
     /// Drops the oldest event of the least recently published topic (the
@@ -233,11 +256,16 @@ impl History {
         true
     }
 
+    /// Counts a copy of `old` gone; its id is forgotten with the last.
     fn forget_id(&mut self, old: &Entry) {
         if let Some(id) = &old.id
-            && self.ids.get(id) == Some(&old.seq)
+            && let Some((seq, copies)) = self.ids.get_mut(id)
+            && *seq == old.seq
         {
-            self.ids.remove(id);
+            *copies = copies.saturating_sub(1);
+            if *copies == 0 {
+                self.ids.remove(id);
+            }
         }
     }
 
@@ -258,7 +286,7 @@ impl History {
     /// The event a client that sends `Last-Event-ID: id` saw last. If
     /// several stored events carry the id, the newest counts.
     pub(crate) fn find(&self, id: &str) -> Found {
-        if let Some(&seq) = self.ids.get(id) {
+        if let Some(&(seq, _)) = self.ids.get(id) {
             return Found::After(seq);
         }
         match self.own_seq(id) {
@@ -267,13 +295,10 @@ impl History {
         }
     }
 
-    /// The number in an id of this hub's form, `<epoch>-<seq>`, written as
-    /// the hub writes it (`e-01` is not `e-1`).
+    /// The number in an id of this hub's form, written as the hub writes
+    /// it (`e-01` is not `e-1`).
     fn own_seq(&self, id: &str) -> Option<u64> {
-        let digits = id.strip_prefix(self.epoch.as_str())?.strip_prefix('-')?;
-        let canonical =
-            digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
-        if canonical { digits.parse().ok() } else { None }
+        self.ids_form.seq_of(&self.epoch, id)
     }
 
     /// Where a client that saw event `after` resumes, when every event
@@ -297,7 +322,7 @@ impl History {
             }
             // Only logs with an event after `after` have anything to give,
             // and only they can have lost one since.
-            for (_, key) in self.recency.range(after.saturating_add(1)..) {
+            for (_, key) in self.recency.range((after.saturating_add(1), 0)..) {
                 if let Some(name) = key
                     && let Some(log) = self.topics.get(name)
                     && !log.after(after, until, subscription, &mut out)
@@ -328,6 +353,19 @@ impl History {
                             }
                         }
                     }
+                    Parsed::Template(template) => {
+                        open = true;
+                        // As for `*`: only logs with an event after `after`.
+                        for (_, key) in self.recency.range((after.saturating_add(1), 0)..) {
+                            if let Some(name) = key
+                                && template.matches(name)
+                                && let Some(log) = self.topics.get(name)
+                                && !log.after(after, until, subscription, &mut out)
+                            {
+                                return None;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -343,14 +381,22 @@ impl History {
 
 #[cfg(test)]
 mod tests {
-    use sse_wire::{Audience, Topic};
+    use sse_wire::{Audience, Event, Topic};
 
     use super::*;
+    use crate::hub::Update;
     use crate::topics::Selectors;
 
     fn on(topic: &str) -> Delivery {
         let audience = Audience::on(Topic::new(topic).unwrap());
-        Delivery::new(Bytes::from(format!("data: {topic}\n\n")), audience)
+        Delivery::new(Bytes::from(format!("data: {topic}\n\n")), &Update::new(audience, Event::new()))
+    }
+
+    /// An event on `topics` (the first canonical).
+    fn on_all(topics: &[&str]) -> Delivery {
+        let all: Vec<Topic<'_>> = topics.iter().map(|t| Topic::new(t).unwrap()).collect();
+        let update = Update::new(Audience::on(all[0]), Event::new()).with_alternates(&all[1..]);
+        Delivery::new(Bytes::from(format!("data: {}\n\n", topics.join("+"))), &update)
     }
 
     fn sub(selectors: &[&str]) -> Subscription {
@@ -363,7 +409,7 @@ mod tests {
 
     #[test]
     fn a_replay_merges_its_topics_in_publish_order() {
-        let mut history = History::new(10, 1 << 20, "e");
+        let mut history = History::new(10, 1 << 20, "e", IdForm::Epoch);
         for (seq, topic) in ["a", "b", "c/1", "a", "c/2", "b"].into_iter().enumerate() {
             history.push(seq as u64, &format!("e-{seq}"), on(topic));
         }
@@ -379,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_busy_topic_does_not_cost_a_quiet_one_its_resume() {
-        let mut history = History::new(4, 1 << 20, "e");
+        let mut history = History::new(4, 1 << 20, "e", IdForm::Epoch);
         history.push(0, "e-0", on("quiet"));
         history.push(1, "e-1", on("quiet"));
         for seq in 2..100 {
@@ -396,7 +442,7 @@ mod tests {
     #[test]
     fn bytes_evict_the_least_recently_published_topic_first_and_leave_a_mark() {
         // Room for about three one-entry topics.
-        let mut history = History::new(10, 3 * (TOPIC_COST + ENTRY_COST + 16), "e");
+        let mut history = History::new(10, 3 * (TOPIC_COST + ENTRY_COST + 16), "e", IdForm::Epoch);
         history.push(0, "e-0", on("old"));
         history.push(1, "e-1", on("mid"));
         history.push(2, "e-2", on("new"));
@@ -411,12 +457,15 @@ mod tests {
 
     #[test]
     fn publisher_ids_and_oversized_events() {
-        let mut history = History::new(10, 4096, "e");
+        let mut history = History::new(10, 4096, "e", IdForm::Epoch);
         history.push(0, "x", on("a"));
         history.push(1, "y", on("a"));
         history.push(2, "x", on("a"));
         assert!(matches!(history.find("x"), Found::After(2)), "the newest carrying it");
-        let big = Delivery::new(Bytes::from(vec![b'x'; 5000]), Audience::on(Topic::new("a").unwrap()));
+        let big = Delivery::new(
+            Bytes::from(vec![b'x'; 5000]),
+            &Update::new(Audience::on(Topic::new("a").unwrap()), Event::new()),
+        );
         assert!(!history.push(3, "z", big));
         assert!(history.replay(2, 4, &sub(&["a"])).is_none(), "a gap must not be skipped");
         assert!(history.replay(2, 4, &sub(&["*"])).is_none(), "nor for `*`");
@@ -424,5 +473,45 @@ mod tests {
         history.clear();
         assert!(history.replay(2, 5, &sub(&["b"])).is_none(), "nothing crosses a clear");
         assert!(history.replay(3, 5, &sub(&["b"])).unwrap().is_empty());
+    }
+
+    /// An event with several topics is replayed once to a subscriber of
+    /// any of them (or of several), by every kind of selector; when it
+    /// leaves one topic's log it is still found through another, and its
+    /// publisher's id is known while any log holds it.
+    #[test]
+    fn an_event_on_several_topics_is_replayed_once_through_each() {
+        let mut history = History::new(2, 1 << 20, "e", IdForm::Urn);
+        history.push(0, "first", on("a"));
+        history.push(1, "both", on_all(&["a", "https://example.com/b/1"]));
+        history.push(2, &IdForm::Urn.assign("e", 2), on("c"));
+        let template = Subscription::new(Selectors::parse_mercure(["https://example.com/b/{id}"]).unwrap());
+        for subscription in [
+            sub(&["a"]),
+            sub(&["https://example.com/b/1"]),
+            sub(&["a", "https://example.com/b/1"]),
+            sub(&["*"]),
+            template,
+        ] {
+            let got = frames(history.replay(0, 3, &subscription)).unwrap();
+            assert_eq!(
+                got.iter().filter(|f| *f == "data: a+https://example.com/b/1").count(),
+                1,
+                "{subscription:?}"
+            );
+        }
+        // Two more on `a` push it out of a's log (2 per topic): a resume on
+        // `a` from before it is missed, on the other topic it is exact.
+        history.push(3, "x", on("a"));
+        history.push(4, "y", on("a"));
+        assert!(history.replay(0, 5, &sub(&["a"])).is_none());
+        assert_eq!(
+            frames(history.replay(0, 5, &sub(&["https://example.com/b/1"]))).unwrap(),
+            ["data: a+https://example.com/b/1"]
+        );
+        assert!(matches!(history.find("both"), Found::After(1)), "still held by the other log");
+        // The hub's own URN ids resume by their number.
+        assert!(matches!(history.find(&IdForm::Urn.assign("e", 2)), Found::After(2)));
+        assert!(matches!(history.find(&IdForm::Urn.assign("other", 2)), Found::Unknown));
     }
 }

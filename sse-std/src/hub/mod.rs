@@ -47,7 +47,7 @@ use sse_wire::{Audience, Event, MISSED_EVENTS};
 
 #[cfg(feature = "redis")]
 pub(crate) use config::new_epoch;
-pub use config::{HubConfig, MAX_QUEUE_LEN, SlowConsumer};
+pub use config::{HubConfig, IdForm, MAX_QUEUE_LEN, SlowConsumer};
 pub use error::{PublishError, SubscribeError};
 pub(crate) use keep_alive::{KeepAlive, deadline};
 pub use stats::HubStats;
@@ -56,6 +56,7 @@ pub use subscriber::Subscriber;
 use crate::engine::{Replay, ReplaySource};
 use crate::topics::Subscription;
 pub(crate) use delivery::Delivery;
+pub use delivery::Update;
 use group::{Group, Pushed};
 use history::{Found, History};
 use route::Router;
@@ -178,7 +179,7 @@ impl Hub {
     #[must_use]
     pub fn new(config: HubConfig) -> Self {
         let epoch = config.epoch.clone().unwrap_or_else(config::new_epoch);
-        let history = History::new(config.history_events, config.history_bytes, &epoch);
+        let history = History::new(config.history_events, config.history_bytes, &epoch, config.ids);
         let state = State { next_seq: 0, newest_id: None, router: Router::default(), open: true };
         Self {
             inner: Arc::new(Inner {
@@ -256,6 +257,31 @@ impl Hub {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn publish_to(&self, audience: Audience<'_>, event: &Event<'_>) -> Result<Published, PublishError> {
+        self.publish_update(&Update::new(audience, *event))
+    }
+
+    /// Publishes an [`Update`]: its event for the subscribers that select
+    /// one of its topics (and, if it is private, are granted one of them),
+    /// each of whom receives it once, live and in replay.
+    ///
+    /// # Errors
+    /// As for [`publish_to`](Self::publish_to).
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// use sse_wire::{Audience, Event, Topic};
+    /// use sse_std::{Selectors, Subscription, Update};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let mut author = hub.subscribe_with(Subscription::new(Selectors::parse(["authors/7"])?), None)?;
+    /// let also = [Topic::new("authors/7")?];
+    /// let update = Update::new(Audience::on(Topic::new("books/1")?), Event::new().with_data("new edition"));
+    /// hub.publish_update(&update.with_alternates(&also))?;
+    /// assert!(author.next().await.unwrap().ends_with(b"data: new edition\n\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn publish_update(&self, update: &Update<'_>) -> Result<Published, PublishError> {
         let inner = &*self.inner;
         let mut wake = Vec::new();
         let mut state = inner.lock();
@@ -264,18 +290,18 @@ impl Hub {
         }
         let seq = state.next_seq;
         let assigned;
-        let event = match event.id() {
-            Some(_) => *event,
+        let event = match update.event.id() {
+            Some(_) => update.event,
             None => {
-                assigned = format!("{}-{seq}", inner.epoch);
-                event.with_id(&assigned).map_err(PublishError::Field)?
+                assigned = inner.config.ids.assign(&inner.epoch, seq);
+                update.event.with_id(&assigned).map_err(PublishError::Field)?
             }
         };
         let frame = encode(&event)?;
         let id = event.id().unwrap_or_default();
         let len = frame.len() as u64;
         state.next_seq = seq.saturating_add(1);
-        let kept = inner.history().push(seq, id, Delivery::new(frame.clone(), audience));
+        let kept = inner.history().push(seq, id, Delivery::new(frame.clone(), update));
         if !kept {
             tracing::warn!(
                 bytes = len,
@@ -283,7 +309,7 @@ impl Hub {
             );
         }
         state.newest_id = kept.then(|| Box::from(id));
-        state.router.route(audience, |group| inner.push(group, &frame, Some(seq), &mut wake));
+        state.router.route(update, |group| inner.push(group, &frame, Some(seq), &mut wake));
         drop(state);
         wake.into_iter().for_each(Waker::wake);
         add(&inner.counters.published, 1);

@@ -1,19 +1,21 @@
 //! The hub's routing index: which groups an event on a topic goes to.
 //!
 //! Invariant: every group with members is indexed under each of its
-//! selectors (`*` in `all`, `prefix/*` in `under`, a topic in `exact`) and
-//! under its subscription in `groups`, and nowhere else; so the groups an
-//! event is offered to are exactly those that select its topic, found with
-//! one map lookup per `/` of the topic plus one, whatever the number of
-//! topics and subscribers. Private events are offered to those of them
-//! whose grants cover the topic.
+//! selectors (`*` in `all`, `prefix/*` in `under`, a topic in `exact`, a
+//! URI template in `templates`) and under its subscription in `groups`,
+//! and nowhere else; so the groups an event is offered to are exactly
+//! those that select one of its topics, found with one map lookup per `/`
+//! of each topic plus one, whatever the number of topics and subscribers,
+//! and one match per distinct template in use (templates cannot be
+//! indexed). Private events are offered to those of them whose grants
+//! cover one of the event's topics.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sse_wire::Audience;
-
+use super::Update;
 use super::group::Group;
+use crate::template::Template;
 use crate::topics::{Parsed, Subscription};
 
 #[derive(Default)]
@@ -22,7 +24,23 @@ pub(crate) struct Router {
     all: Vec<Arc<Group>>,
     under: HashMap<Box<str>, Vec<Arc<Group>>>,
     exact: HashMap<Box<str>, Vec<Arc<Group>>>,
+    templates: HashMap<Template, Vec<Arc<Group>>>,
     next_id: u64,
+}
+
+/// Adds `group` to the list under `key`.
+fn list<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<Arc<Group>>>, key: K, group: &Arc<Group>) {
+    map.entry(key).or_default().push(Arc::clone(group));
+}
+
+/// Takes `group` out of the list under `key` (and the list once empty).
+fn unlist<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<Arc<Group>>>, key: &K, group: &Arc<Group>) {
+    if let Some(list) = map.get_mut(key) {
+        list.retain(|g| !Arc::ptr_eq(g, group));
+        if list.is_empty() {
+            map.remove(key);
+        }
+    }
 }
 
 impl Router {
@@ -39,11 +57,11 @@ impl Router {
             self.all.push(Arc::clone(&group));
         } else {
             for parsed in topics.parsed() {
-                let (map, key) = match parsed {
-                    Parsed::Under(prefix) => (&mut self.under, prefix),
-                    Parsed::Exact(topic) => (&mut self.exact, topic),
-                };
-                map.entry(key.clone()).or_default().push(Arc::clone(&group));
+                match parsed {
+                    Parsed::Under(prefix) => list(&mut self.under, prefix.clone(), &group),
+                    Parsed::Exact(topic) => list(&mut self.exact, topic.clone(), &group),
+                    Parsed::Template(template) => list(&mut self.templates, template.clone(), &group),
+                }
             }
         }
         self.groups.insert(subscription, Arc::clone(&group));
@@ -62,38 +80,55 @@ impl Router {
             return;
         }
         self.groups.remove(subscription);
-        let unlist = |list: &mut Vec<Arc<Group>>| list.retain(|g| !Arc::ptr_eq(g, group));
         if subscription.topics.has_all() {
-            unlist(&mut self.all);
+            self.all.retain(|g| !Arc::ptr_eq(g, group));
             return;
         }
         for parsed in subscription.topics.parsed() {
-            let (map, key) = match parsed {
-                Parsed::Under(prefix) => (&mut self.under, prefix),
-                Parsed::Exact(topic) => (&mut self.exact, topic),
-            };
-            if let Some(list) = map.get_mut(key) {
-                unlist(list);
-                if list.is_empty() {
-                    map.remove(key);
-                }
+            match parsed {
+                Parsed::Under(prefix) => unlist(&mut self.under, prefix, group),
+                Parsed::Exact(topic) => unlist(&mut self.exact, topic, group),
+                Parsed::Template(template) => unlist(&mut self.templates, template, group),
             }
         }
     }
 
-    /// Calls `offer` with every group that `audience` reaches (a group
-    /// selected by several of its selectors may come more than once).
-    pub(crate) fn route(&self, audience: Audience<'_>, mut offer: impl FnMut(&Arc<Group>)) {
+    /// Calls `offer` with every group that `update` reaches (a group
+    /// selected by several of its selectors, or through several topics,
+    /// may come more than once: its queue takes a sequence number once).
+    pub(crate) fn route(&self, update: &Update<'_>, mut offer: impl FnMut(&Arc<Group>)) {
+        let audience = update.audience;
+        let several = audience.topic.is_some() && !update.alternates.is_empty();
+        let names: Vec<&str> =
+            if several { update.topics().map(|t| t.as_str()).collect() } else { Vec::new() };
         let mut candidate = |group: &Arc<Group>| {
-            // The index matched the topic; a private event needs a grant.
-            if !audience.private || group.subscription.admits(audience) {
+            // The index matched a topic; a private event needs a grant, and
+            // with several topics any of them may be the one granted.
+            let admitted = if several {
+                group.subscription.admits_topics(&names, audience.private)
+            } else {
+                !audience.private || group.subscription.admits(audience)
+            };
+            if admitted {
                 offer(group);
             }
         };
         self.all.iter().for_each(&mut candidate);
-        let Some(topic) = audience.topic_name() else { return };
+        for topic in update.topics() {
+            self.indexed(topic.as_str(), &mut candidate);
+        }
+    }
+
+    /// Calls `candidate` with the groups whose selectors other than `*`
+    /// match `topic`.
+    fn indexed(&self, topic: &str, candidate: &mut impl FnMut(&Arc<Group>)) {
         if let Some(list) = self.exact.get(topic) {
-            list.iter().for_each(&mut candidate);
+            list.iter().for_each(&mut *candidate);
+        }
+        for (template, list) in &self.templates {
+            if template.matches(topic) {
+                list.iter().for_each(&mut *candidate);
+            }
         }
         if self.under.is_empty() {
             return;
@@ -104,7 +139,7 @@ impl Router {
             if prefix.len() < topic.len()
                 && let Some(list) = self.under.get(prefix)
             {
-                list.iter().for_each(&mut candidate);
+                list.iter().for_each(&mut *candidate);
             }
         }
     }
@@ -123,14 +158,14 @@ impl Router {
 
 #[cfg(test)]
 mod tests {
-    use sse_wire::Topic;
+    use sse_wire::{Audience, Topic};
 
     use super::*;
     use crate::topics::Selectors;
 
     fn routed(router: &Router, audience: Audience<'_>) -> Vec<u64> {
         let mut ids = Vec::new();
-        router.route(audience, |g| ids.push(g.id));
+        router.route(&Update::new(audience, sse_wire::Event::new()), |g| ids.push(g.id));
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -173,5 +208,43 @@ mod tests {
         router.remove_if_empty(&g);
         assert_eq!(router.len(), 0);
         assert!(router.under.is_empty() && router.exact.is_empty() && router.all.is_empty());
+    }
+
+    /// An update on several topics reaches each group that selects one of
+    /// them, a private one each group granted one of them (not
+    /// necessarily the one it selected), and URI templates route like the
+    /// other selectors.
+    #[test]
+    fn several_topics_and_templates() {
+        let mut router = Router::default();
+        let mut group = |selectors: Selectors, grants: &[&str]| {
+            let g = router
+                .group(Subscription::new(selectors).with_grants(Selectors::parse_mercure(grants).unwrap()));
+            g.join(false);
+            g.id
+        };
+        let books = group(Selectors::parse_mercure(["https://example.com/books/{id}"]).unwrap(), &[]);
+        let author = group(Selectors::parse_mercure(["https://example.com/authors/7"]).unwrap(), &[]);
+        let granted_other = group(
+            Selectors::parse_mercure(["https://example.com/authors/7"]).unwrap(),
+            &["https://example.com/books/{id}"],
+        );
+        let unrelated = group(Selectors::parse_mercure(["urn:other"]).unwrap(), &["*"]);
+        let also = [Topic::new("https://example.com/authors/7").unwrap()];
+        let route = |router: &Router, private: bool| {
+            let mut audience = Audience::on(Topic::new("https://example.com/books/1").unwrap());
+            audience.private = private;
+            let update = Update::new(audience, sse_wire::Event::new()).with_alternates(&also);
+            let mut ids = Vec::new();
+            router.route(&update, |g| ids.push(g.id));
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let mut public = vec![books, author, granted_other];
+        public.sort_unstable();
+        assert_eq!(route(&router, false), public);
+        assert_eq!(route(&router, true), [granted_other]);
+        assert!(!route(&router, false).contains(&unrelated));
     }
 }

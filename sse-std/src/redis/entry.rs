@@ -1,7 +1,8 @@
 //! Events as Redis stream entries, and the ids clients see.
 //!
 //! Invariant: an entry holds every field of an event (data, name, retry,
-//! comment) and its audience (topic, private flag) under one-letter field
+//! comment) and its audience (topic, alternate topics one per line,
+//! private flag) under one-letter field
 //! names, plus the epoch of the stream it was added to and its number in
 //! that epoch, so that every
 //! instance re-encodes the same frame with the same id: `<epoch>-<stream
@@ -13,6 +14,8 @@ use std::collections::HashMap;
 use redis::Value;
 use sse_wire::{Audience, Event, Topic};
 
+use crate::hub::Update;
+
 /// Field names in a stream entry.
 pub(crate) const EPOCH: &str = "x";
 const NUMBER: &str = "n";
@@ -22,10 +25,13 @@ const RETRY: &str = "r";
 const COMMENT: &str = "c";
 const TOPIC: &str = "t";
 const PRIVATE: &str = "p";
+/// Alternate topics, one per line (a topic holds no control character).
+const ALTERNATES: &str = "a";
 
-/// The fields that describe `event` for `audience` (the epoch is added by
-/// the script that adds the entry).
-pub(crate) fn fields(audience: Audience<'_>, event: &Event<'_>) -> Vec<(&'static str, String)> {
+/// The fields that describe `update` (the epoch is added by the script
+/// that adds the entry).
+pub(crate) fn fields(update: &Update<'_>) -> Vec<(&'static str, String)> {
+    let (audience, event) = (update.audience, &update.event);
     let mut fields = Vec::with_capacity(6);
     if let Some(data) = event.data() {
         let text = match data {
@@ -49,6 +55,10 @@ pub(crate) fn fields(audience: Audience<'_>, event: &Event<'_>) -> Vec<(&'static
     if audience.private {
         fields.push((PRIVATE, "1".to_owned()));
     }
+    let alternates: Vec<&str> = update.topics().skip(1).map(|t| t.as_str()).collect();
+    if !alternates.is_empty() {
+        fields.push((ALTERNATES, alternates.join("\n")));
+    }
     fields
 }
 
@@ -65,6 +75,7 @@ pub(crate) struct Entry {
     retry: Option<u64>,
     comment: Option<String>,
     topic: Option<String>,
+    alternates: Vec<String>,
     private: bool,
 }
 
@@ -85,15 +96,18 @@ impl Entry {
             },
             comment: text(COMMENT),
             topic: text(TOPIC),
+            alternates: text(ALTERNATES)
+                .map(|a| a.split('\n').map(str::to_owned).collect())
+                .unwrap_or_default(),
             private: text(PRIVATE).as_deref() == Some("1"),
         };
         // Refuse what would not make a valid event, here rather than later.
-        entry.with_event(|_, _| ())?;
+        entry.with_event(|_| ())?;
         Some(entry)
     }
 
-    /// Calls `f` with the entry's audience and event (its id included).
-    pub(crate) fn with_event<R>(&self, f: impl FnOnce(Audience<'_>, &Event<'_>) -> R) -> Option<R> {
+    /// Calls `f` with the entry's update (its event's id included).
+    pub(crate) fn with_event<R>(&self, f: impl FnOnce(&Update<'_>) -> R) -> Option<R> {
         let mut event = Event::new().with_id(&self.id).ok()?;
         if let Some(data) = &self.data {
             event = event.with_data(data);
@@ -108,7 +122,11 @@ impl Entry {
             event = event.with_comment(comment);
         }
         let topic = self.topic.as_deref().map(Topic::new).transpose().ok()?;
-        Some(f(Audience { topic, private: self.private }, &event))
+        let alternates: Vec<Topic<'_>> =
+            self.alternates.iter().map(|t| Topic::new(t)).collect::<Result<_, _>>().ok()?;
+        let update =
+            Update::new(Audience { topic, private: self.private }, event).with_alternates(&alternates);
+        Some(f(&update))
     }
 }
 
@@ -155,7 +173,8 @@ mod tests {
     fn an_event_survives_the_round_trip() {
         let event = Event::new().with_event("e").unwrap().with_retry(5).with_data("a\nb").with_comment("c");
         let audience = Audience::on(Topic::new("t/1").unwrap()).private();
-        let mut fields: Vec<(&str, String)> = fields(audience, &event);
+        let also = [Topic::new("t/2").unwrap(), Topic::new("https://example.com/t/3").unwrap()];
+        let mut fields: Vec<(&str, String)> = fields(&Update::new(audience, event).with_alternates(&also));
         fields.push((EPOCH, "ep".to_owned()));
         fields.push((NUMBER, "7".to_owned()));
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -163,10 +182,14 @@ mod tests {
         assert_eq!(entry.id, "ep-17-3");
         let mut got = Vec::new();
         entry
-            .with_event(|a, e| {
-                assert_eq!(a, audience);
-                got = vec![0; e.encoded_len()];
-                e.encode(&mut got).unwrap();
+            .with_event(|u| {
+                assert_eq!(u.audience, audience);
+                assert_eq!(
+                    u.topics().map(|t| t.as_str()).collect::<Vec<_>>(),
+                    ["t/1", "t/2", "https://example.com/t/3"]
+                );
+                got = vec![0; u.event.encoded_len()];
+                u.event.encode(&mut got).unwrap();
             })
             .unwrap();
         assert_eq!(got, b": c\nevent: e\nid: ep-17-3\nretry: 5\ndata: a\ndata: b\n\n");

@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sse_wire::{Audience, Event};
 
 use crate::hub::Hub;
 
@@ -204,7 +203,7 @@ impl From<RedisError> for crate::EngineError {
 
 impl crate::PublishSink for RedisHub {
     /// [`RedisHub::publish`], its errors as [`EngineError`](crate::EngineError)s.
-    fn publish_all(&self, items: &[(Audience<'_>, Event<'_>)]) -> crate::Publishing {
+    fn publish_all(&self, items: &[crate::Update<'_>]) -> crate::Publishing {
         let publishing = self.publish(items);
         Box::pin(async move { publishing.await.map_err(crate::EngineError::from) })
     }
@@ -238,7 +237,7 @@ mod tests {
 /// use sse_wire::{Audience, Event};
 /// let hub = sse_std::Hub::new(Default::default());
 /// let shared = sse_std::RedisHub::connect(hub.clone(), Default::default()).await?;
-/// let ids = shared.publish(&[(Audience::EVERYONE, Event::new().with_data("hi"))]).await?;
+/// let ids = shared.publish(&[sse_std::Update::new(Audience::EVERYONE, Event::new().with_data("hi"))]).await?;
 /// // Every instance on this stream delivers it with this id.
 /// println!("{}", ids[0]);
 /// # Ok(()) }
@@ -331,23 +330,23 @@ impl RedisHub {
     /// # async fn f(shared: sse_std::RedisHub) -> Result<(), sse_std::RedisError> {
     /// use sse_wire::{Audience, Event, Topic};
     /// let t = Audience::on(Topic::new("orders/42").unwrap()).private();
-    /// let ids = shared.publish(&[(t, Event::new().with_data("paid"))]).await?;
+    /// let ids = shared.publish(&[sse_std::Update::new(t, Event::new().with_data("paid"))]).await?;
     /// # Ok(()) }
     /// ```
     pub fn publish(
         &self,
-        items: &[(Audience<'_>, Event<'_>)],
+        items: &[crate::Update<'_>],
     ) -> impl Future<Output = Result<Vec<String>, RedisError>> + Send + 'static {
         // Everything the script needs, owned, so that the future borrows
         // nothing of the events (whose data may be any `Display`).
         let mut args: Vec<String> = Vec::new();
         let mut refused = None;
-        for (audience, event) in items {
-            if event.id().is_some() {
+        for update in items {
+            if update.event.id().is_some() {
                 refused = Some(RedisError::PublisherId);
                 break;
             }
-            let fields = entry::fields(*audience, event);
+            let fields = entry::fields(update);
             args.push(fields.len().to_string());
             for (name, value) in fields {
                 args.push(name.to_owned());

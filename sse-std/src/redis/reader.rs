@@ -73,7 +73,7 @@ fn deliver(shared: &Shared, position: &mut Position, entry: &StreamId) {
     }
     position.epoch = Some(decoded.epoch.clone());
     position.number = Some(decoded.number);
-    let _ = decoded.with_event(|audience, event| shared.hub.publish_to(audience, event));
+    let _ = decoded.with_event(|update| shared.hub.publish_update(update));
 }
 
 /// Follows the stream until the hub shuts down.

@@ -137,8 +137,8 @@ async fn read_range(
             if decoded.epoch != epoch {
                 return Err(Refused::Gap);
             }
-            let encoded = decoded.with_event(|audience, event| {
-                subscription.admits(audience).then(|| encode(event).ok()).flatten()
+            let encoded = decoded.with_event(|update| {
+                update.admitted_by(subscription).then(|| encode(&update.event).ok()).flatten()
             });
             if let Some(Some(frame)) = encoded {
                 bytes = bytes.saturating_add(frame.len());
