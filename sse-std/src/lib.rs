@@ -25,6 +25,7 @@ mod auth;
 mod engine;
 mod exchange;
 mod hub;
+mod mercure;
 #[cfg(feature = "json")]
 mod publish;
 #[cfg(feature = "redis")]
@@ -36,16 +37,19 @@ mod web;
 mod writer;
 
 pub use auth::{
-    AUTH_COOKIE, AUTH_QUERY, AuthError, Grant, INSUFFICIENT_SCOPE, MAX_STREAM_TOPICS, StreamAccess,
-    StreamRefusal, Verify, bearer_token, stream_subscription, subscriber_token,
+    AUTH_COOKIE, AUTH_QUERY, AuthError, Grant, INSUFFICIENT_SCOPE, MAX_STREAM_TOPICS, MERCURE_COOKIE,
+    StreamAccess, StreamRefusal, Verify, bearer_token, stream_subscription, subscriber_token,
 };
 #[cfg(feature = "jwt")]
 pub use auth::{JWT_LEEWAY_SECS, JwtKey, JwtVerifier, KeyError, MIN_HMAC_SECRET};
 pub use engine::{EngineError, PublishSink, Publishing, Replay, ReplaySource, encode_frame};
 pub use exchange::{Body, Cors, Handler, HandlerFuture, full, read_body, request_host, text_response};
 pub use hub::{
-    Hub, HubConfig, HubStats, IdForm, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer, SubscribeError,
-    Subscriber, Update,
+    EARLIEST, Hub, HubConfig, HubStats, IdForm, MAX_QUEUE_LEN, PublishError, Published, SlowConsumer,
+    SubscribeError, Subscriber, Update,
+};
+pub use mercure::{
+    MAX_UPDATE_TOPICS, MERCURE_PATH, MercureError, MercureUpdate, mercure_resume_id, mercure_subscription,
 };
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};

@@ -147,6 +147,31 @@ impl Selectors {
         Ok(set)
     }
 
+    /// Exact topics only (Mercure's `match` parameters): each selects the
+    /// one topic equal to it, whatever it holds; a string no topic can be
+    /// (empty, or with `*` or a control character) selects nothing.
+    ///
+    /// ```
+    /// let set = sse_std::Selectors::exact(["https://example.com/{id}", "a/*"]);
+    /// assert!(set.covers(Some("https://example.com/{id}")));
+    /// assert!(!set.covers(Some("https://example.com/1")) && !set.covers(Some("a/b")));
+    /// ```
+    pub fn exact<I, S>(topics: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = Self::none();
+        for topic in topics {
+            if let Ok(topic) = Topic::new(topic.as_ref()) {
+                set.selectors.push(Parsed::Exact(Box::from(topic.as_str())));
+            }
+        }
+        set.selectors.sort_unstable();
+        set.selectors.dedup();
+        set
+    }
+
     /// Both sets' selectors.
     ///
     /// ```

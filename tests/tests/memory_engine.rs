@@ -121,7 +121,9 @@ impl ReplaySource for MemorySource {
                 .filter(|e| e.seq > after && e.seq <= until)
                 .filter_map(|e| {
                     e.with_event(|audience, event| {
-                        Update::new(audience, *event).admitted_by(subscription).then(|| encode_frame(event).ok())
+                        Update::new(audience, *event)
+                            .admitted_by(subscription)
+                            .then(|| encode_frame(event).ok())
                     })
                     .flatten()
                     .flatten()

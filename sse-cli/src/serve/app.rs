@@ -1,6 +1,7 @@
-//! The routes `sse serve` adds to the server: the dashboard and `POST
+//! The routes `sse serve` adds to the server: the dashboard, `POST
 //! /publish`, where every item is validated and authorized before any is
-//! published.
+//! published, and Mercure's `POST /.well-known/mercure` (its `GET` is the
+//! server's).
 
 use std::sync::Arc;
 
@@ -8,11 +9,11 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use sse_std::{
-    AuthError, Body, INSUFFICIENT_SCOPE, PublishItem, Selectors, ServerConfig, Verify, bearer_token, full,
-    Update, parse_publish, read_body, request_host, text_response,
+    AuthError, Body, INSUFFICIENT_SCOPE, MERCURE_PATH, MercureUpdate, PublishItem, Selectors, ServerConfig,
+    Update, Verify, bearer_token, full, parse_publish, read_body, request_host, text_response,
 };
 
-use super::sink::{Publishing, Sink};
+use super::sink::{Failed, Publishing, Sink};
 
 const DASHBOARD: &str = include_str!("../dashboard.html");
 
@@ -21,6 +22,8 @@ pub(crate) struct App {
     pub(crate) config: ServerConfig,
     /// `None`: anyone who reaches the server publishes, without a token.
     pub(crate) publish_verifier: Option<Arc<dyn Verify>>,
+    /// Whether the Mercure endpoint is served.
+    pub(crate) mercure: bool,
 }
 
 impl App {
@@ -34,6 +37,8 @@ impl App {
                 response
             }
             ("/publish", &Method::POST) => self.publish(req).await,
+            (MERCURE_PATH, &Method::POST) if self.mercure => self.publish_mercure(req).await,
+            (MERCURE_PATH, _) if self.mercure => not_allowed("GET, POST"),
             ("/", _) => not_allowed("GET"),
             ("/publish", _) => not_allowed("POST"),
             _ => text_response(StatusCode::NOT_FOUND, "not found"),
@@ -78,13 +83,7 @@ impl App {
         };
         let ids = match publishing.await {
             Ok(ids) => ids,
-            Err(failed) => {
-                let mut response = text_response(failed.status, &failed.message);
-                if failed.status == StatusCode::SERVICE_UNAVAILABLE {
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                }
-                return response;
-            }
+            Err(failed) => return failure(&failed),
         };
         let mut json = String::from("{\"ids\":");
         json.push_str(&serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()));
@@ -93,6 +92,64 @@ impl App {
         *response.status_mut() = StatusCode::ACCEPTED;
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
+    }
+
+    /// Mercure's `POST /.well-known/mercure`: one update from a form
+    /// (several topics, `private`, `id`, `type`, `retry`), authorized as
+    /// `POST /publish` is (the same keys; the token's grants, `sse` or
+    /// `mercure` claims, must cover every topic), from this server's own
+    /// origin or a `--cors` one; 200 with its id as text.
+    async fn publish_mercure(&self, req: Request<Incoming>) -> Response<Body> {
+        if !has_media_type(req.headers().get(header::CONTENT_TYPE), "application/x-www-form-urlencoded") {
+            let mut response = text_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send Content-Type: application/x-www-form-urlencoded",
+            );
+            response
+                .headers_mut()
+                .insert("accept-post", HeaderValue::from_static("application/x-www-form-urlencoded"));
+            return response;
+        }
+        if let Some(origin) = req.headers().get(header::ORIGIN)
+            && !self.origin_allowed(origin, request_host(&req))
+        {
+            return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
+        }
+        let grants = match self.publisher_grants(req.headers().get(header::AUTHORIZATION)) {
+            Ok(grants) => grants,
+            Err(e) => return challenge(StatusCode::UNAUTHORIZED, &e.to_string(), &e.challenge()),
+        };
+        let body =
+            match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+        let update = match MercureUpdate::parse(&body, MERCURE_PATH) {
+            Ok(update) => update,
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                return text_response(status, &e.to_string());
+            }
+        };
+        if grants.as_ref().is_some_and(|grants| !update.granted_by(grants)) {
+            let message = "the token does not grant publishing to every topic of the update";
+            return challenge(StatusCode::FORBIDDEN, message, INSUFFICIENT_SCOPE);
+        }
+        let Ok(publishing) = update.with_update(|update| self.sink.publish(std::slice::from_ref(update)))
+        else {
+            return text_response(StatusCode::BAD_REQUEST, "the update is not a valid event");
+        };
+        match publishing.await {
+            Ok(ids) => {
+                let id = ids.into_iter().next().unwrap_or_default();
+                let mut response = Response::new(full(Bytes::from(id)));
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                response
+            }
+            Err(failed) => failure(&failed),
+        }
     }
 
     /// Authorizes every item, then starts publishing them all; the
@@ -154,6 +211,16 @@ pub(crate) fn prepare<'a>(item: &'a PublishItem, grants: Option<&Selectors>) -> 
     Ok(Update::new(audience, event))
 }
 
+/// The answer to a publish the engine failed (503 with `Retry-After`
+/// when it is unavailable).
+fn failure(failed: &Failed) -> Response<Body> {
+    let mut response = text_response(failed.status, &failed.message);
+    if failed.status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
 /// `status` with a `WWW-Authenticate` challenge.
 fn challenge(status: StatusCode, message: &str, challenge: &str) -> Response<Body> {
     let mut response = text_response(status, message);
@@ -179,10 +246,15 @@ impl App {
 
 /// Whether a `Content-Type` is `application/json` (parameters aside).
 fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    has_media_type(content_type, "application/json")
+}
+
+/// Whether a `Content-Type` is `media` (parameters aside).
+fn has_media_type(content_type: Option<&HeaderValue>, media: &str) -> bool {
     content_type
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|found| found.trim().eq_ignore_ascii_case(media))
 }
 
 fn not_allowed(allow: &'static str) -> Response<Body> {

@@ -74,7 +74,8 @@ pub(crate) async fn stdin(sink: Sink, json: bool) {
                 Err(e) => eprintln!("sse: stdin line refused: {e}"),
             }
         } else {
-            let publishing = sink.publish(&[sse_std::Update::new(Audience::EVERYONE, Event::new().with_data(&line))]);
+            let publishing =
+                sink.publish(&[sse_std::Update::new(Audience::EVERYONE, Event::new().with_data(&line))]);
             if let Err(failed) = publishing.await {
                 eprintln!("sse: stdin line not published: {}", failed.message);
                 if sink.hub().is_shut_down() {

@@ -113,6 +113,15 @@ pub(crate) struct Args {
     /// token. Needed to listen beyond loopback without --publish-key.
     #[arg(long, conflicts_with = "publish_key", env = "SSE_ANONYMOUS_PUBLISH")]
     anonymous_publish: bool,
+    /// How the ids the hub gives events are written: `urn`
+    /// (`urn:uuid:…`, as the Mercure protocol asks) or `epoch`
+    /// (`<epoch>-<n>`, shorter). Either resumes exactly. With --redis the
+    /// ids are Redis's (`<epoch>-<stream id>`).
+    #[arg(long, value_name = "FORM", default_value = "urn", value_parser = parse_ids, env = "SSE_IDS")]
+    ids: IdsArg,
+    /// Do not serve the Mercure protocol at /.well-known/mercure.
+    #[arg(long, env = "SSE_NO_MERCURE")]
+    no_mercure: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key): HTTP/2
     /// and HTTP/1.1 by ALPN, so a browser keeps any number of streams to
     /// this origin on one connection.
@@ -196,6 +205,7 @@ async fn serve(args: Args) -> ExitCode {
     hub_config.history_bytes = args.history_bytes;
     hub_config.keep_alive = (args.keep_alive > 0).then(|| Duration::from_secs(args.keep_alive));
     hub_config.max_clients = Some(args.max_clients.unwrap_or_else(sse_std::default_max_clients));
+    hub_config.ids = args.ids.0;
     let hub = Hub::new(hub_config);
     let sink = match &args.redis {
         None => Sink::new(hub.clone(), Arc::new(hub.clone())),
@@ -222,6 +232,7 @@ async fn serve(args: Args) -> ExitCode {
     config.metrics_path = Some("/metrics".to_owned());
     config.allowed_hosts = args.allow_hosts.clone();
     config.subscribe_verifier = subscribe_verifier;
+    config.mercure_path = (!args.no_mercure).then(|| sse_std::MERCURE_PATH.to_owned());
     config.h2_max_streams = args.h2_max_streams;
     if let Some(max) = args.max_connections {
         config.max_connections = max;
@@ -245,13 +256,16 @@ async fn serve(args: Args) -> ExitCode {
     let addr = listener.local_addr().unwrap_or(args.listen);
     let publishers = if publish_verifier.is_some() { "bearer token required" } else { "no token" };
     let scheme = if config.tls.is_some() { "https" } else { "http" };
-    let ids = match &args.redis {
-        None => format!("ids {}-<n>", hub.epoch()),
-        Some(_) => format!("ids <epoch>-<stream id> from redis key {}", args.redis_key),
+    let ids = match (&args.redis, args.ids.0) {
+        (None, sse_std::IdForm::Epoch) => format!("ids {}-<n>", hub.epoch()),
+        (None, _) => format!("ids urn:uuid:… of epoch {}", hub.epoch()),
+        (Some(_), _) => format!("ids <epoch>-<stream id> from redis key {}", args.redis_key),
     };
+    let mercure =
+        if args.no_mercure { String::new() } else { format!("Mercure at {}, ", sse_std::MERCURE_PATH) };
     eprintln!(
-        "sse: serving {scheme}://{addr}/ (events at /events, publish with POST /publish ({publishers}), metrics at \
-         /metrics, {ids})"
+        "sse: serving {scheme}://{addr}/ (events at /events, publish with POST /publish ({publishers}), \
+         {mercure}metrics at /metrics, {ids})"
     );
 
     if args.demo {
@@ -260,7 +274,7 @@ async fn serve(args: Args) -> ExitCode {
     if args.stdin {
         tokio::spawn(feeds::stdin(sink.clone(), args.json));
     }
-    let app = App { sink, config: config.clone(), publish_verifier };
+    let app = App { sink, config: config.clone(), publish_verifier, mercure: !args.no_mercure };
     let app = Arc::new(app);
     let server = Server::new(hub, config).with_handler(Arc::new(move |req| {
         let app = Arc::clone(&app);
@@ -278,6 +292,18 @@ async fn serve(args: Args) -> ExitCode {
             eprintln!("sse: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--ids`.
+#[derive(Clone, Copy, Debug)]
+struct IdsArg(sse_std::IdForm);
+
+fn parse_ids(text: &str) -> Result<IdsArg, String> {
+    match text {
+        "urn" => Ok(IdsArg(sse_std::IdForm::Urn)),
+        "epoch" => Ok(IdsArg(sse_std::IdForm::Epoch)),
+        _ => Err("urn or epoch".to_owned()),
     }
 }
 

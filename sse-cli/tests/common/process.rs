@@ -56,6 +56,8 @@ pub struct Serve {
     pub base: String,
     /// The first part of the ids it assigns (`<epoch>-<seq>`).
     pub epoch: String,
+    /// How it writes the ids it assigns.
+    pub ids: sse_std::IdForm,
 }
 
 impl Serve {
@@ -87,16 +89,21 @@ impl Serve {
             .to_owned();
         let addr = base.trim_start_matches("https://").trim_start_matches("http://").parse().unwrap();
         // Only a hub that assigns its own ids prints their epoch.
-        let epoch = line
-            .split_once("ids ")
-            .and_then(|(_, rest)| rest.split_once("-<n>"))
-            .map(|(epoch, _)| epoch.to_owned())
-            .unwrap_or_default();
+        let (epoch, ids) = match line.split_once("ids urn:uuid:… of epoch ") {
+            Some((_, rest)) => {
+                let epoch = rest.split(|c: char| c == ')' || c.is_whitespace()).next().unwrap_or_default();
+                (epoch.to_owned(), sse_std::IdForm::Urn)
+            }
+            None => {
+                let epoch = line.split_once("ids ").and_then(|(_, rest)| rest.split_once("-<n>"));
+                (epoch.map(|(epoch, _)| epoch.to_owned()).unwrap_or_default(), sse_std::IdForm::Epoch)
+            }
+        };
         thread::spawn(move || {
             let mut rest = String::new();
             let _ = stderr.read_to_string(&mut rest);
         });
-        Self { child, addr, base, epoch }
+        Self { child, addr, base, epoch, ids }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -154,7 +161,7 @@ impl Serve {
 
     /// The id it assigns to its `seq`th event.
     pub fn id(&self, seq: u64) -> String {
-        format!("{}-{seq}", self.epoch)
+        self.ids.assign(&self.epoch, seq)
     }
 }
 

@@ -1,6 +1,9 @@
 //! JWT verification with the `jsonwebtoken` crate: keys from files (PEM,
 //! an HMAC secret, or a JWK Set), and the claims `{"sse": {"publish":
-//! [...]}}` / `{"sse": {"subscribe": [...]}}`.
+//! [...]}}` / `{"sse": {"subscribe": [...]}}`, or Mercure's `{"mercure":
+//! {"publish": [...]}}` / `{"mercure": {"subscribe": [...]}}` (Mercure's
+//! selector syntax: `*`, exact topics, URI templates); a token with both
+//! grants the union.
 //!
 //! Invariant: the algorithms accepted are exactly those of a key's family
 //! (HMAC, RSA, EC or Ed), never `none`, and an HMAC secret verifies only
@@ -328,9 +331,9 @@ enum Role {
 
 /// A [`Verify`] for JWTs: checks the signature with one of its
 /// [`JwtKey`]s, `exp` and `nbf` when present (and `aud`, `iss` when
-/// configured), and grants the selectors of the `sse.publish`
-/// (publishers) or `sse.subscribe` (subscribers) claim until `exp` plus
-/// the leeway.
+/// configured), and grants the selectors of the `sse.publish` and
+/// `mercure.publish` (publishers) or `sse.subscribe` and
+/// `mercure.subscribe` (subscribers) claims until `exp` plus the leeway.
 ///
 /// ```
 /// use sse_std::{JwtKey, JwtVerifier, Verify};
@@ -343,6 +346,11 @@ enum Role {
 /// ).unwrap();
 /// let publishers = JwtVerifier::publishers(JwtKey::from_bytes(secret)?);
 /// assert!(publishers.verify(&token).unwrap().selectors.covers(Some("news/eu")));
+/// // Mercure's claim, with a URI template.
+/// let mercure = serde_json::json!({"mercure": {"publish": ["https://example.com/books/{id}"]}});
+/// let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &mercure,
+///     &jsonwebtoken::EncodingKey::from_secret(secret).unwrap()).unwrap();
+/// assert!(publishers.verify(&token).unwrap().selectors.covers(Some("https://example.com/books/1")));
 /// // The same token grants a subscriber nothing.
 /// let subscribers = JwtVerifier::subscribers(JwtKey::from_bytes(secret)?);
 /// assert!(subscribers.verify(&token).unwrap().selectors.is_empty());
@@ -360,6 +368,9 @@ pub struct JwtVerifier {
 struct Claims {
     #[serde(default)]
     sse: SseClaims,
+    /// Mercure's claim: the same lists, in Mercure's selector syntax.
+    #[serde(default)]
+    mercure: SseClaims,
     /// Checked by `jsonwebtoken` (refused unless a number), read here
     /// as it is to say when the grant ends.
     #[serde(default)]
@@ -532,12 +543,15 @@ impl Verify for JwtVerifier {
 
 impl JwtVerifier {
     fn grant(&self, claims: Claims) -> Result<Grant, AuthError> {
-        let selectors = match self.role {
-            Role::Publish => claims.sse.publish,
-            Role::Subscribe => claims.sse.subscribe,
+        let (own, mercure) = match self.role {
+            Role::Publish => (claims.sse.publish, claims.mercure.publish),
+            Role::Subscribe => (claims.sse.subscribe, claims.mercure.subscribe),
         };
-        let selectors = Selectors::parse(&selectors)
+        let own = Selectors::parse(&own)
             .map_err(|e| AuthError::Invalid(format!("claims hold an invalid selector: {e}")))?;
+        let mercure = Selectors::parse_mercure(&mercure)
+            .map_err(|e| AuthError::Invalid(format!("the mercure claim holds an invalid selector: {e}")))?;
+        let selectors = own.union(&mercure);
         // An `exp` past the end of `SystemTime`: never.
         let expires =
             claims.exp.as_ref().and_then(serde_json::Value::as_u64).and_then(|exp| {

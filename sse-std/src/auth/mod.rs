@@ -6,9 +6,9 @@
 //! Invariant: a token that is presented is either verified or refused,
 //! never ignored: a bad token is an error (401), not a silent downgrade to
 //! anonymous. A subscriber's token may come from the `Authorization`
-//! header, the `authorization` query parameter or the `sse_auth` cookie
-//! (an `EventSource` cannot set headers), in that order; a publisher's
-//! only from the header.
+//! header, the `authorization` query parameter or the `sse_auth` (or
+//! Mercure's `mercureAuthorization`) cookie (an `EventSource` cannot set
+//! headers), in that order; a publisher's only from the header.
 
 #[cfg(feature = "jwt")]
 mod jwt;
@@ -28,6 +28,15 @@ use crate::topics::Selectors;
 /// assert_eq!(t.unwrap().as_deref(), Some("abc"));
 /// ```
 pub const AUTH_COOKIE: &str = "sse_auth";
+
+/// The cookie Mercure clients carry a subscriber's token in; read like
+/// [`AUTH_COOKIE`].
+///
+/// ```
+/// let t = sse_std::subscriber_token(None, None, Some(b"mercureAuthorization=abc"));
+/// assert_eq!(t.unwrap().as_deref(), Some("abc"));
+/// ```
+pub const MERCURE_COOKIE: &str = "mercureAuthorization";
 
 /// The query parameter a subscriber's token may come in.
 ///
@@ -193,7 +202,7 @@ pub fn bearer_token(authorization: &[u8]) -> Result<&str, AuthError> {
 
 /// A subscriber's token from its carriers, in order: the `Authorization`
 /// header (`Bearer`), the `authorization` query parameter, the `sse_auth`
-/// cookie (`cookie`: the `Cookie` field, or HTTP/2's several `cookie`
+/// or `mercureAuthorization` cookie (`cookie`: the `Cookie` field, or HTTP/2's several `cookie`
 /// fields joined with `; `, RFC 9113 §8.2.3). `Ok(None)` if there is none.
 ///
 /// # Errors
@@ -226,7 +235,7 @@ pub fn subscriber_token(
     let from_cookie = cookie.and_then(|cookie| std::str::from_utf8(cookie).ok()).and_then(|cookie| {
         cookie.split(';').find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == AUTH_COOKIE).then(|| value.trim_matches('"').to_owned())
+            (name == AUTH_COOKIE || name == MERCURE_COOKIE).then(|| value.trim_matches('"').to_owned())
         })
     });
     Ok(from_cookie)
@@ -320,6 +329,13 @@ pub enum StreamRefusal {
     Topic(sse_wire::TopicError),
     /// More than [`MAX_STREAM_TOPICS`] `topic` parameters (400).
     TooManyTopics,
+    /// A Mercure selector is not a valid URI template (400).
+    Template(crate::TemplateError),
+    /// A Mercure subscription names no topic (400).
+    NoTopic,
+    /// A Mercure matcher parameter of a type this hub does not support,
+    /// such as `match_urlpattern` (400).
+    Matcher(String),
     /// The token was refused (401).
     Auth(AuthError),
 }
@@ -329,6 +345,9 @@ impl fmt::Display for StreamRefusal {
         match self {
             Self::Topic(e) => write!(f, "topic: {e}"),
             Self::TooManyTopics => write!(f, "more than {MAX_STREAM_TOPICS} topic parameters"),
+            Self::Template(e) => write!(f, "topic: {e}"),
+            Self::NoTopic => f.write_str("missing \"topic\" parameter"),
+            Self::Matcher(name) => write!(f, "{name}: matcher type not supported (use topic or match)"),
             Self::Auth(e) => e.fmt(f),
         }
     }

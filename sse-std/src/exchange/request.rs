@@ -116,6 +116,34 @@ impl StreamRequest {
         Ok(subscriber)
     }
 
+    /// A subscriber of `hub` for this request read as a Mercure
+    /// subscription ([`mercure_subscription`](crate::mercure_subscription),
+    /// [`mercure_resume_id`](crate::mercure_resume_id)), or the answer
+    /// that refuses it.
+    pub(crate) fn subscribe_mercure(
+        &self,
+        hub: &Hub,
+        verifier: Option<&dyn Verify>,
+        retry_after_secs: u64,
+    ) -> Result<Subscriber, Answer> {
+        let query = self.query.as_deref();
+        let access = crate::mercure_subscription(
+            query,
+            self.authorization.as_deref(),
+            self.cookie.as_deref(),
+            verifier,
+        )
+        .map_err(refusal)?;
+        let resume = crate::mercure_resume_id(self.last_event_id.as_deref(), query);
+        let mut subscriber = hub
+            .subscribe_with(access.subscription, resume.as_deref())
+            .map_err(|e| Answer::refused_after(e, retry_after_secs, self.event_stream))?;
+        if let Some(at) = access.expires {
+            subscriber.end_at(at);
+        }
+        Ok(subscriber)
+    }
+
     /// What the request may receive, or the answer that refuses it.
     pub(crate) fn access(&self, verifier: Option<&dyn Verify>) -> Result<StreamAccess, Answer> {
         stream_subscription(
@@ -124,9 +152,15 @@ impl StreamRequest {
             self.cookie.as_deref(),
             verifier,
         )
-        .map_err(|refusal| match refusal {
-            StreamRefusal::Auth(e) => Answer::unauthorized(&e),
-            other => Answer::text(StatusCode::BAD_REQUEST, &other.to_string()),
-        })
+        .map_err(refusal)
+    }
+}
+
+/// The answer to a refused stream request: 401 with a challenge for a
+/// token, 400 for the rest.
+fn refusal(refusal: StreamRefusal) -> Answer {
+    match refusal {
+        StreamRefusal::Auth(e) => Answer::unauthorized(&e),
+        other => Answer::text(StatusCode::BAD_REQUEST, &other.to_string()),
     }
 }

@@ -301,6 +301,23 @@ impl History {
         self.ids_form.seq_of(&self.epoch, id)
     }
 
+    /// Every stored event before `until` that `subscription` admits, in
+    /// publish order, each once: what a client that asks for the earliest
+    /// events gets.
+    pub(crate) fn retained(&self, until: u64, subscription: &Subscription) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        for log in std::iter::once(&self.untopiced).chain(self.topics.values()) {
+            for entry in log.entries.iter().take_while(|e| e.seq < until) {
+                if entry.delivery.reaches(subscription) {
+                    out.push((entry.seq, entry.delivery.frame.clone()));
+                }
+            }
+        }
+        out.sort_unstable_by_key(|(seq, _)| *seq);
+        out.dedup_by_key(|(seq, _)| *seq);
+        out.into_iter().map(|(_, frame)| frame).collect()
+    }
+
     /// Where a client that saw event `after` resumes, when every event
     /// before `until` is in the history or was not kept, and later ones
     /// reach it live: the frames it needs (possibly none, the subscriber

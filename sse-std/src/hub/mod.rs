@@ -63,6 +63,21 @@ use route::Router;
 use stats::{Counters, add};
 use subscriber::{ClientSlot, Member};
 
+/// The `Last-Event-ID` that asks for every event the history still holds
+/// (the Mercure protocol's reserved value): a subscriber that sends it is
+/// replayed all of them that its subscription admits, then goes on live.
+///
+/// ```
+/// use futures_util::StreamExt as _;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let hub = sse_std::Hub::new(Default::default());
+/// hub.publish(&sse_wire::Event::new().with_id("a")?.with_data("first"))?;
+/// let mut late = hub.subscribe(Some(sse_std::EARLIEST))?;
+/// assert_eq!(&late.next().await.unwrap()[..], b"id: a\ndata: first\n\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+pub const EARLIEST: &str = "earliest";
+
 /// What [`Hub::publish`] did with an event.
 ///
 /// ```
@@ -390,8 +405,17 @@ impl Hub {
             (Member::new(group, tracker, Arc::clone(inner)), state.next_seq, state.newest_id.clone())
         };
         let Some(last_event_id) = last_event_id else {
-            return Ok(Subscriber::new(member, first, slot));
+            let mut subscriber = Subscriber::new(member, first, slot);
+            subscriber.set_joined_after(newest_id);
+            return Ok(subscriber);
         };
+        if last_event_id == EARLIEST {
+            first.extend(inner.history().retained(until, member.subscription()));
+            add(&inner.counters.replays, 1);
+            let mut subscriber = Subscriber::new(member, first, slot);
+            subscriber.set_joined_after(newest_id);
+            return Ok(subscriber);
+        }
         let subscription = member.subscription();
         let replayed = {
             let history = inner.history();
@@ -423,6 +447,7 @@ impl Hub {
             },
         }
         let mut subscriber = Subscriber::new(member, first, slot);
+        subscriber.set_joined_after(newest_id);
         if let Some(pending) = pending {
             subscriber.replay_from(pending);
         }

@@ -106,6 +106,8 @@ pub struct Subscriber {
     policy: SlowConsumer,
     ended: bool,
     slot: ClientSlot,
+    /// The id of the newest event in the history when it joined.
+    joined_after: Option<Box<str>>,
 }
 
 impl std::fmt::Debug for Subscriber {
@@ -130,6 +132,7 @@ impl Subscriber {
             policy: config.slow_consumer,
             ended: false,
             slot,
+            joined_after: None,
         }
     }
 
@@ -154,6 +157,26 @@ impl Subscriber {
         } else {
             *tracker.signal.lock().unwrap_or_else(PoisonError::into_inner) = Some(signal);
         }
+    }
+
+    /// The id of the newest event the hub's history held when this
+    /// subscriber joined (every later event reaches it live); `None` if
+    /// it held none. The Mercure endpoint sends it as the response's
+    /// `Last-Event-ID`.
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// let id = hub.publish(&sse_wire::Event::new().with_data("x")).unwrap().id;
+    /// assert_eq!(hub.subscribe(None)?.joined_after(), Some(id.as_str()));
+    /// # Ok::<(), sse_std::SubscribeError>(())
+    /// ```
+    #[must_use]
+    pub fn joined_after(&self) -> Option<&str> {
+        self.joined_after.as_deref()
+    }
+
+    pub(crate) fn set_joined_after(&mut self, id: Option<Box<str>>) {
+        self.joined_after = id;
     }
 
     /// Ends the stream at `at` (for example when the token that opened it

@@ -62,6 +62,14 @@ impl Default for KeepaliveProbes {
 pub struct ServerConfig {
     /// Path of the event stream (default `/events`).
     pub events_path: String,
+    /// Path of the Mercure subscription endpoint (default: none; Mercure
+    /// clients use [`MERCURE_PATH`](crate::MERCURE_PATH)): `GET` there
+    /// subscribes with Mercure's parameters ([`mercure_subscription`](crate::mercure_subscription)),
+    /// tokens (the `mercureAuthorization` cookie too) and `lastEventID`,
+    /// and the response carries `Last-Event-ID`: the newest event the
+    /// hub held, or `earliest`. Other methods go to the handler (publishing
+    /// needs the application's engine and its publishers' keys).
+    pub mercure_path: Option<String>,
     /// Largest request head accepted; larger gets 431 (default 16 KiB;
     /// hyper's minimum, 8 KiB, applies below that to requests after the
     /// first on a connection).
@@ -174,6 +182,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             events_path: "/events".to_owned(),
+            mercure_path: None,
             max_head_bytes: 16 * 1024,
             max_body_bytes: 1 << 20,
             header_timeout: Duration::from_secs(10),

@@ -47,6 +47,9 @@ impl Shared {
         if req.uri().path() == self.config.events_path {
             return self.events(&req, too_slow);
         }
+        if req.method() == Method::GET && self.config.mercure_path.as_deref() == Some(req.uri().path()) {
+            return self.mercure(&req, too_slow);
+        }
         #[cfg(feature = "metrics")]
         if self.config.metrics_path.as_deref() == Some(req.uri().path()) {
             return metrics::respond(&req, &self.hub, &self.counters);
@@ -65,7 +68,31 @@ impl Shared {
         }
         let request = StreamRequest::from_parts(req.uri(), req.headers());
         let verifier = self.config.subscribe_verifier.as_deref();
-        match request.subscribe(&self.hub, verifier, self.config.retry_after_secs()) {
+        self.stream(request.subscribe(&self.hub, verifier, self.config.retry_after_secs()), too_slow)
+    }
+
+    /// A Mercure subscription: the stream, with the newest event the hub
+    /// held as `Last-Event-ID` (`earliest` if none).
+    fn mercure(&self, req: &Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
+        let request = StreamRequest::from_parts(req.uri(), req.headers());
+        let verifier = self.config.subscribe_verifier.as_deref();
+        let subscribed = request.subscribe_mercure(&self.hub, verifier, self.config.retry_after_secs());
+        let joined_after =
+            subscribed.as_ref().ok().map(|s| s.joined_after().unwrap_or(crate::EARLIEST).to_owned());
+        let mut response = self.stream(subscribed, too_slow);
+        if let Some(value) = joined_after.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            response.headers_mut().insert("last-event-id", value);
+        }
+        response
+    }
+
+    /// The response that streams `subscribed`, or that refuses it.
+    fn stream(
+        &self,
+        subscribed: Result<crate::Subscriber, crate::exchange::Answer>,
+        too_slow: Arc<Notify>,
+    ) -> Response<Body> {
+        match subscribed {
             Ok(mut subscriber) => {
                 // An HTTP/2 stream is ended on its own, never its connection.
                 #[cfg(feature = "tls")]

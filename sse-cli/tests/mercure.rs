@@ -1,0 +1,269 @@
+//! `sse serve` as a Mercure hub, driven the way Mercure publishers and
+//! subscribers drive one: form posts to `/.well-known/mercure`, topic
+//! selectors (`*`, exact topics, URI templates) in the query, JWTs with
+//! `mercure` claims in the header, the `authorization` query parameter or
+//! the `mercureAuthorization` cookie, and `Last-Event-ID` to resume.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::process::{Serve, Stream};
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"the Mercure hub's secret of this test";
+const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
+const HUB: &str = "/.well-known/mercure";
+
+fn secret_file(name: &str) -> PathBuf {
+    let path =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("mercure-{name}-{}.key", std::process::id()));
+    std::fs::write(&path, SECRET).unwrap();
+    path
+}
+
+fn token(claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::default(), claims, &EncodingKey::from_secret(SECRET).unwrap()).unwrap()
+}
+
+/// `name=value` pairs as a form (and query) string.
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// Posts an update; the status and the body (the id on 200).
+fn post(serve: &Serve, pairs: &[(&str, &str)], headers: &[&str]) -> (u16, String) {
+    let mut all = vec![FORM];
+    all.extend_from_slice(headers);
+    let (status, body) = serve.request("POST", HUB, &all, form(pairs).as_bytes());
+    (status, String::from_utf8(body).unwrap())
+}
+
+/// Opens a subscription with these query pairs.
+fn subscribe(serve: &Serve, pairs: &[(&str, &str)], headers: &[&str]) -> (u16, String, Option<Stream>) {
+    Stream::open(serve.addr, &format!("{HUB}?{}", form(pairs)), headers)
+}
+
+/// The `(id, data)` of each frame.
+fn events(frames: &[String]) -> Vec<(String, String)> {
+    frames
+        .iter()
+        .filter(|f| !f.starts_with(':'))
+        .map(|f| {
+            let field =
+                |name: &str| f.lines().filter_map(|l| l.strip_prefix(name)).collect::<Vec<_>>().join("\n");
+            (field("id: "), field("data: "))
+        })
+        .collect()
+}
+
+/// The protocol's own examples, end to end: a subscriber of an exact
+/// topic, a URI template and `*`; an update with two topics reaches each
+/// of them once; publishing answers 200 with a `urn:uuid:` id as text;
+/// the response to a subscription carries `Last-Event-ID`.
+#[test]
+fn the_specifications_examples_end_to_end() {
+    let key = secret_file("examples");
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key.to_str().unwrap()]);
+    let (status, head, exact) = subscribe(&serve, &[("topic", "https://example.com/books/1")], &[]);
+    assert_eq!(status, 200);
+    assert!(head.to_ascii_lowercase().contains("last-event-id: earliest\r\n"), "{head}");
+    let mut exact = exact.unwrap();
+    let mut template = subscribe(&serve, &[("topic", "https://example.com/books/{id}")], &[]).2.unwrap();
+    let mut all = subscribe(&serve, &[("topic", "*")], &[]).2.unwrap();
+    let mut authors = subscribe(
+        &serve,
+        &[("topic", "https://example.com/authors/{id}"), ("topic", "https://example.com/books/1")],
+        &[],
+    )
+    .2
+    .unwrap();
+    let mut other = subscribe(&serve, &[("topic", "https://example.com/reviews/{id}")], &[]).2.unwrap();
+
+    let publisher = token(&json!({"mercure": {"publish": ["*"]}}));
+    let bearer = format!("Authorization: Bearer {publisher}");
+    let (status, id) = post(
+        &serve,
+        &[
+            ("topic", "https://example.com/books/1"),
+            ("topic", "https://example.com/authors/7"),
+            ("data", "{\"@id\": \"https://example.com/books/1\", \"title\": \"The Mercure Protocol\"}"),
+        ],
+        &[&bearer],
+    );
+    assert_eq!(status, 200, "{id}");
+    assert!(id.starts_with("urn:uuid:") && id.len() == 45, "{id}");
+    let want = vec![(
+        id.clone(),
+        "{\"@id\": \"https://example.com/books/1\", \"title\": \"The Mercure Protocol\"}".to_owned(),
+    )];
+    for (name, stream) in
+        [("exact", &mut exact), ("template", &mut template), ("*", &mut all), ("two selectors", &mut authors)]
+    {
+        assert_eq!(events(&stream.frames_within(Duration::from_millis(600))), want, "{name}: once");
+    }
+    assert!(events(&other.frames_within(Duration::from_millis(300))).is_empty());
+    // A later subscriber is told the newest id.
+    let (_, head, _) = subscribe(&serve, &[("topic", "*")], &[]);
+    assert!(head.contains(&format!("last-event-id: {id}\r\n")), "{head}");
+}
+
+/// Private updates reach only subscribers whose token's `mercure.subscribe`
+/// selectors match one of the update's topics, through every carrier a
+/// Mercure client uses; an anonymous subscriber gets the public ones only.
+#[test]
+fn private_updates_reach_only_subscribers_granted_one_of_their_topics() {
+    let key = secret_file("private");
+    let serve = Serve::start(&["--keep-alive", "0", "--subscribe-key", key.to_str().unwrap()]);
+    let topic = ("topic", "https://example.com/orders/{id}");
+    let granted = token(&json!({"mercure": {"subscribe": ["https://example.com/orders/42"]}}));
+    let elsewhere = token(&json!({"mercure": {"subscribe": ["https://example.com/users/{id}"]}}));
+    let mut anonymous = subscribe(&serve, &[topic], &[]).2.unwrap();
+    let mut by_header =
+        subscribe(&serve, &[topic], &[&format!("Authorization: Bearer {granted}")]).2.unwrap();
+    let mut by_query = subscribe(&serve, &[topic, ("authorization", &granted)], &[]).2.unwrap();
+    let mut by_cookie =
+        subscribe(&serve, &[topic], &[&format!("Cookie: theme=dark; mercureAuthorization={granted}")])
+            .2
+            .unwrap();
+    // Granted the alternate topic only: Mercure's rule, any topic counts.
+    let mut by_alternate =
+        subscribe(&serve, &[topic], &[&format!("Cookie: mercureAuthorization={elsewhere}")]).2.unwrap();
+
+    let (_, public) = post(&serve, &[("topic", "https://example.com/orders/7"), ("data", "public")], &[]);
+    let (_, private) = post(
+        &serve,
+        &[("topic", "https://example.com/orders/42"), ("data", "private"), ("private", "on")],
+        &[],
+    );
+    let (_, for_user) = post(
+        &serve,
+        &[
+            ("topic", "https://example.com/orders/9"),
+            ("topic", "https://example.com/users/3"),
+            ("data", "user"),
+            ("private", ""),
+        ],
+        &[],
+    );
+    let (_, hidden) = post(
+        &serve,
+        &[("topic", "https://example.com/orders/8"), ("data", "hidden"), ("private", "on")],
+        &[],
+    );
+    assert!(hidden.starts_with("urn:uuid:"));
+    let got = |stream: &mut Stream| events(&stream.frames_within(Duration::from_millis(600)));
+    let ev = |id: &str, data: &str| (id.to_owned(), data.to_owned());
+    assert_eq!(got(&mut anonymous), [ev(&public, "public")]);
+    for (name, stream) in [("header", &mut by_header), ("query", &mut by_query), ("cookie", &mut by_cookie)] {
+        assert_eq!(got(stream), [ev(&public, "public"), ev(&private, "private")], "{name}");
+    }
+    assert_eq!(got(&mut by_alternate), [ev(&public, "public"), ev(&for_user, "user")]);
+    // A bad token is refused, not ignored.
+    let (status, _, _) = subscribe(&serve, &[topic], &["Cookie: mercureAuthorization=not.a.token"]);
+    assert_eq!(status, 401);
+}
+
+/// A publisher needs a token whose `mercure.publish` selectors cover every
+/// topic of its update; a refused update is not published.
+#[test]
+fn publishers_are_authorized_for_every_topic() {
+    let key = secret_file("publish");
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key.to_str().unwrap()]);
+    let mut all = subscribe(&serve, &[("topic", "*")], &[]).2.unwrap();
+    let books = token(&json!({"mercure": {"publish": ["https://example.com/books/{id}"]}}));
+    let bearer = format!("Authorization: Bearer {books}");
+    let (status, _) = post(&serve, &[("topic", "https://example.com/books/1"), ("data", "x")], &[]);
+    assert_eq!(status, 401, "no token");
+    let two =
+        [("topic", "https://example.com/books/1"), ("topic", "https://example.com/authors/1"), ("data", "x")];
+    let (status, _) = post(&serve, &two, &[&bearer]);
+    assert_eq!(status, 403, "an alternate topic it was not granted");
+    let (status, id) = post(&serve, &[("topic", "https://example.com/books/1"), ("data", "ok")], &[&bearer]);
+    assert_eq!(status, 200);
+    assert_eq!(events(&all.frames_within(Duration::from_millis(600))), [(id, "ok".to_owned())]);
+}
+
+/// What the protocol forbids is refused with the status it names, and
+/// nothing of it is published.
+#[test]
+fn what_the_protocol_forbids_is_refused() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let mut all = subscribe(&serve, &[("topic", "*")], &[]).2.unwrap();
+    let cases: &[(&[(&str, &str)], u16)] = &[
+        (&[("data", "no topic")], 400),
+        (&[("topic", "*")], 400),
+        (&[("topic", "/.well-known/mercure/subscriptions/x/y")], 400),
+        (&[("topic", "https://hub.example/.well-known/%6Dercure/subscriptions/x")], 400),
+        (&[("topic", "a"), ("type", "mercure")], 400),
+        (&[("topic", "a"), ("id", "earliest")], 400),
+        (&[("topic", "a"), ("id", "#1")], 400),
+        (&[("topic", "a"), ("retry", "-1")], 400),
+        (&[("topic", "a\u{1}b")], 400),
+    ];
+    for (pairs, want) in cases {
+        assert_eq!(post(&serve, pairs, &[]).0, *want, "{pairs:?}");
+    }
+    let many: Vec<(&str, String)> = (0..40).map(|i| ("topic", format!("t{i}"))).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(post(&serve, &many, &[]).0, 413);
+    let (status, _) = serve.request("POST", HUB, &["Content-Type: application/json"], b"{}");
+    assert_eq!(status, 415);
+    let origin = "Origin: https://evil.example";
+    assert_eq!(post(&serve, &[("topic", "a"), ("data", "csrf")], &[origin]).0, 403);
+    for (query, want) in [
+        (form(&[("lastEventID", "x")]), 400),
+        (form(&[("match_urlpattern", "https://example.com/books/:id")]), 400),
+        (form(&[("topic", "https://example.com/{id")]), 400),
+    ] {
+        assert_eq!(Stream::open(serve.addr, &format!("{HUB}?{query}"), &[]).0, want, "{query}");
+    }
+    assert!(events(&all.frames_within(Duration::from_millis(300))).is_empty(), "nothing was published");
+    // Unknown fields are ignored.
+    assert_eq!(post(&serve, &[("topic", "a"), ("data", "ok"), ("future", "1")], &[]).0, 200);
+}
+
+/// Resuming on the Mercure endpoint replays exactly what the subscriber
+/// missed, from the `Last-Event-ID` header or the `lastEventID` query
+/// parameter, updates with several topics once; `earliest` replays all
+/// that is kept.
+#[test]
+fn resuming_replays_exactly() {
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let topics: [&[&str]; 5] = [&["urn:a"], &["urn:b"], &["urn:a", "urn:b"], &["urn:c"], &["urn:b", "urn:a"]];
+    let ids: Vec<String> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, topics)| {
+            let data = format!("e{i}");
+            let mut pairs: Vec<(&str, &str)> = topics.iter().map(|t| ("topic", *t)).collect();
+            pairs.push(("data", &data));
+            let (status, id) = post(&serve, &pairs, &[]);
+            assert_eq!(status, 200);
+            id
+        })
+        .collect();
+    let selection = [("topic", "urn:a"), ("topic", "urn:b")];
+    let ev = |i: usize| (ids[i].clone(), format!("e{i}"));
+    let header = format!("Last-Event-ID: {}", ids[0]);
+    let mut resumed = subscribe(&serve, &selection, &[&header]).2.unwrap();
+    assert_eq!(events(&resumed.frames_within(Duration::from_millis(600))), [ev(1), ev(2), ev(4)]);
+    let mut query: Vec<(&str, &str)> = selection.to_vec();
+    query.push(("lastEventID", &ids[2]));
+    let mut by_query = subscribe(&serve, &query, &[]).2.unwrap();
+    assert_eq!(events(&by_query.frames_within(Duration::from_millis(600))), [ev(4)]);
+    let mut earliest = subscribe(&serve, &[("topic", "urn:c"), ("lastEventID", "earliest")], &[]).2.unwrap();
+    assert_eq!(events(&earliest.frames_within(Duration::from_millis(600))), [ev(3)]);
+    // Live goes on after the replay, without a gap.
+    let (_, next) = post(&serve, &[("topic", "urn:a"), ("data", "live")], &[]);
+    assert_eq!(events(&resumed.frames_within(Duration::from_millis(600))), [(next, "live".to_owned())]);
+    // An id this hub never gave: `missed`.
+    let (_, _, stale) =
+        subscribe(&serve, &selection, &["Last-Event-ID: urn:uuid:00000000-0000-8000-8000-000000000000"]);
+    // (hyper's chunk sizes aside)
+    let frames = stale.unwrap().frames_within(Duration::from_millis(600));
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert!(frames[0].ends_with("\nevent: missed\ndata: \n\n"), "{frames:?}");
+}

@@ -1,0 +1,102 @@
+//! A Mercure subscription request: its topic selectors, token and resume
+//! point, read from the query the way Mercure clients write it.
+//!
+//! Invariant: a request gets the subscription it names or a refusal: a
+//! selector that cannot be matched (a bad URI template, a matcher type
+//! the hub does not know) is a 400, never silently dropped.
+
+use crate::MAX_STREAM_TOPICS;
+use crate::auth::{Grant, StreamAccess, StreamRefusal, Verify, subscriber_token};
+use crate::topics::{Selectors, Subscription};
+
+/// The subscription a Mercure request asks for: its `topic` parameters
+/// (Mercure selectors: `*`, a URI template, or an exact topic; see
+/// [`Selectors::parse_mercure`]) and the exact topics of `match` and
+/// `match_exact`, at least one and at most [`MAX_STREAM_TOPICS`] in all,
+/// with the private topics its token grants (`Authorization: Bearer`, the
+/// `authorization` query parameter or the `mercureAuthorization` cookie),
+/// until the token expires.
+///
+/// # Errors
+/// 400 ([`StreamRefusal::Topic`], [`StreamRefusal::Template`],
+/// [`StreamRefusal::NoTopic`], [`StreamRefusal::TooManyTopics`],
+/// [`StreamRefusal::Matcher`]) for what cannot be subscribed to; 401
+/// ([`StreamRefusal::Auth`]) for a bad token, or any token when
+/// `verifier` is `None`.
+///
+/// ```
+/// let q = "topic=https%3A%2F%2Fexample.com%2Fbooks%2F%7Bid%7D&topic=urn%3Anews";
+/// let access = sse_std::mercure_subscription(Some(q), None, None, None)?;
+/// assert!(access.subscription.topics.covers(Some("https://example.com/books/1")));
+/// assert!(access.subscription.topics.covers(Some("urn:news")));
+/// assert!(access.subscription.grants.is_empty());
+/// assert!(sse_std::mercure_subscription(Some("lastEventID=x"), None, None, None).is_err());
+/// # Ok::<(), sse_std::StreamRefusal>(())
+/// ```
+pub fn mercure_subscription(
+    query: Option<&str>,
+    authorization: Option<&[u8]>,
+    cookie: Option<&[u8]>,
+    verifier: Option<&dyn Verify>,
+) -> Result<StreamAccess, StreamRefusal> {
+    let mut selectors: Vec<String> = Vec::new();
+    let mut exact: Vec<String> = Vec::new();
+    for (name, value) in query.map(|q| form_urlencoded::parse(q.as_bytes())).into_iter().flatten() {
+        if selectors.len().saturating_add(exact.len()) == MAX_STREAM_TOPICS
+            && matches!(&*name, "topic" | "match" | "match_exact")
+        {
+            return Err(StreamRefusal::TooManyTopics);
+        }
+        let list = match &*name {
+            "topic" => &mut selectors,
+            "match" | "match_exact" => &mut exact,
+            other if other.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("match")) => {
+                return Err(StreamRefusal::Matcher(other.to_owned()));
+            }
+            _ => continue,
+        };
+        list.push(value.into_owned());
+    }
+    if selectors.is_empty() && exact.is_empty() {
+        return Err(StreamRefusal::NoTopic);
+    }
+    let topics = Selectors::parse_mercure(&selectors)
+        .map_err(StreamRefusal::Template)?
+        .union(&Selectors::exact(&exact));
+    let grant = match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
+        None => Grant::new(Selectors::none()),
+        Some(token) => match verifier {
+            Some(verifier) => verifier.verify(&token).map_err(StreamRefusal::Auth)?,
+            None => {
+                return Err(StreamRefusal::Auth(crate::AuthError::invalid(
+                    "this hub accepts no subscriber tokens",
+                )));
+            }
+        },
+    };
+    Ok(StreamAccess {
+        subscription: Subscription { topics, grants: grant.selectors },
+        expires: grant.expires,
+    })
+}
+
+/// Where a Mercure subscriber resumes: the `Last-Event-ID` header, else
+/// the `lastEventID` query parameter (or `lastEventId`, `last_event_id`,
+/// as other clients spell it). [`EARLIEST`](crate::EARLIEST) asks for
+/// every event still held.
+///
+/// ```
+/// assert_eq!(sse_std::mercure_resume_id(None, Some("topic=a&lastEventID=urn%3Ax")).as_deref(), Some("urn:x"));
+/// assert_eq!(sse_std::mercure_resume_id(Some("h"), Some("lastEventID=q")).as_deref(), Some("h"));
+/// ```
+#[must_use]
+pub fn mercure_resume_id(header: Option<&str>, query: Option<&str>) -> Option<String> {
+    if let Some(header) = header.filter(|h| !h.is_empty()) {
+        return Some(header.to_owned());
+    }
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, value)| {
+            matches!(&**name, "lastEventID" | "lastEventId" | "last_event_id") && !value.is_empty()
+        })
+        .map(|(_, value)| value.into_owned())
+}
