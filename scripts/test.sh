@@ -117,6 +117,7 @@ cargo test -p sse-cli --test cli --locked -- --ignored --nocapture
 cargo test -p sse-cli --test no_std_client --locked -- --ignored --nocapture
 cargo test -p sse-cli --test tls --locked -- --ignored --nocapture
 cargo test -p sse-cli --test browser_time --locked -- --ignored --nocapture
+cargo test -p sse-cli --test mercure --locked -- --ignored --nocapture
 cargo test -p sse-cli --test redis --locked -- --ignored --nocapture
 
 step "a client that vanishes without a FIN, between two network namespaces (needs root)"

@@ -6,10 +6,12 @@
 
 mod common;
 
+use std::io::Read as _;
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
-use common::process::{Serve, Stream};
+use common::process::{Serve, Stream, browser_tools, node_until_open, wait};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -266,4 +268,78 @@ fn resuming_replays_exactly() {
     let frames = stale.unwrap().frames_within(Duration::from_millis(600));
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert!(frames[0].ends_with("\nevent: missed\ndata: \n\n"), "{frames:?}");
+}
+
+fn tls_key(name: &str) -> String {
+    format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Publishes through the Mercure endpoint with curl (over TLS, trusting
+/// the test's certificate): the id.
+fn curl_post(base: &str, pairs: &[(&str, &str)]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "--cacert", &tls_key("localhost.pem"), "-w", "\n%{http_code}"])
+        .args(["-H", FORM, "--data-binary", &form(pairs)])
+        .arg(format!("{base}{HUB}"))
+        .output()
+        .expect("curl must be installed (scripts/test.sh installs it)");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (id, status) = text.rsplit_once('\n').unwrap();
+    assert_eq!(status, "200", "{text}");
+    id.to_owned()
+}
+
+/// Headless Chromium: an `EventSource` on the Mercure endpoint receives
+/// the public updates of its template and exact topic, and with the
+/// `mercureAuthorization` cookie the private ones its token grants, each
+/// once (an update on both of its topics too), over HTTP/1.1 or HTTP/2.
+fn chromium_subscribes(tls: bool) {
+    let key = secret_file(if tls { "browser-h2" } else { "browser-h1" });
+    let mut args = vec!["--keep-alive", "0", "--subscribe-key", key.to_str().unwrap()];
+    let (cert, pem) = (tls_key("localhost.pem"), tls_key("localhost.key"));
+    if tls {
+        args.extend(["--tls-cert", &cert, "--tls-key", &pem]);
+    }
+    let serve = Serve::start(&args);
+    // Chromium speaks to `localhost`, the name the certificate and the
+    // DNS-rebinding check accept.
+    let base = serve.url("").replace("127.0.0.1", "localhost");
+    let token = token(&json!({"mercure": {"subscribe": ["https://example.com/books/{id}"]}}));
+    let (node, mut stdout) = node_until_open(&browser_tools().join("mercure.mjs"), &[&base, &token]);
+    let publish = |pairs: &[(&str, &str)]| curl_post(&base, pairs);
+    let both = publish(&[
+        ("topic", "https://example.com/books/1"),
+        ("topic", "https://example.com/authors/7"),
+        ("data", "both topics"),
+    ]);
+    let private =
+        publish(&[("topic", "https://example.com/books/2"), ("data", "private"), ("private", "on")]);
+    let hidden =
+        publish(&[("topic", "https://example.com/authors/7"), ("data", "hidden"), ("private", "on")]);
+    let author = publish(&[("topic", "https://example.com/authors/7"), ("data", "author")]);
+    assert!(hidden.starts_with("urn:uuid:"));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let out = wait(node, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_str(rest.trim()).unwrap();
+    assert_eq!(
+        got["granted"],
+        json!([[both, "both topics"], [private, "private"], [author, "author"]]),
+        "{got}"
+    );
+    assert_eq!(got["anonymous"], json!([[both, "both topics"], [author, "author"]]), "{got}");
+    assert_eq!(got["protocol"], if tls { "h2" } else { "http/1.1" }, "{got}");
+}
+
+#[test]
+#[ignore = "needs Chromium and Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn chromium_subscribes_to_the_mercure_endpoint_over_http1() {
+    chromium_subscribes(false);
+}
+
+#[test]
+#[ignore = "needs Chromium and Node.js packages from tests/browser; scripts/test.sh runs it"]
+fn chromium_subscribes_to_the_mercure_endpoint_over_http2() {
+    chromium_subscribes(true);
 }

@@ -349,9 +349,21 @@ fn redis_restarted_empty_gives_missed_never_a_wrong_replay() {
     assert_eq!(read_events(&mut resumed, 1), ["event: missed\ndata: \n\n"]);
 }
 
+/// nginx running, stopped on drop with SIGTERM, which its master passes
+/// on to its workers (SIGKILL would leave them running, holding the test
+/// harness's output open).
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
 /// nginx (Debian's) on a free loopback port in front of `instances`, with
 /// the configuration the README shows; the process and its base URL.
-fn nginx_in_front(instances: &[Serve]) -> (Child, String) {
+fn nginx_in_front(instances: &[Serve]) -> (Nginx, String) {
     let port = free_port();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -382,9 +394,11 @@ fn nginx_in_front(instances: &[Serve]) -> (Child, String) {
             "-g",
             "daemon off;",
         ])
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("nginx must be installed (scripts/test.sh installs it)");
+    let nginx = Nginx(nginx);
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "nginx did not start");
@@ -400,7 +414,7 @@ fn nginx_in_front(instances: &[Serve]) -> (Child, String) {
 fn behind_nginx_a_client_survives_its_instance() {
     let redis = Redis::start();
     let mut instances = [instance(&redis, &[]), instance(&redis, &[])];
-    let (mut nginx, front) = nginx_in_front(&instances);
+    let (nginx, front) = nginx_in_front(&instances);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut cat = Command::new(common::process::SSE)
         .args(["cat", "--json", "--max-events", "6", &format!("{front}/events")])
@@ -440,8 +454,7 @@ fn behind_nginx_a_client_survives_its_instance() {
         got.push(serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap());
     }
     let status = cat.wait().unwrap();
-    let _ = nginx.kill();
-    let _ = nginx.wait();
+    drop(nginx);
     assert!(status.success());
     let seen: Vec<&str> = got.iter().map(|e| e["data"].as_str().unwrap()).collect();
     assert_eq!(seen, ["e0", "e1", "e2", "e3", "e4", "e5"], "{got:?}");
@@ -506,7 +519,7 @@ fn a_hung_redis_gets_503_within_the_deadline_and_streams_stay_open() {
 fn chromium_behind_nginx_receives_each_event_without_buffering() {
     let redis = Redis::start();
     let instances = [instance(&redis, &[]), instance(&redis, &[])];
-    let (mut nginx, front) = nginx_in_front(&instances);
+    let (nginx, front) = nginx_in_front(&instances);
     let front = front.replace("127.0.0.1", "localhost");
     let script = common::process::browser_tools().join("first-event.mjs");
     let (mut node, mut stdout) = common::process::node_until_open(&script, &[&front]);
@@ -516,8 +529,7 @@ fn chromium_behind_nginx_receives_each_event_without_buffering() {
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     let took = started.elapsed();
     let _ = node.wait();
-    let _ = nginx.kill();
-    let _ = nginx.wait();
+    drop(nginx);
     assert_eq!(line.trim(), "through nginx");
     // A buffering proxy would hold a small event until its buffer filled
     // or the stream ended; this one is delivered at once.
@@ -581,4 +593,49 @@ fn forged_resumes_under_load_get_missed_with_memory_bounded() {
     assert_eq!(got.len(), 500);
     assert!(got[0].starts_with(&format!("id: {}\n", ids[5500])), "{}", &got[0][..60]);
     assert!(got[499].starts_with(&format!("id: {}\n", ids[5999])));
+}
+
+/// The `data` of each event frame (hyper's chunk sizes aside: the Mercure
+/// endpoint is served by hyper).
+fn data_of(frames: Vec<String>) -> Vec<String> {
+    frames
+        .iter()
+        .filter_map(|f| f.lines().find_map(|l| l.strip_prefix("data: ")).map(str::to_owned))
+        .collect()
+}
+
+/// A Mercure update with several topics, published on one instance, reaches
+/// a subscriber of one of its alternate topics on another once, and a late
+/// instance replays it from Redis to a subscriber of that topic.
+#[test]
+fn updates_with_several_topics_cross_instances_and_replay_from_redis() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis, &[]), instance(&redis, &[]));
+    let mercure = |serve: &Serve, pairs: &[(&str, &str)]| {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let (status, id) = serve.request(
+            "POST",
+            "/.well-known/mercure",
+            &["Content-Type: application/x-www-form-urlencoded"],
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&id));
+        String::from_utf8(id).unwrap()
+    };
+    let mut alternate = open(&b, "/.well-known/mercure?topic=urn%3Ab", &[]);
+    let mut both_topics = open(&b, "/.well-known/mercure?topic=urn%3Aa&topic=urn%3Ab", &[]);
+    let first = mercure(&a, &[("topic", "urn:b"), ("data", "e0")]);
+    let both = mercure(&a, &[("topic", "urn:a"), ("topic", "urn:b"), ("data", "both")]);
+    mercure(&a, &[("topic", "urn:c"), ("data", "e2")]);
+    assert!(both.contains('-') && !both.starts_with("urn:"), "Redis's ids: {both}");
+    assert_eq!(data_of(read_events(&mut alternate, 2)), ["e0", "both"]);
+    assert_eq!(data_of(read_events(&mut both_topics, 2)), ["e0", "both"]);
+    assert!(data_of(alternate.frames_within(Duration::from_millis(300))).is_empty(), "once");
+    assert!(data_of(both_topics.frames_within(Duration::from_millis(300))).is_empty(), "once");
+    // An instance started now holds none of them: Redis answers.
+    let c = instance(&redis, &[]);
+    let resume = format!("Last-Event-ID: {first}");
+    let mut replay = open(&c, "/.well-known/mercure?topic=urn%3Ab", &[&resume]);
+    assert_eq!(data_of(read_events(&mut replay, 1)), ["both"]);
+    assert_eq!(c.metric("sse_replays_total"), 1);
 }

@@ -97,24 +97,16 @@ fn operator(op: Option<char>) -> Result<Operator, TemplateError> {
 
 /// A variable name: ALPHA / DIGIT / `_` / pct-encoded, dot-separated.
 fn valid_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    if bytes.is_empty() || bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.') {
+    if name.is_empty() || name.starts_with('.') || name.ends_with('.') || name.contains("..") {
         return false;
     }
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
-                if !(hex(i + 1) && hex(i + 2)) {
-                    return false;
-                }
-                i += 3;
-            }
-            b'.' if bytes.get(i + 1) == Some(&b'.') => return false,
-            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' => i += 1,
+    let mut rest = name.as_bytes();
+    while let [b, tail @ ..] = rest {
+        rest = match (b, tail) {
+            (b'%', [h1, h2, tail @ ..]) if h1.is_ascii_hexdigit() && h2.is_ascii_hexdigit() => tail,
+            (b, _) if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.' => tail,
             _ => return false,
-        }
+        };
     }
     true
 }
@@ -155,7 +147,7 @@ fn expression(body: &str, out: &mut String) -> Result<(), TemplateError> {
                 }
             }
         }
-        count += 1;
+        count = count.saturating_add(1);
     }
     let mut value = String::from("(?:[");
     if !op.reserved {
@@ -180,7 +172,7 @@ fn expression(body: &str, out: &mut String) -> Result<(), TemplateError> {
         if explode {
             out.push('*');
         } else {
-            out.push_str(&format!("{{0,{}}}", count - 1));
+            out.push_str(&format!("{{0,{}}}", count.saturating_sub(1)));
         }
     }
     out.push_str(")?");
@@ -219,7 +211,7 @@ impl Template {
                         return Err(TemplateError::Syntax("an expression inside an expression"));
                     }
                     expression(body, &mut pattern)?;
-                    rest = tail.get(end + 1..).unwrap_or_default();
+                    rest = tail.get(end.saturating_add(1)..).unwrap_or_default();
                 }
                 None => {
                     pattern.push_str(&regex::escape(rest));

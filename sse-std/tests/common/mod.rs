@@ -87,8 +87,15 @@ impl EventReader {
     /// Reads until `n` events have been dispatched in total; `false` if the
     /// stream ended first. Panics after 20 s.
     pub async fn until(&mut self, n: usize) -> bool {
+        self.until_counting(n, &std::sync::atomic::AtomicUsize::new(0)).await
+    }
+
+    /// The same, storing how many events have arrived in `progress` as
+    /// they come (for a publisher that paces itself on this reader).
+    pub async fn until_counting(&mut self, n: usize, progress: &std::sync::atomic::AtomicUsize) -> bool {
         tokio::time::timeout(Duration::from_secs(20), async {
             while self.events.len() < n {
+                progress.store(self.events.len(), std::sync::atomic::Ordering::Relaxed);
                 match self.body.frame().await {
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
