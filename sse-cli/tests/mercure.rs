@@ -343,3 +343,98 @@ fn chromium_subscribes_to_the_mercure_endpoint_over_http1() {
 fn chromium_subscribes_to_the_mercure_endpoint_over_http2() {
     chromium_subscribes(true);
 }
+
+/// The JSON documents among `frames` (hyper's chunk sizes aside).
+fn documents(frames: &[String]) -> Vec<Value> {
+    events(frames).into_iter().map(|(_, data)| serde_json::from_str(&data).unwrap()).collect()
+}
+
+/// With `--mercure-subscriptions`: a subscriber's arrival and departure are
+/// published as private subscription events (with its token's payload) to
+/// those granted the subscriptions' topics, and the subscriptions API lists
+/// what is active; a publisher cannot forge such events.
+#[test]
+fn subscription_events_and_the_subscriptions_api() {
+    let key = secret_file("presence");
+    let key = key.to_str().unwrap();
+    let serve = Serve::start(&[
+        "--keep-alive",
+        "0",
+        "--subscribe-key",
+        key,
+        "--publish-key",
+        key,
+        "--mercure-subscriptions",
+    ]);
+    let presence = "/.well-known/mercure/subscriptions{/topic}{/subscriber}";
+    let observer_token = token(&json!({"mercure": {"subscribe": [presence]}}));
+    let observer_auth = format!("Authorization: Bearer {observer_token}");
+    let mut observer = subscribe(&serve, &[("topic", presence)], &[&observer_auth]).2.unwrap();
+    let mut anonymous = subscribe(&serve, &[("topic", "*")], &[]).2.unwrap();
+    // The observer's own subscription is announced first, then the
+    // anonymous one's.
+    let first = documents(&observer.frames_within(Duration::from_millis(600)));
+    let topics: Vec<&Value> = first.iter().map(|d| &d["topic"]).collect();
+    assert_eq!(topics, [&json!(presence), &json!("*")], "{first:?}");
+
+    let alice = token(&json!({"mercure": {"subscribe": [], "payload": {"user": "alice"}}}));
+    let books = "https://example.com/books/{id}";
+    let (status, _, reader) =
+        subscribe(&serve, &[("topic", books)], &[&format!("Authorization: Bearer {alice}")]);
+    assert_eq!(status, 200);
+    let joined = documents(&observer.frames_within(Duration::from_millis(600)));
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    let subscriber = joined[0]["subscriber"].as_str().unwrap().to_owned();
+    assert!(subscriber.starts_with("urn:uuid:"), "{subscriber}");
+    let id = format!(
+        "/.well-known/mercure/subscriptions/{}/{}",
+        form_urlencoded::byte_serialize(books.as_bytes()).collect::<String>().replace('+', "%20"),
+        form_urlencoded::byte_serialize(subscriber.as_bytes()).collect::<String>()
+    );
+    assert_eq!(
+        joined[0],
+        json!({"@context": "https://mercure.rocks/", "id": id, "type": "Subscription", "topic": books,
+               "subscriber": subscriber, "active": true, "payload": {"user": "alice"}})
+    );
+
+    // The API, for a token granted the subscriptions' topics.
+    let api = |path: &str, auth: &str| {
+        let (status, body) = serve.request("GET", path, &[auth], b"");
+        (status, serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null))
+    };
+    let (status, all) = api("/.well-known/mercure/subscriptions", &observer_auth);
+    assert_eq!(status, 200);
+    assert_eq!(all["type"], "Subscriptions");
+    let listed: Vec<&str> =
+        all["subscriptions"].as_array().unwrap().iter().map(|s| s["topic"].as_str().unwrap()).collect();
+    assert_eq!(listed.len(), 3, "{all}");
+    assert!(listed.contains(&books) && listed.contains(&presence) && listed.contains(&"*"), "{all}");
+    let (status, one) = api(&id, &observer_auth);
+    assert_eq!(
+        (status, &one["subscriber"], &one["payload"]),
+        (200, &json!(subscriber), &json!({"user": "alice"}))
+    );
+    let stranger =
+        format!("Authorization: Bearer {}", token(&json!({"mercure": {"subscribe": ["urn:other"]}})));
+    assert_eq!(api(&id, &stranger).0, 403);
+    assert_eq!(serve.request("GET", &id, &[], b"").0, 401);
+
+    // Departure.
+    drop(reader);
+    let left = documents(&observer.frames_within(Duration::from_millis(1000)));
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!((&left[0]["subscriber"], &left[0]["active"]), (&json!(subscriber), &json!(false)));
+    assert_eq!(api(&id, &observer_auth).0, 404);
+    // Private: nobody else saw any of it.
+    assert!(events(&anonymous.frames_within(Duration::from_millis(300))).is_empty());
+    // No publisher forges them, by either endpoint.
+    let publisher = format!(
+        "Authorization: Bearer {}",
+        token(&json!({"mercure": {"publish": ["*"]}, "sse": {"publish": ["*"]}}))
+    );
+    assert_eq!(post(&serve, &[("topic", &id), ("data", "{}")], &[&publisher]).0, 400);
+    let forged = json!({"topic": id, "data": "{}", "private": true}).to_string();
+    let (status, _) =
+        serve.request("POST", "/publish", &["Content-Type: application/json", &publisher], forged.as_bytes());
+    assert_eq!(status, 400);
+}

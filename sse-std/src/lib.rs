@@ -49,7 +49,8 @@ pub use hub::{
     SubscribeError, Subscriber, Update,
 };
 pub use mercure::{
-    MAX_UPDATE_TOPICS, MERCURE_PATH, MercureError, MercureUpdate, mercure_resume_id, mercure_subscription,
+    MAX_UPDATE_TOPICS, MERCURE_PATH, MercureError, MercureUpdate, mercure_reserved, mercure_resume_id,
+    mercure_subscription,
 };
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};

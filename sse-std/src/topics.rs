@@ -105,9 +105,7 @@ impl Selectors {
                 Selector::Exact(topic) => set.selectors.push(Parsed::Exact(Box::from(topic.as_str()))),
             }
         }
-        set.selectors.sort_unstable();
-        set.selectors.dedup();
-        Ok(set)
+        Ok(set.normalized())
     }
 
     /// Validates selectors written the Mercure way: `*` (every topic), a
@@ -142,9 +140,7 @@ impl Selectors {
                 set.selectors.push(Parsed::Exact(Box::from(text)));
             }
         }
-        set.selectors.sort_unstable();
-        set.selectors.dedup();
-        Ok(set)
+        Ok(set.normalized())
     }
 
     /// Exact topics only (Mercure's `match` parameters): each selects the
@@ -167,9 +163,7 @@ impl Selectors {
                 set.selectors.push(Parsed::Exact(Box::from(topic.as_str())));
             }
         }
-        set.selectors.sort_unstable();
-        set.selectors.dedup();
-        set
+        set.normalized()
     }
 
     /// Both sets' selectors.
@@ -182,10 +176,15 @@ impl Selectors {
     /// ```
     #[must_use]
     pub fn union(&self, other: &Self) -> Self {
-        let mut selectors: Vec<Parsed> = self.selectors.iter().chain(&other.selectors).cloned().collect();
-        selectors.sort_unstable();
-        selectors.dedup();
-        Self { selectors, all: self.all || other.all }
+        let selectors = self.selectors.iter().chain(&other.selectors).cloned().collect();
+        Self { selectors, all: self.all || other.all }.normalized()
+    }
+
+    /// The same set in its one form: sorted, without duplicates.
+    fn normalized(mut self) -> Self {
+        self.selectors.sort_unstable();
+        self.selectors.dedup();
+        self
     }
 
     /// Whether there is no selector.

@@ -16,7 +16,7 @@ use core::fmt;
 /// assert!(sse_wire::Topic::new(&"t".repeat(sse_wire::MAX_TOPIC_LEN)).is_ok());
 /// assert!(sse_wire::Topic::new(&"t".repeat(sse_wire::MAX_TOPIC_LEN + 1)).is_err());
 /// ```
-pub const MAX_TOPIC_LEN: usize = 256;
+pub const MAX_TOPIC_LEN: usize = 1024;
 
 /// Why a topic name or a selector was refused.
 ///
@@ -41,7 +41,7 @@ impl fmt::Display for TopicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Empty => "topic is empty",
-            Self::TooLong => "topic is longer than 256 bytes",
+            Self::TooLong => "topic is longer than 1024 bytes",
             Self::Control => "topic contains a control character",
             Self::Wildcard => "topic contains '*' (only '*' alone or a final '/*' selects many topics)",
         })

@@ -10,7 +10,8 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use sse_std::{
     AuthError, Body, INSUFFICIENT_SCOPE, MERCURE_PATH, MercureUpdate, PublishItem, Selectors, ServerConfig,
-    Update, Verify, bearer_token, full, parse_publish, read_body, request_host, text_response,
+    Update, Verify, bearer_token, full, mercure_reserved, parse_publish, read_body, request_host,
+    text_response,
 };
 
 use super::sink::{Failed, Publishing, Sink};
@@ -53,26 +54,10 @@ impl App {
     /// token that does not grant every item's topic 403: nothing of the
     /// request is published.
     async fn publish(&self, req: Request<Incoming>) -> Response<Body> {
-        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
-            let mut response =
-                text_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send Content-Type: application/json");
-            response.headers_mut().insert("accept-post", HeaderValue::from_static("application/json"));
-            return response;
-        }
-        if let Some(origin) = req.headers().get(header::ORIGIN)
-            && !self.origin_allowed(origin, request_host(&req))
-        {
-            return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
-        }
-        let grants = match self.publisher_grants(req.headers().get(header::AUTHORIZATION)) {
-            Ok(grants) => grants,
-            Err(e) => return challenge(StatusCode::UNAUTHORIZED, &e.to_string(), &e.challenge()),
+        let (grants, body) = match self.admit(req, "application/json").await {
+            Ok(admitted) => admitted,
+            Err(refused) => return *refused,
         };
-        let body =
-            match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
-                Ok(body) => body,
-                Err(response) => return response,
-            };
         let items = match parse_publish(&body) {
             Ok(items) => items,
             Err(e) => return text_response(StatusCode::BAD_REQUEST, &e.to_string()),
@@ -100,30 +85,10 @@ impl App {
     /// `mercure` claims, must cover every topic), from this server's own
     /// origin or a `--cors` one; 200 with its id as text.
     async fn publish_mercure(&self, req: Request<Incoming>) -> Response<Body> {
-        if !has_media_type(req.headers().get(header::CONTENT_TYPE), "application/x-www-form-urlencoded") {
-            let mut response = text_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send Content-Type: application/x-www-form-urlencoded",
-            );
-            response
-                .headers_mut()
-                .insert("accept-post", HeaderValue::from_static("application/x-www-form-urlencoded"));
-            return response;
-        }
-        if let Some(origin) = req.headers().get(header::ORIGIN)
-            && !self.origin_allowed(origin, request_host(&req))
-        {
-            return text_response(StatusCode::FORBIDDEN, "publishing from another origin is not allowed");
-        }
-        let grants = match self.publisher_grants(req.headers().get(header::AUTHORIZATION)) {
-            Ok(grants) => grants,
-            Err(e) => return challenge(StatusCode::UNAUTHORIZED, &e.to_string(), &e.challenge()),
+        let (grants, body) = match self.admit(req, "application/x-www-form-urlencoded").await {
+            Ok(admitted) => admitted,
+            Err(refused) => return *refused,
         };
-        let body =
-            match read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout).await {
-                Ok(body) => body,
-                Err(response) => return response,
-            };
         let update = match MercureUpdate::parse(&body, MERCURE_PATH) {
             Ok(update) => update,
             Err(e) => {
@@ -152,6 +117,37 @@ impl App {
         }
     }
 
+    /// What every publish request goes through before its body is read
+    /// as `media`: 415 for another content type (a cross-site form cannot
+    /// send JSON), 403 for a foreign `Origin`, 401 for a missing or bad
+    /// token; then the body (413 past the limit, 408 if too slow). The
+    /// token's grants (`None`: anything) and the body.
+    async fn admit(
+        &self,
+        req: Request<Incoming>,
+        media: &'static str,
+    ) -> Result<(Option<Selectors>, Bytes), Box<Response<Body>>> {
+        if !has_media_type(req.headers().get(header::CONTENT_TYPE), media) {
+            let mut response =
+                text_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &format!("send Content-Type: {media}"));
+            response.headers_mut().insert("accept-post", HeaderValue::from_static(media));
+            return Err(Box::new(response));
+        }
+        if let Some(origin) = req.headers().get(header::ORIGIN)
+            && !self.origin_allowed(origin, request_host(&req))
+        {
+            let message = "publishing from another origin is not allowed";
+            return Err(Box::new(text_response(StatusCode::FORBIDDEN, message)));
+        }
+        let grants = self
+            .publisher_grants(req.headers().get(header::AUTHORIZATION))
+            .map_err(|e| Box::new(challenge(StatusCode::UNAUTHORIZED, &e.to_string(), &e.challenge())))?;
+        let body = read_body(req.into_body(), self.config.max_body_bytes, self.config.body_timeout)
+            .await
+            .map_err(Box::new)?;
+        Ok((grants, body))
+    }
+
     /// Authorizes every item, then starts publishing them all; the
     /// answer that refuses the request otherwise (nothing published).
     fn start(
@@ -161,7 +157,16 @@ impl App {
     ) -> Result<Publishing, Box<Response<Body>>> {
         let mut prepared = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            match prepare(item, grants) {
+            // Only the hub publishes in Mercure's namespace (subscription
+            // events): no publisher may forge them.
+            let reserved =
+                item.topic.as_deref().is_some_and(|t| self.mercure && mercure_reserved(t, MERCURE_PATH));
+            let ready = if reserved {
+                Err(Refused::Invalid("the topic is in the Mercure hub's reserved namespace".to_owned()))
+            } else {
+                prepare(item, grants)
+            };
+            match ready {
                 Ok(ready) => prepared.push(ready),
                 Err(Refused::Invalid(e)) => {
                     return Err(Box::new(text_response(
@@ -242,11 +247,6 @@ impl App {
         });
         own || self.config.cors.allows(origin)
     }
-}
-
-/// Whether a `Content-Type` is `application/json` (parameters aside).
-fn is_json(content_type: Option<&HeaderValue>) -> bool {
-    has_media_type(content_type, "application/json")
 }
 
 /// Whether a `Content-Type` is `media` (parameters aside).

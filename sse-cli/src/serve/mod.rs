@@ -122,6 +122,12 @@ pub(crate) struct Args {
     /// Do not serve the Mercure protocol at /.well-known/mercure.
     #[arg(long, env = "SSE_NO_MERCURE")]
     no_mercure: bool,
+    /// Publish Mercure's subscription events (private updates on
+    /// /.well-known/mercure/subscriptions/{topic}/{subscriber}, seen only
+    /// by subscribers granted that topic) and serve the subscriptions API
+    /// there. Off by default: it tells who is subscribed to what.
+    #[arg(long, conflicts_with = "no_mercure", env = "SSE_MERCURE_SUBSCRIPTIONS")]
+    mercure_subscriptions: bool,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key): HTTP/2
     /// and HTTP/1.1 by ALPN, so a browser keeps any number of streams to
     /// this origin on one connection.
@@ -233,6 +239,7 @@ async fn serve(args: Args) -> ExitCode {
     config.allowed_hosts = args.allow_hosts.clone();
     config.subscribe_verifier = subscribe_verifier;
     config.mercure_path = (!args.no_mercure).then(|| sse_std::MERCURE_PATH.to_owned());
+    config.mercure_subscriptions = args.mercure_subscriptions.then(|| sink.engine());
     config.h2_max_streams = args.h2_max_streams;
     if let Some(max) = args.max_connections {
         config.max_connections = max;

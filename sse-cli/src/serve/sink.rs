@@ -34,6 +34,11 @@ impl Sink {
         Self { hub, engine }
     }
 
+    /// The engine it publishes through.
+    pub(crate) fn engine(&self) -> Arc<dyn PublishSink> {
+        Arc::clone(&self.engine)
+    }
+
     /// The hub that serves this instance's streams.
     pub(crate) fn hub(&self) -> &Hub {
         &self.hub

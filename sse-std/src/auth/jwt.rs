@@ -383,6 +383,9 @@ struct SseClaims {
     publish: Vec<String>,
     #[serde(default)]
     subscribe: Vec<String>,
+    /// Mercure's: shown in the subscription events of the holder.
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
 }
 
 impl JwtVerifier {
@@ -557,6 +560,7 @@ impl JwtVerifier {
             claims.exp.as_ref().and_then(serde_json::Value::as_u64).and_then(|exp| {
                 UNIX_EPOCH.checked_add(Duration::from_secs(exp.saturating_add(JWT_LEEWAY_SECS)))
             });
-        Ok(Grant { selectors, expires })
+        let payload = claims.mercure.payload.as_ref().map(serde_json::Value::to_string);
+        Ok(Grant { selectors, expires, payload })
     }
 }

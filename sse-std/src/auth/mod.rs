@@ -87,6 +87,10 @@ pub struct Grant {
     pub selectors: Selectors,
     /// When the grant ends (a JWT's `exp`, plus the leeway); `None`: never.
     pub expires: Option<SystemTime>,
+    /// What the token says about its holder for others to see (Mercure's
+    /// `mercure.payload` claim, as JSON text), carried into the
+    /// subscription events of its streams.
+    pub payload: Option<String>,
 }
 
 impl Grant {
@@ -97,7 +101,7 @@ impl Grant {
     /// ```
     #[must_use]
     pub fn new(selectors: Selectors) -> Self {
-        Self { selectors, expires: None }
+        Self { selectors, expires: None, payload: None }
     }
 
     /// The same grant, ending at `at`.
@@ -265,6 +269,8 @@ pub struct StreamAccess {
     /// When the subscriber's token expires; `None`: no token, or one
     /// without `exp`.
     pub expires: Option<SystemTime>,
+    /// The token's payload for subscription events ([`Grant::payload`]).
+    pub payload: Option<String>,
 }
 
 /// The subscription a stream request asks for: the union of its `topic`
@@ -301,19 +307,29 @@ pub fn stream_subscription(
     } else {
         Selectors::parse(&chosen).map_err(StreamRefusal::Topic)?
     };
-    let grant = match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
-        None => Grant::new(Selectors::none()),
-        Some(token) => match verifier {
-            Some(verifier) => verifier.verify(&token).map_err(StreamRefusal::Auth)?,
-            None => {
-                return Err(StreamRefusal::Auth(AuthError::invalid("this hub accepts no subscriber tokens")));
-            }
-        },
-    };
+    let grant = subscriber_grant(authorization, query, cookie, verifier)?;
     Ok(StreamAccess {
         subscription: crate::Subscription { topics, grants: grant.selectors },
         expires: grant.expires,
+        payload: grant.payload,
     })
+}
+
+/// What a subscriber's token (from its carriers, see
+/// [`subscriber_token`]) grants: nothing without one.
+pub(crate) fn subscriber_grant(
+    authorization: Option<&[u8]>,
+    query: Option<&str>,
+    cookie: Option<&[u8]>,
+    verifier: Option<&dyn Verify>,
+) -> Result<Grant, StreamRefusal> {
+    match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
+        None => Ok(Grant::new(Selectors::none())),
+        Some(token) => match verifier {
+            Some(verifier) => verifier.verify(&token).map_err(StreamRefusal::Auth),
+            None => Err(StreamRefusal::Auth(AuthError::invalid("this hub accepts no subscriber tokens"))),
+        },
+    }
 }
 
 /// Why a stream request was refused before subscribing.

@@ -118,14 +118,14 @@ impl StreamRequest {
 
     /// A subscriber of `hub` for this request read as a Mercure
     /// subscription ([`mercure_subscription`](crate::mercure_subscription),
-    /// [`mercure_resume_id`](crate::mercure_resume_id)), or the answer
-    /// that refuses it.
+    /// [`mercure_resume_id`](crate::mercure_resume_id)), with its token's
+    /// payload, or the answer that refuses it.
     pub(crate) fn subscribe_mercure(
         &self,
         hub: &Hub,
         verifier: Option<&dyn Verify>,
         retry_after_secs: u64,
-    ) -> Result<Subscriber, Answer> {
+    ) -> Result<(Subscriber, Option<String>), Answer> {
         let query = self.query.as_deref();
         let access = crate::mercure_subscription(
             query,
@@ -141,7 +141,7 @@ impl StreamRequest {
         if let Some(at) = access.expires {
             subscriber.end_at(at);
         }
-        Ok(subscriber)
+        Ok((subscriber, access.payload))
     }
 
     /// What the request may receive, or the answer that refuses it.

@@ -501,6 +501,20 @@ impl Hub {
         add(&inner.counters.missed_sent, receivers);
     }
 
+    /// The id of the newest event, while the history holds it (what a
+    /// subscriber joining now is caught up to).
+    ///
+    /// ```
+    /// let hub = sse_std::Hub::new(Default::default());
+    /// assert_eq!(hub.last_event_id(), None);
+    /// let id = hub.publish(&sse_wire::Event::new().with_data("x")).unwrap().id;
+    /// assert_eq!(hub.last_event_id(), Some(id));
+    /// ```
+    #[must_use]
+    pub fn last_event_id(&self) -> Option<String> {
+        self.inner.lock().newest_id.as_deref().map(str::to_owned)
+    }
+
     /// Subscribers connected now.
     ///
     /// ```

@@ -108,6 +108,9 @@ pub struct Subscriber {
     slot: ClientSlot,
     /// The id of the newest event in the history when it joined.
     joined_after: Option<Box<str>>,
+    /// Kept as long as the stream (dropped with it).
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    held: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Subscriber {
@@ -133,6 +136,7 @@ impl Subscriber {
             ended: false,
             slot,
             joined_after: None,
+            held: None,
         }
     }
 
@@ -177,6 +181,12 @@ impl Subscriber {
 
     pub(crate) fn set_joined_after(&mut self, id: Option<Box<str>>) {
         self.joined_after = id;
+    }
+
+    /// Keeps `value` until the stream is dropped (what must end with it).
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    pub(crate) fn hold(&mut self, value: Box<dyn std::any::Any + Send + Sync>) {
+        self.held = Some(value);
     }
 
     /// Ends the stream at `at` (for example when the token that opened it

@@ -11,12 +11,19 @@
 //! status.
 //!
 //! Modules: `subscribe` (the query of a subscription), `publish` (the form
-//! of an update).
+//! of an update), `presence` (active subscriptions: their events and API).
 
+#[cfg(feature = "json")]
+mod presence;
 mod publish;
 mod subscribe;
 
-pub use publish::{MAX_UPDATE_TOPICS, MercureError, MercureUpdate};
+#[cfg(feature = "json")]
+pub(crate) use presence::Presence;
+#[cfg(feature = "json")]
+pub(crate) use subscribe::selector_texts;
+
+pub use publish::{MAX_UPDATE_TOPICS, MercureError, MercureUpdate, mercure_reserved};
 pub use subscribe::{mercure_resume_id, mercure_subscription};
 
 /// Where Mercure clients find a hub (the path the protocol defines), and

@@ -157,7 +157,7 @@ impl MercureUpdate {
                 return Err(MercureError::Wildcard);
             }
             Topic::new(topic).map_err(|e| MercureError::Topic(topic.clone(), e))?;
-            if reserved(topic, hub_path) {
+            if mercure_reserved(topic, hub_path) {
                 return Err(MercureError::Reserved(topic.clone()));
             }
         }
@@ -253,8 +253,16 @@ impl MercureUpdate {
 /// path in the hub's namespace (`hub_path` or below it), after removing
 /// dot-segments and decoding percent-encoded unreserved characters, so
 /// that `/.well-known/%6Dercure/x` and `/a/../.well-known/mercure/x` are
-/// caught whatever the scheme and host.
-fn reserved(topic: &str, hub_path: &str) -> bool {
+/// caught whatever the scheme and host. Only the hub publishes there
+/// (subscription events): any other way of publishing must refuse such a
+/// topic.
+///
+/// ```
+/// assert!(sse_std::mercure_reserved("https://x.example/.well-known/mercure/subscriptions/a/b", sse_std::MERCURE_PATH));
+/// assert!(!sse_std::mercure_reserved("orders/42", sse_std::MERCURE_PATH));
+/// ```
+#[must_use]
+pub fn mercure_reserved(topic: &str, hub_path: &str) -> bool {
     let Ok(base) = url::Url::parse("https://hub.invalid/") else { return false };
     let Ok(base) = base.join(hub_path) else { return false };
     let Ok(resolved) = base.join(topic) else { return false };
@@ -307,10 +315,10 @@ mod tests {
             "/.well-known/%6dercure/x",
             "/a/../.well-known/mercure/x",
             "/.well-known/mercure/./x",
-            ".well-known/mercure",
+            "mercure/subscriptions/x",
             "/%2E%2E/.well-known/mercure",
         ] {
-            assert!(reserved(topic, path), "{topic}");
+            assert!(mercure_reserved(topic, path), "{topic}");
         }
         for topic in [
             "https://example.com/books/1",
@@ -320,7 +328,7 @@ mod tests {
             "books/1",
             "/.well-known/other",
         ] {
-            assert!(!reserved(topic, path), "{topic}");
+            assert!(!mercure_reserved(topic, path), "{topic}");
         }
     }
 

@@ -6,7 +6,7 @@
 //! the hub does not know) is a 400, never silently dropped.
 
 use crate::MAX_STREAM_TOPICS;
-use crate::auth::{Grant, StreamAccess, StreamRefusal, Verify, subscriber_token};
+use crate::auth::{StreamAccess, StreamRefusal, Verify, subscriber_grant};
 use crate::topics::{Selectors, Subscription};
 
 /// The subscription a Mercure request asks for: its `topic` parameters
@@ -63,21 +63,24 @@ pub fn mercure_subscription(
     let topics = Selectors::parse_mercure(&selectors)
         .map_err(StreamRefusal::Template)?
         .union(&Selectors::exact(&exact));
-    let grant = match subscriber_token(authorization, query, cookie).map_err(StreamRefusal::Auth)? {
-        None => Grant::new(Selectors::none()),
-        Some(token) => match verifier {
-            Some(verifier) => verifier.verify(&token).map_err(StreamRefusal::Auth)?,
-            None => {
-                return Err(StreamRefusal::Auth(crate::AuthError::invalid(
-                    "this hub accepts no subscriber tokens",
-                )));
-            }
-        },
-    };
+    let grant = subscriber_grant(authorization, query, cookie, verifier)?;
     Ok(StreamAccess {
         subscription: Subscription { topics, grants: grant.selectors },
         expires: grant.expires,
+        payload: grant.payload,
     })
+}
+
+/// The topic selectors of a Mercure subscription, as given, each once.
+#[cfg(feature = "json")]
+pub(crate) fn selector_texts(query: Option<&str>) -> Vec<String> {
+    let mut texts: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(name, _)| matches!(&**name, "topic" | "match" | "match_exact"))
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    texts.sort_unstable();
+    texts.dedup();
+    texts
 }
 
 /// Where a Mercure subscriber resumes: the `Last-Event-ID` header, else

@@ -70,6 +70,13 @@ pub struct ServerConfig {
     /// hub held, or `earliest`. Other methods go to the handler (publishing
     /// needs the application's engine and its publishers' keys).
     pub mercure_path: Option<String>,
+    /// Publish Mercure's subscription events through this engine (the
+    /// hub itself, or a [`RedisHub`](crate::RedisHub) so that every
+    /// instance's subscribers see them) and serve the subscriptions API
+    /// below [`mercure_path`](Self::mercure_path) (default: off). Feature
+    /// `json`.
+    #[cfg(feature = "json")]
+    pub mercure_subscriptions: Option<Arc<dyn crate::PublishSink>>,
     /// Largest request head accepted; larger gets 431 (default 16 KiB;
     /// hyper's minimum, 8 KiB, applies below that to requests after the
     /// first on a connection).
@@ -183,6 +190,8 @@ impl Default for ServerConfig {
         Self {
             events_path: "/events".to_owned(),
             mercure_path: None,
+            #[cfg(feature = "json")]
+            mercure_subscriptions: None,
             max_head_bytes: 16 * 1024,
             max_body_bytes: 1 << 20,
             header_timeout: Duration::from_secs(10),

@@ -63,6 +63,9 @@ struct Shared {
     counters: Arc<Counters>,
     /// Set by `run` from the listener's address.
     hosts: HostCheck,
+    /// Mercure's active subscriptions, when they are published.
+    #[cfg(feature = "json")]
+    presence: Option<Arc<crate::mercure::Presence>>,
 }
 
 /// An HTTP/1.1 server for a [`Hub`]: `GET` on the events path streams the
@@ -106,7 +109,22 @@ impl Server {
     #[must_use]
     pub fn new(hub: Hub, config: ServerConfig) -> Self {
         let hosts = HostCheck::new(None, &config.allowed_hosts);
-        Self { shared: Shared { hub, config, handler: None, counters: Arc::default(), hosts } }
+        #[cfg(feature = "json")]
+        let presence = match (&config.mercure_path, &config.mercure_subscriptions) {
+            (Some(path), Some(sink)) => Some(Arc::new(crate::mercure::Presence::new(path, Arc::clone(sink)))),
+            _ => None,
+        };
+        Self {
+            shared: Shared {
+                hub,
+                config,
+                handler: None,
+                counters: Arc::default(),
+                hosts,
+                #[cfg(feature = "json")]
+                presence,
+            },
+        }
     }
 
     /// Serves every other path with `handler`.

@@ -50,6 +50,14 @@ impl Shared {
         if req.method() == Method::GET && self.config.mercure_path.as_deref() == Some(req.uri().path()) {
             return self.mercure(&req, too_slow);
         }
+        #[cfg(feature = "json")]
+        if let Some(presence) = &self.presence
+            && req.method() == Method::GET
+            && let Some(hub_path) = self.config.mercure_path.as_deref()
+            && req.uri().path().strip_prefix(hub_path).is_some_and(|rest| rest.starts_with("/subscriptions"))
+        {
+            return self.subscriptions(presence, &req);
+        }
         #[cfg(feature = "metrics")]
         if self.config.metrics_path.as_deref() == Some(req.uri().path()) {
             return metrics::respond(&req, &self.hub, &self.counters);
@@ -76,7 +84,14 @@ impl Shared {
     fn mercure(&self, req: &Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
         let request = StreamRequest::from_parts(req.uri(), req.headers());
         let verifier = self.config.subscribe_verifier.as_deref();
-        let subscribed = request.subscribe_mercure(&self.hub, verifier, self.config.retry_after_secs());
+        #[allow(unused_mut)]
+        let mut subscribed = request.subscribe_mercure(&self.hub, verifier, self.config.retry_after_secs());
+        #[cfg(feature = "json")]
+        if let (Some(presence), Ok((subscriber, payload))) = (&self.presence, subscribed.as_mut()) {
+            let topics = crate::mercure::selector_texts(req.uri().query());
+            subscriber.hold(Box::new(presence.join(topics, payload.take())));
+        }
+        let subscribed = subscribed.map(|(subscriber, _)| subscriber);
         let joined_after =
             subscribed.as_ref().ok().map(|s| s.joined_after().unwrap_or(crate::EARLIEST).to_owned());
         let mut response = self.stream(subscribed, too_slow);
@@ -84,6 +99,48 @@ impl Shared {
             response.headers_mut().insert("last-event-id", value);
         }
         response
+    }
+
+    /// Mercure's subscriptions API: for a subscriber whose token grants
+    /// the requested path (as a topic), the JSON-LD document of the
+    /// subscriptions it names; 401 without a token, 403 if not granted,
+    /// 404 for a subscription that is not active.
+    #[cfg(feature = "json")]
+    fn subscriptions(&self, presence: &crate::mercure::Presence, req: &Request<Incoming>) -> Response<Body> {
+        let request = StreamRequest::from_parts(req.uri(), req.headers());
+        let token = crate::subscriber_token(
+            request.authorization.as_deref(),
+            request.query.as_deref(),
+            request.cookie.as_deref(),
+        );
+        let grant = match (token, self.config.subscribe_verifier.as_deref()) {
+            (Ok(Some(token)), Some(verifier)) => verifier.verify(&token),
+            (Ok(Some(_)), None) => Err(crate::AuthError::invalid("this hub accepts no subscriber tokens")),
+            (Ok(None), _) => Err(crate::AuthError::Missing),
+            (Err(e), _) => Err(e),
+        };
+        let grant = match grant {
+            Ok(grant) => grant,
+            Err(e) => return crate::exchange::Answer::unauthorized(&e).into_response(),
+        };
+        let path = req.uri().path();
+        if !grant.selectors.covers(Some(path)) {
+            return text_response(
+                StatusCode::FORBIDDEN,
+                "the token does not grant this subscription's topic",
+            );
+        }
+        let last = self.hub.last_event_id().unwrap_or_else(|| crate::EARLIEST.to_owned());
+        match presence.api(path, &last) {
+            Some(document) => {
+                let mut response = Response::new(crate::full(bytes::Bytes::from(document.to_string())));
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/ld+json"));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                response
+            }
+            None => text_response(StatusCode::NOT_FOUND, "no such subscription"),
+        }
     }
 
     /// The response that streams `subscribed`, or that refuses it.
