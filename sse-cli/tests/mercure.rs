@@ -329,6 +329,7 @@ fn chromium_subscribes(tls: bool) {
         "{got}"
     );
     assert_eq!(got["anonymous"], json!([[both, "both topics"], [author, "author"]]), "{got}");
+    assert_eq!(got["dashboard"], json!(["both topics", "private"]), "the dashboard through Mercure: {got}");
     assert_eq!(got["protocol"], if tls { "h2" } else { "http/1.1" }, "{got}");
 }
 
@@ -437,4 +438,55 @@ fn subscription_events_and_the_subscriptions_api() {
     let (status, _) =
         serve.request("POST", "/publish", &["Content-Type: application/json", &publisher], forged.as_bytes());
     assert_eq!(status, 400);
+}
+
+/// pymercure (from PyPI, a Mercure client written against the Mercure
+/// hub) publishes with a JWT and consumes a URI template and an exact
+/// topic from `sse serve`: it gets back each update's id, and receives
+/// the updates its topics select, once each, with those ids.
+#[test]
+#[ignore = "needs Python's pymercure and sseclient-py; scripts/test.sh installs them and runs it"]
+fn pymercure_publishes_and_consumes() {
+    let key = secret_file("pymercure");
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key.to_str().unwrap()]);
+    let script = format!("{}/../tests/mercure/pymercure_client.py", env!("CARGO_MANIFEST_DIR"));
+    let jwt = token(&json!({"mercure": {"publish": ["https://example.com/{+path}"]}}));
+    let child = Command::new("python3")
+        .args([script.as_str(), &serve.url(HUB), &jwt])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let out = wait(child, Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    let ids = got["ids"].as_array().unwrap();
+    assert!(ids.iter().all(|id| id.as_str().unwrap().starts_with("urn:uuid:")), "{got}");
+    assert_eq!(got["received"], json!([[ids[0], "both"], [ids[2], "author"]]), "{got}");
+}
+
+/// CORS on the Mercure endpoint, as the Mercure hub's `cors_origins`: a
+/// listed origin may subscribe with credentials and publish after a
+/// preflight; any other origin gets no CORS grant and cannot publish.
+#[test]
+fn cors_with_credentials_for_listed_origins_only() {
+    let serve = Serve::start(&["--keep-alive", "0", "--cors", "https://app.example"]);
+    let target = format!("{HUB}?{}", form(&[("topic", "*")]));
+    let (status, head, _) = Stream::open(serve.addr, &target, &["Origin: https://app.example"]);
+    let head = head.to_ascii_lowercase();
+    assert_eq!(status, 200);
+    assert!(head.contains("access-control-allow-origin: https://app.example\r\n"), "{head}");
+    assert!(head.contains("access-control-allow-credentials: true\r\n"), "{head}");
+    let (_, head, _) = Stream::open(serve.addr, &target, &["Origin: https://evil.example"]);
+    assert!(!head.to_ascii_lowercase().contains("access-control-allow-origin"), "{head}");
+    let preflight = [
+        "Origin: https://app.example",
+        "Access-Control-Request-Method: POST",
+        "Access-Control-Request-Headers: authorization, content-type",
+    ];
+    let (status, _) = serve.request("OPTIONS", HUB, &preflight, b"");
+    assert_eq!(status, 204);
+    assert_eq!(post(&serve, &[("topic", "a"), ("data", "x")], &["Origin: https://app.example"]).0, 200);
+    assert_eq!(post(&serve, &[("topic", "a"), ("data", "x")], &["Origin: https://evil.example"]).0, 403);
 }

@@ -39,14 +39,21 @@ try {
     await pages[name].goto(`${base}/`);
     await pages[name].evaluate(subscribe);
   }
+  // The dashboard, subscribed through the Mercure endpoint with the page's
+  // token in the cookie.
+  const dashboard = await pages.granted.context().newPage();
+  await dashboard.goto(`${base}/?hub=mercure&topic=${encodeURIComponent("https://example.com/books/{id}")}`);
+  await dashboard.waitForFunction(() => document.body.dataset.state === "open", null, { timeout: 20000 });
   console.log("open");
   await pages.granted.waitForFunction(() => window.got.length >= 3, null, { timeout: 20000 });
+  await dashboard.waitForFunction(() => Number(document.body.dataset.events) >= 2, null, { timeout: 20000 });
   await pages.anonymous.waitForFunction(() => window.got.length >= 2, null, { timeout: 20000 });
   // Time for a private update to arrive where it must not.
   await new Promise((r) => setTimeout(r, 500));
   console.log(JSON.stringify({
     granted: await pages.granted.evaluate(() => window.got),
     anonymous: await pages.anonymous.evaluate(() => window.got),
+    dashboard: await dashboard.evaluate(() => [...document.querySelectorAll("#log li .data")].map((s) => s.textContent).reverse()),
     protocol: await pages.granted.evaluate(() => performance.getEntriesByType("navigation")[0].nextHopProtocol),
   }));
 } finally {
