@@ -10,7 +10,7 @@ seconds="${1:-600}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(parse_chunked roundtrip embedded_server embedded_broadcaster embedded_client std_request std_first_head)
+    targets=(parse_chunked roundtrip embedded_server embedded_broadcaster embedded_client std_request std_first_head std_mercure)
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo +nightly install cargo-fuzz --locked

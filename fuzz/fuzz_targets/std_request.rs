@@ -42,12 +42,11 @@ fuzz_target!(|body: &[u8]| {
         if let Ok(access) = sse_std::stream_subscription(Some(query), None, None, None) {
             let subscription = access.subscription;
             assert!(access.expires.is_none(), "no token, no expiry");
-            for selector in subscription.topics.iter() {
-                let text = selector.to_string();
-                assert_eq!(sse_wire::Selector::parse(&text), Ok(selector), "{text:?}");
+            for text in subscription.topics.iter() {
+                let selector = sse_wire::Selector::parse(&text).expect("a selector as written parses again");
+                assert_eq!(selector.to_string(), text);
                 if let sse_wire::Selector::Under(prefix) = selector {
-                    assert!(selector.matches(Some(&format!("{prefix}x"))));
-                    assert!(!selector.matches(Some(prefix.trim_end_matches('/'))));
+                    assert!(subscription.topics.covers(Some(&format!("{prefix}x"))));
                 }
             }
             assert!(subscription.grants.is_empty(), "no token, no grants");

@@ -240,7 +240,9 @@ impl Template {
         self.source.contains('{')
     }
 
-    /// Whether some values of its variables expand it into `topic`.
+    /// Whether some values of its variables expand it into `topic`, or
+    /// `topic` is the template itself (as the Mercure hub matches: an
+    /// exact comparison first).
     ///
     /// ```
     /// let t = sse_std::Template::parse("/users/{id}/orders{/order}")?;
@@ -250,7 +252,7 @@ impl Template {
     /// ```
     #[must_use]
     pub fn matches(&self, topic: &str) -> bool {
-        self.regex.is_match(topic)
+        *self.source == *topic || self.regex.is_match(topic)
     }
 
     /// The template as written.
@@ -338,6 +340,8 @@ mod tests {
                 &["https://example.com/books/1", "https://example.com/books/"],
             ),
             ("https://example.com/dictionary/{term:1}/{term}", &["https://example.com/dictionary/c/cat"]),
+            // The template itself, compared exactly first.
+            ("https://example.com/books/{id}", &["https://example.com/books/{id}"]),
         ];
         for (template, topics) in cases {
             let t = Template::parse(template).unwrap();

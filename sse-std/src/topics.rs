@@ -108,13 +108,16 @@ impl Selectors {
         Ok(set.normalized())
     }
 
-    /// Validates selectors written the Mercure way: `*` (every topic), a
-    /// URI template (RFC 6570, such as `https://example.com/books/{id}`),
-    /// or else one exact topic (any string; one that is not a valid topic
-    /// name, such as `a/*`, can only match itself, which no topic is).
+    /// Reads selectors written the Mercure way, as the Mercure hub does:
+    /// `*` (every topic), a URI template (RFC 6570, such as
+    /// `https://example.com/books/{id}`), or else one exact topic (any
+    /// string, a malformed template included; one that is not a valid
+    /// topic name, such as `a/*`, can only match itself, which no topic
+    /// is).
     ///
     /// # Errors
-    /// The first invalid template's [`TemplateError`].
+    /// [`TemplateError::TooLong`] for a selector longer than
+    /// [`MAX_TEMPLATE_LEN`](crate::MAX_TEMPLATE_LEN).
     ///
     /// ```
     /// let set = sse_std::Selectors::parse_mercure(["https://example.com/books/{id}", "urn:news"])?;
@@ -122,6 +125,8 @@ impl Selectors {
     /// assert!(set.covers(Some("urn:news")));
     /// assert!(!set.covers(Some("https://example.com/books/1/reviews")));
     /// assert!(!sse_std::Selectors::parse_mercure(["news/*"])?.covers(Some("news/eu")));
+    /// // Not a template: an exact topic, as the Mercure hub takes it.
+    /// assert!(sse_std::Selectors::parse_mercure(["urn:{x"])?.covers(Some("urn:{x")));
     /// # Ok::<(), sse_std::TemplateError>(())
     /// ```
     pub fn parse_mercure<I, S>(selectors: I) -> Result<Self, TemplateError>
@@ -132,13 +137,17 @@ impl Selectors {
         let mut set = Self::none();
         for text in selectors {
             let text = text.as_ref();
+            if text.len() > crate::MAX_TEMPLATE_LEN {
+                return Err(TemplateError::TooLong);
+            }
             if text == "*" {
                 set.all = true;
-            } else if text.contains(['{', '}']) || Topic::new(text).is_err() {
-                set.selectors.push(Parsed::Template(Template::parse(text)?));
-            } else {
+            } else if let (true, Ok(template)) = (text.contains(['{', '}']), Template::parse(text)) {
+                set.selectors.push(Parsed::Template(template));
+            } else if Topic::new(text).is_ok() {
                 set.selectors.push(Parsed::Exact(Box::from(text)));
             }
+            // Anything else can only match itself, which no topic is.
         }
         Ok(set.normalized())
     }
