@@ -490,3 +490,50 @@ fn cors_with_credentials_for_listed_origins_only() {
     assert_eq!(post(&serve, &[("topic", "a"), ("data", "x")], &["Origin: https://app.example"]).0, 200);
     assert_eq!(post(&serve, &[("topic", "a"), ("data", "x")], &["Origin: https://evil.example"]).0, 403);
 }
+
+/// The newest draft's side of the protocol: `match` and
+/// `match_urlpattern` subscriptions, and an RFC 9068 access token whose
+/// `authorization_details` grant publishing (on `*`) and subscribing (on
+/// a URL pattern); a `match_type` the hub does not know fails loudly.
+#[test]
+fn the_newest_drafts_matchers_and_authorization_details() {
+    let key = secret_file("draft");
+    let key = key.to_str().unwrap();
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key, "--subscribe-key", key]);
+    let detail = |action: &str, matcher: Value| json!({"type": "https://mercure.rocks/authorization-detail", "actions": [action], "topics": [matcher]});
+    let access = token(&json!({
+        "aud": "https://localhost/.well-known/mercure", "iss": "https://localhost", "exp": 4102444800u64,
+        "authorization_details": [
+            detail("publish", json!({"match": "*"})),
+            detail("subscribe", json!({"match": "https://example.net/orders/:id", "match_type": "urlpattern"})),
+        ],
+    }));
+    let bearer = format!("Authorization: Bearer {access}");
+    let mut exact = subscribe(&serve, &[("match", "https://example.net/foo/1")], &[]).2.unwrap();
+    let mut pattern =
+        subscribe(&serve, &[("match_urlpattern", "https://example.net/foo/:id")], &[]).2.unwrap();
+    let mut orders =
+        subscribe(&serve, &[("match_urlpattern", "https://example.net/orders/:id")], &[&bearer]).2.unwrap();
+    let (status, id) = post(
+        &serve,
+        &[("topic", "https://example.net/foo/1"), ("data", "foo"), ("id", "mine-1")],
+        &[&bearer],
+    );
+    assert_eq!((status, id.as_str()), (200, "mine-1"), "the publisher's id is honoured");
+    post(&serve, &[("topic", "https://example.net/foo/1/x"), ("data", "deeper")], &[&bearer]);
+    let (_, private) = post(
+        &serve,
+        &[("topic", "https://example.net/orders/7"), ("data", "paid"), ("private", "on")],
+        &[&bearer],
+    );
+    let foo = [("mine-1".to_owned(), "foo".to_owned())];
+    assert_eq!(events(&exact.frames_within(Duration::from_millis(600))), foo);
+    assert_eq!(events(&pattern.frames_within(Duration::from_millis(600))), foo);
+    assert_eq!(events(&orders.frames_within(Duration::from_millis(600))), [(private, "paid".to_owned())]);
+    let unknown = token(
+        &json!({"authorization_details": [detail("publish", json!({"match": "x", "match_type": "regex"}))]}),
+    );
+    let (status, _) =
+        post(&serve, &[("topic", "x"), ("data", "no")], &[&format!("Authorization: Bearer {unknown}")]);
+    assert_eq!(status, 401);
+}

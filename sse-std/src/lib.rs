@@ -26,6 +26,7 @@ mod engine;
 mod exchange;
 mod hub;
 mod mercure;
+mod pattern;
 #[cfg(feature = "json")]
 mod publish;
 #[cfg(feature = "redis")]
@@ -52,6 +53,7 @@ pub use mercure::{
     MAX_UPDATE_TOPICS, MERCURE_PATH, MercureError, MercureUpdate, mercure_reserved, mercure_resume_id,
     mercure_subscription,
 };
+pub use pattern::UrlPatternSelector;
 #[cfg(feature = "json")]
 pub use publish::{PublishBodyError, PublishItem, parse_publish};
 #[cfg(feature = "redis")]

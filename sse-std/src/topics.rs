@@ -12,6 +12,7 @@
 
 use sse_wire::{Audience, Selection, Selector, Topic, TopicError};
 
+use crate::pattern::UrlPatternSelector;
 use crate::template::{Template, TemplateError};
 
 /// An owned set of topic selectors (see [`Selector`]): the topics a
@@ -41,14 +42,17 @@ pub(crate) enum Parsed {
     Exact(Box<str>),
     /// A URI template (Mercure's selectors): any topic it can expand to.
     Template(Template),
+    /// A URL pattern (Mercure's `urlpattern` matchers).
+    UrlPattern(UrlPatternSelector),
 }
 
 impl Parsed {
-    fn matches(&self, topic: Option<&str>) -> bool {
+    pub(crate) fn matches(&self, topic: Option<&str>) -> bool {
         match self {
             Self::Under(prefix) => Selector::Under(prefix).matches(topic),
             Self::Exact(exact) => topic == Some(&**exact),
             Self::Template(template) => topic.is_some_and(|topic| template.matches(topic)),
+            Self::UrlPattern(pattern) => topic.is_some_and(|topic| pattern.matches(topic)),
         }
     }
 
@@ -57,6 +61,7 @@ impl Parsed {
             Self::Under(prefix) => format!("{prefix}*"),
             Self::Exact(topic) => topic.to_string(),
             Self::Template(template) => template.as_str().to_owned(),
+            Self::UrlPattern(pattern) => pattern.as_str().to_owned(),
         }
     }
 }
@@ -152,9 +157,37 @@ impl Selectors {
         Ok(set.normalized())
     }
 
+    /// URL patterns (Mercure's `match_urlpattern` parameters and
+    /// `urlpattern` matchers), `*` (every topic) aside.
+    ///
+    /// # Errors
+    /// The first invalid pattern's [`TemplateError`].
+    ///
+    /// ```
+    /// let set = sse_std::Selectors::url_patterns(["https://example.com/books/:id"])?;
+    /// assert!(set.covers(Some("https://example.com/books/1")));
+    /// assert!(sse_std::Selectors::url_patterns(["*"])?.covers(Some("anything")));
+    /// # Ok::<(), sse_std::TemplateError>(())
+    /// ```
+    pub fn url_patterns<I, S>(patterns: I) -> Result<Self, TemplateError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = Self::none();
+        for text in patterns {
+            match text.as_ref() {
+                "*" => set.all = true,
+                text => set.selectors.push(Parsed::UrlPattern(UrlPatternSelector::parse(text)?)),
+            }
+        }
+        Ok(set.normalized())
+    }
+
     /// Exact topics only (Mercure's `match` parameters): each selects the
     /// one topic equal to it, whatever it holds; a string no topic can be
-    /// (empty, or with `*` or a control character) selects nothing.
+    /// (empty, or with `*` or a control character) selects nothing, and
+    /// `*` selects every topic.
     ///
     /// ```
     /// let set = sse_std::Selectors::exact(["https://example.com/{id}", "a/*"]);
@@ -168,6 +201,7 @@ impl Selectors {
     {
         let mut set = Self::none();
         for topic in topics {
+            set.all |= topic.as_ref() == "*";
             if let Ok(topic) = Topic::new(topic.as_ref()) {
                 set.selectors.push(Parsed::Exact(Box::from(topic.as_str())));
             }

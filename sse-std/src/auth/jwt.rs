@@ -2,8 +2,9 @@
 //! an HMAC secret, or a JWK Set), and the claims `{"sse": {"publish":
 //! [...]}}` / `{"sse": {"subscribe": [...]}}`, or Mercure's `{"mercure":
 //! {"publish": [...]}}` / `{"mercure": {"subscribe": [...]}}` (Mercure's
-//! selector syntax: `*`, exact topics, URI templates); a token with both
-//! grants the union.
+//! selector syntax: `*`, exact topics, URI templates), or the newest
+//! Mercure draft's `authorization_details`; a token with several grants
+//! the union.
 //!
 //! Invariant: the algorithms accepted are exactly those of a key's family
 //! (HMAC, RSA, EC or Ed), never `none`, and an HMAC secret verifies only
@@ -346,6 +347,12 @@ enum Role {
 /// ).unwrap();
 /// let publishers = JwtVerifier::publishers(JwtKey::from_bytes(secret)?);
 /// assert!(publishers.verify(&token).unwrap().selectors.covers(Some("news/eu")));
+/// // The newest Mercure draft's authorization details, with a URL pattern.
+/// let details = serde_json::json!({"authorization_details": [{"type": "https://mercure.rocks/authorization-detail",
+///     "actions": ["publish"], "topics": [{"match": "https://example.com/books/:id", "match_type": "urlpattern"}]}]});
+/// let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &details,
+///     &jsonwebtoken::EncodingKey::from_secret(secret).unwrap()).unwrap();
+/// assert!(publishers.verify(&token).unwrap().selectors.covers(Some("https://example.com/books/1")));
 /// // Mercure's claim, with a URI template.
 /// let mercure = serde_json::json!({"mercure": {"publish": ["https://example.com/books/{id}"]}});
 /// let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &mercure,
@@ -371,6 +378,9 @@ struct Claims {
     /// Mercure's claim: the same lists, in Mercure's selector syntax.
     #[serde(default)]
     mercure: SseClaims,
+    /// The newest Mercure draft's: RFC 9396 authorization details.
+    #[serde(default)]
+    authorization_details: Vec<Detail>,
     /// Checked by `jsonwebtoken` (refused unless a number), read here
     /// as it is to say when the grant ends.
     #[serde(default)]
@@ -386,6 +396,58 @@ struct SseClaims {
     /// Mercure's: shown in the subscription events of the holder.
     #[serde(default)]
     payload: Option<serde_json::Value>,
+}
+
+/// One RFC 9396 authorization detail, as the newest Mercure draft writes
+/// them: `{"type": "https://mercure.rocks/authorization-detail",
+/// "actions": ["publish" | "subscribe"], "topics": [{"match": …,
+/// "match_type"?: "exact" | "urlpattern"}]}`. Details of other types are
+/// not ours and are left alone.
+#[derive(Deserialize)]
+struct Detail {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    actions: Vec<String>,
+    #[serde(default)]
+    topics: Vec<Matcher>,
+}
+
+#[derive(Deserialize)]
+struct Matcher {
+    #[serde(rename = "match")]
+    pattern: String,
+    #[serde(default)]
+    match_type: Option<String>,
+}
+
+/// The type identifier of Mercure's authorization details.
+const MERCURE_DETAIL: &str = "https://mercure.rocks/authorization-detail";
+
+/// What the Mercure authorization details grant for `action`.
+fn detail_grants(details: &[Detail], action: &str) -> Result<Selectors, AuthError> {
+    let mut granted = Selectors::none();
+    for detail in details.iter().filter(|d| d.kind == MERCURE_DETAIL && d.actions.iter().any(|a| a == action))
+    {
+        for matcher in &detail.topics {
+            let one = std::slice::from_ref(&matcher.pattern);
+            let selectors = match matcher.match_type.as_deref() {
+                // `*` is every topic, whatever the type.
+                _ if matcher.pattern == "*" => Selectors::all(),
+                None | Some("exact") => Selectors::exact(one),
+                Some("urlpattern") => Selectors::url_patterns(one)
+                    .map_err(|e| AuthError::Invalid(format!("authorization_details: {e}")))?,
+                // A matcher the hub cannot interpret fails loudly.
+                Some(other) => {
+                    return Err(AuthError::Invalid(format!(
+                        "authorization_details: unknown match_type {other:?}"
+                    )));
+                }
+            };
+            granted = granted.union(&selectors);
+        }
+    }
+    Ok(granted)
 }
 
 impl JwtVerifier {
@@ -546,15 +608,16 @@ impl Verify for JwtVerifier {
 
 impl JwtVerifier {
     fn grant(&self, claims: Claims) -> Result<Grant, AuthError> {
-        let (own, mercure) = match self.role {
-            Role::Publish => (claims.sse.publish, claims.mercure.publish),
-            Role::Subscribe => (claims.sse.subscribe, claims.mercure.subscribe),
+        let (own, mercure, action) = match self.role {
+            Role::Publish => (claims.sse.publish, claims.mercure.publish, "publish"),
+            Role::Subscribe => (claims.sse.subscribe, claims.mercure.subscribe, "subscribe"),
         };
+        let details = detail_grants(&claims.authorization_details, action)?;
         let own = Selectors::parse(&own)
             .map_err(|e| AuthError::Invalid(format!("claims hold an invalid selector: {e}")))?;
         let mercure = Selectors::parse_mercure(&mercure)
             .map_err(|e| AuthError::Invalid(format!("the mercure claim holds an invalid selector: {e}")))?;
-        let selectors = own.union(&mercure);
+        let selectors = own.union(&mercure).union(&details);
         // An `exp` past the end of `SystemTime`: never.
         let expires =
             claims.exp.as_ref().and_then(serde_json::Value::as_u64).and_then(|exp| {

@@ -345,12 +345,13 @@ pub enum StreamRefusal {
     Topic(sse_wire::TopicError),
     /// More than [`MAX_STREAM_TOPICS`] `topic` parameters (400).
     TooManyTopics,
-    /// A Mercure selector is not a valid URI template (400).
+    /// A Mercure selector is not a valid URI template or URL pattern, or
+    /// is too long (400).
     Template(crate::TemplateError),
     /// A Mercure subscription names no topic (400).
     NoTopic,
-    /// A Mercure matcher parameter of a type this hub does not support,
-    /// such as `match_urlpattern` (400).
+    /// A Mercure matcher parameter (`match_…`) of a type this hub does
+    /// not support (400).
     Matcher(String),
     /// The token was refused (401).
     Auth(AuthError),
@@ -363,7 +364,9 @@ impl fmt::Display for StreamRefusal {
             Self::TooManyTopics => write!(f, "more than {MAX_STREAM_TOPICS} topic parameters"),
             Self::Template(e) => write!(f, "topic: {e}"),
             Self::NoTopic => f.write_str("missing \"topic\" parameter"),
-            Self::Matcher(name) => write!(f, "{name}: matcher type not supported (use topic or match)"),
+            Self::Matcher(name) => {
+                write!(f, "{name}: matcher type not supported (use topic, match or match_urlpattern)")
+            }
             Self::Auth(e) => e.fmt(f),
         }
     }

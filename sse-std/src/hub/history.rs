@@ -370,12 +370,12 @@ impl History {
                             }
                         }
                     }
-                    Parsed::Template(template) => {
+                    Parsed::Template(_) | Parsed::UrlPattern(_) => {
                         open = true;
                         // As for `*`: only logs with an event after `after`.
                         for (_, key) in self.recency.range((after.saturating_add(1), 0)..) {
                             if let Some(name) = key
-                                && template.matches(name)
+                                && parsed.matches(Some(name))
                                 && let Some(log) = self.topics.get(name)
                                 && !log.after(after, until, subscription, &mut out)
                             {

@@ -2,11 +2,12 @@
 //!
 //! Invariant: every group with members is indexed under each of its
 //! selectors (`*` in `all`, `prefix/*` in `under`, a topic in `exact`, a
-//! URI template in `templates`) and under its subscription in `groups`,
+//! URI template or URL pattern in `unindexed`) and under its subscription
+//! in `groups`,
 //! and nowhere else; so the groups an event is offered to are exactly
 //! those that select one of its topics, found with one map lookup per `/`
 //! of each topic plus one, whatever the number of topics and subscribers,
-//! and one match per distinct template in use (templates cannot be
+//! and one match per distinct template or pattern in use (they cannot be
 //! indexed). Private events are offered to those of them whose grants
 //! cover one of the event's topics.
 
@@ -15,7 +16,6 @@ use std::sync::Arc;
 
 use super::Update;
 use super::group::Group;
-use crate::template::Template;
 use crate::topics::{Parsed, Subscription};
 
 #[derive(Default)]
@@ -24,7 +24,9 @@ pub(crate) struct Router {
     all: Vec<Arc<Group>>,
     under: HashMap<Box<str>, Vec<Arc<Group>>>,
     exact: HashMap<Box<str>, Vec<Arc<Group>>>,
-    templates: HashMap<Template, Vec<Arc<Group>>>,
+    /// Selectors no map can index (URI templates, URL patterns), each
+    /// matched once per topic.
+    unindexed: HashMap<Parsed, Vec<Arc<Group>>>,
     next_id: u64,
 }
 
@@ -60,7 +62,9 @@ impl Router {
                 match parsed {
                     Parsed::Under(prefix) => list(&mut self.under, prefix.clone(), &group),
                     Parsed::Exact(topic) => list(&mut self.exact, topic.clone(), &group),
-                    Parsed::Template(template) => list(&mut self.templates, template.clone(), &group),
+                    Parsed::Template(_) | Parsed::UrlPattern(_) => {
+                        list(&mut self.unindexed, parsed.clone(), &group)
+                    }
                 }
             }
         }
@@ -88,7 +92,7 @@ impl Router {
             match parsed {
                 Parsed::Under(prefix) => unlist(&mut self.under, prefix, group),
                 Parsed::Exact(topic) => unlist(&mut self.exact, topic, group),
-                Parsed::Template(template) => unlist(&mut self.templates, template, group),
+                Parsed::Template(_) | Parsed::UrlPattern(_) => unlist(&mut self.unindexed, parsed, group),
             }
         }
     }
@@ -125,8 +129,8 @@ impl Router {
         if let Some(list) = self.exact.get(topic) {
             list.iter().for_each(&mut *candidate);
         }
-        for (template, list) in &self.templates {
-            if template.matches(topic) {
+        for (selector, list) in &self.unindexed {
+            if selector.matches(Some(topic)) {
                 list.iter().for_each(&mut *candidate);
             }
         }

@@ -11,8 +11,9 @@ use crate::topics::{Selectors, Subscription};
 
 /// The subscription a Mercure request asks for: its `topic` parameters
 /// (Mercure selectors: `*`, a URI template, or an exact topic; see
-/// [`Selectors::parse_mercure`]) and the exact topics of `match` and
-/// `match_exact`, at least one and at most [`MAX_STREAM_TOPICS`] in all,
+/// [`Selectors::parse_mercure`]), the exact topics of `match` and
+/// `match_exact` and the URL patterns of `match_urlpattern` (the newest
+/// draft's matchers), at least one and at most [`MAX_STREAM_TOPICS`] in all,
 /// with the private topics its token grants (`Authorization: Bearer`, the
 /// `authorization` query parameter or the `mercureAuthorization` cookie),
 /// until the token expires.
@@ -31,6 +32,9 @@ use crate::topics::{Selectors, Subscription};
 /// assert!(access.subscription.topics.covers(Some("urn:news")));
 /// assert!(access.subscription.grants.is_empty());
 /// assert!(sse_std::mercure_subscription(Some("lastEventID=x"), None, None, None).is_err());
+/// // The newest draft's URL patterns.
+/// let draft = sse_std::mercure_subscription(Some("match_urlpattern=https%3A%2F%2Fexample.com%2Fbooks%2F%3Aid"), None, None, None)?;
+/// assert!(draft.subscription.topics.covers(Some("https://example.com/books/1")));
 /// # Ok::<(), sse_std::StreamRefusal>(())
 /// ```
 pub fn mercure_subscription(
@@ -41,15 +45,17 @@ pub fn mercure_subscription(
 ) -> Result<StreamAccess, StreamRefusal> {
     let mut selectors: Vec<String> = Vec::new();
     let mut exact: Vec<String> = Vec::new();
+    let mut patterns: Vec<String> = Vec::new();
     for (name, value) in query.map(|q| form_urlencoded::parse(q.as_bytes())).into_iter().flatten() {
-        if selectors.len().saturating_add(exact.len()) == MAX_STREAM_TOPICS
-            && matches!(&*name, "topic" | "match" | "match_exact")
+        if selectors.len().saturating_add(exact.len()).saturating_add(patterns.len()) == MAX_STREAM_TOPICS
+            && matches!(&*name, "topic" | "match" | "match_exact" | "match_urlpattern")
         {
             return Err(StreamRefusal::TooManyTopics);
         }
         let list = match &*name {
             "topic" => &mut selectors,
             "match" | "match_exact" => &mut exact,
+            "match_urlpattern" => &mut patterns,
             other if other.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("match")) => {
                 return Err(StreamRefusal::Matcher(other.to_owned()));
             }
@@ -57,12 +63,13 @@ pub fn mercure_subscription(
         };
         list.push(value.into_owned());
     }
-    if selectors.is_empty() && exact.is_empty() {
+    if selectors.is_empty() && exact.is_empty() && patterns.is_empty() {
         return Err(StreamRefusal::NoTopic);
     }
     let topics = Selectors::parse_mercure(&selectors)
         .map_err(StreamRefusal::Template)?
-        .union(&Selectors::exact(&exact));
+        .union(&Selectors::exact(&exact))
+        .union(&Selectors::url_patterns(&patterns).map_err(StreamRefusal::Template)?);
     let grant = subscriber_grant(authorization, query, cookie, verifier)?;
     Ok(StreamAccess {
         subscription: Subscription { topics, grants: grant.selectors },
@@ -75,7 +82,7 @@ pub fn mercure_subscription(
 #[cfg(feature = "json")]
 pub(crate) fn selector_texts(query: Option<&str>) -> Vec<String> {
     let mut texts: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(name, _)| matches!(&**name, "topic" | "match" | "match_exact"))
+        .filter(|(name, _)| matches!(&**name, "topic" | "match" | "match_exact" | "match_urlpattern"))
         .map(|(_, value)| value.into_owned())
         .collect();
     texts.sort_unstable();
