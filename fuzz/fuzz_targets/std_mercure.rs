@@ -5,11 +5,12 @@
 //! event whose frame holds only known fields); as a query,
 //! `mercure_subscription` never panics and accepts only a subscription
 //! with at least one selector; as a URI template, parsing never panics
-//! and a template matches itself.
+//! and a template matches itself; as a URL pattern, parsing and matching
+//! never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sse_std::{MERCURE_PATH, MercureUpdate, Template, mercure_reserved, mercure_subscription};
+use sse_std::{MERCURE_PATH, MercureUpdate, Template, UrlPatternSelector, mercure_reserved, mercure_subscription};
 
 fuzz_target!(|body: &[u8]| {
     if let Ok(update) = MercureUpdate::parse(body, MERCURE_PATH) {
@@ -44,6 +45,9 @@ fuzz_target!(|body: &[u8]| {
         }
         if let Ok(template) = Template::parse(text) {
             assert!(template.matches(text));
+        }
+        if let Ok(pattern) = UrlPatternSelector::parse(text) {
+            let _ = pattern.matches(text);
         }
     }
 });

@@ -639,3 +639,47 @@ fn updates_with_several_topics_cross_instances_and_replay_from_redis() {
     assert_eq!(data_of(read_events(&mut replay, 1)), ["both"]);
     assert_eq!(c.metric("sse_replays_total"), 1);
 }
+
+/// Mercure's subscription events go through Redis: an observer on one
+/// instance sees a subscriber arrive on, and leave, another.
+#[test]
+fn subscription_events_cross_instances() {
+    let secret: &[u8] = b"the presence secret of the redis test, long enough";
+    let path =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("redis-presence-{}.key", std::process::id()));
+    std::fs::write(&path, secret).unwrap();
+    let key = path.to_str().unwrap();
+    let redis = Redis::start();
+    let flags = ["--subscribe-key", key, "--mercure-subscriptions"];
+    let (a, b) = (instance(&redis, &flags), instance(&redis, &flags));
+    let presence = "/.well-known/mercure/subscriptions{/topic}{/subscriber}";
+    let claims = json!({"mercure": {"subscribe": [presence]}});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret).unwrap(),
+    )
+    .unwrap();
+    let query = form_urlencoded::Serializer::new(String::new()).append_pair("topic", presence).finish();
+    let mut observer =
+        open(&b, &format!("/.well-known/mercure?{query}"), &[&format!("Authorization: Bearer {token}")]);
+    let documents = |stream: &mut Stream, count: usize| -> Vec<Value> {
+        data_of(read_events(stream, count)).iter().map(|d| serde_json::from_str(d).unwrap()).collect()
+    };
+    // Its own arrival, through Redis.
+    assert_eq!(documents(&mut observer, 1)[0]["topic"], presence);
+    let reader = open(&a, "/.well-known/mercure?topic=urn%3Aorders", &[]);
+    let arrived = documents(&mut observer, 1);
+    assert_eq!(
+        (&arrived[0]["topic"], &arrived[0]["active"]),
+        (&json!("urn:orders"), &json!(true)),
+        "{arrived:?}"
+    );
+    drop(reader);
+    let left = documents(&mut observer, 1);
+    assert_eq!(
+        (&left[0]["subscriber"], &left[0]["active"]),
+        (&arrived[0]["subscriber"], &json!(false)),
+        "{left:?}"
+    );
+}
