@@ -1,5 +1,6 @@
 //! `sse token`: mints a JWT for `sse serve --publish-key` or
-//! `--subscribe-key`, signed with the jsonwebtoken crate.
+//! `--subscribe-key` (its own `sse` claim, or with `--mercure` Mercure's),
+//! signed with the jsonwebtoken crate.
 //!
 //! The key file is read as the server reads its key: an HMAC secret (the
 //! file's bytes as they are, HS256) or, for PEM, the private half of the
@@ -29,6 +30,16 @@ pub(crate) struct Args {
     /// Seconds until the token expires (`exp`); 0: no expiry.
     #[arg(long, default_value_t = 3600)]
     ttl: u64,
+    /// Write the grants as Mercure's `mercure` claim, in Mercure's
+    /// selector syntax (`*`, exact topics, URI templates such as
+    /// `https://example.com/books/{id}`), for Mercure clients and
+    /// libraries.
+    #[arg(long)]
+    mercure: bool,
+    /// With --mercure: the `mercure.payload` claim (JSON), shown in the
+    /// holder's subscription events.
+    #[arg(long, value_name = "JSON", requires = "mercure")]
+    payload: Option<String>,
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
@@ -49,7 +60,12 @@ fn mint(args: &Args) -> Result<String, String> {
         return Err("give --publish or --subscribe selectors to grant".to_owned());
     }
     for selector in args.publish.iter().chain(&args.subscribe) {
-        Selectors::parse([selector]).map_err(|e| format!("selector {selector:?}: {e}"))?;
+        let valid = if args.mercure {
+            Selectors::parse_mercure([selector]).map(drop).map_err(|e| e.to_string())
+        } else {
+            Selectors::parse([selector]).map(drop).map_err(|e| e.to_string())
+        };
+        valid.map_err(|e| format!("selector {selector:?}: {e}"))?;
     }
     let bytes = std::fs::read(&args.key).map_err(|e| format!("--key {}: {e}", args.key.display()))?;
     let (algorithm, key) = signing_key(&bytes).map_err(|e| format!("--key {}: {e}", args.key.display()))?;
@@ -59,8 +75,13 @@ fn mint(args: &Args) -> Result<String, String> {
             grants.insert(claim.to_owned(), json!(selectors));
         }
     }
+    if let Some(payload) = &args.payload {
+        let payload: serde_json::Value =
+            serde_json::from_str(payload).map_err(|e| format!("--payload is not JSON: {e}"))?;
+        grants.insert("payload".to_owned(), payload);
+    }
     let mut claims = serde_json::Map::new();
-    claims.insert("sse".to_owned(), grants.into());
+    claims.insert(if args.mercure { "mercure" } else { "sse" }.to_owned(), grants.into());
     if args.ttl > 0 {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         claims.insert("exp".to_owned(), json!(now.saturating_add(args.ttl)));

@@ -537,3 +537,35 @@ fn the_newest_drafts_matchers_and_authorization_details() {
         post(&serve, &[("topic", "x"), ("data", "no")], &[&format!("Authorization: Bearer {unknown}")]);
     assert_eq!(status, 401);
 }
+
+/// `sse token --mercure` mints what a Mercure hub expects: a `mercure`
+/// claim in Mercure's selector syntax (with a payload), which `sse serve`
+/// honours on the Mercure endpoint.
+#[test]
+fn sse_token_mints_mercure_claims() {
+    let key = secret_file("token");
+    let key = key.to_str().unwrap();
+    let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key]);
+    let mint = |args: &[&str]| {
+        let out =
+            Command::new(common::process::SSE).args(["token", "--key", key]).args(args).output().unwrap();
+        (out.status.success(), String::from_utf8(out.stdout).unwrap().trim().to_owned())
+    };
+    let (ok, token) =
+        mint(&["--mercure", "--publish", "https://example.com/books/{id}", "--payload", r#"{"user":"a"}"#]);
+    assert!(ok);
+    let validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    let decoded = jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_secret(SECRET).unwrap(),
+        &validation,
+    )
+    .unwrap();
+    let claims = decoded.claims;
+    assert_eq!(claims["mercure"]["publish"], json!(["https://example.com/books/{id}"]));
+    assert_eq!(claims["mercure"]["payload"], json!({"user": "a"}));
+    let bearer = format!("Authorization: Bearer {token}");
+    assert_eq!(post(&serve, &[("topic", "https://example.com/books/1"), ("data", "x")], &[&bearer]).0, 200);
+    assert_eq!(post(&serve, &[("topic", "https://example.com/authors/1"), ("data", "x")], &[&bearer]).0, 403);
+    assert!(!mint(&["--mercure", "--publish", "a", "--payload", "{not json"]).0);
+}
