@@ -62,6 +62,12 @@ impl UrlPatternSelector {
     }
 
     /// Whether `topic`, resolved against the base, matches.
+    ///
+    /// ```
+    /// let p = sse_std::UrlPatternSelector::parse("https://example.com/books/:id")?;
+    /// assert!(p.matches("https://example.com/books/7") && !p.matches("https://example.com/authors/7"));
+    /// # Ok::<(), sse_std::TemplateError>(())
+    /// ```
     #[must_use]
     pub fn matches(&self, topic: &str) -> bool {
         let Ok(url) = url::Url::parse(BASE).and_then(|base| base.join(topic)) else { return false };
