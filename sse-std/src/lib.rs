@@ -21,6 +21,38 @@
     )
 )]
 
+/// Equality, order and hash of a compiled selector by its `source` text
+/// (what the selector says, not how it was compiled).
+macro_rules! by_source {
+    ($type:ty) => {
+        impl PartialEq for $type {
+            fn eq(&self, other: &Self) -> bool {
+                self.source == other.source
+            }
+        }
+
+        impl Eq for $type {}
+
+        impl PartialOrd for $type {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $type {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.source.cmp(&other.source)
+            }
+        }
+
+        impl std::hash::Hash for $type {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.source.hash(state);
+            }
+        }
+    };
+}
+
 mod auth;
 mod engine;
 mod exchange;

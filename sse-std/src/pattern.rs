@@ -10,7 +10,6 @@
 //! a URL reference matches no pattern.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use urlpattern::{UrlPattern, UrlPatternInit, UrlPatternMatchInput};
@@ -92,31 +91,7 @@ impl fmt::Debug for UrlPatternSelector {
     }
 }
 
-impl PartialEq for UrlPatternSelector {
-    fn eq(&self, other: &Self) -> bool {
-        self.source == other.source
-    }
-}
-
-impl Eq for UrlPatternSelector {}
-
-impl PartialOrd for UrlPatternSelector {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for UrlPatternSelector {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.source.cmp(&other.source)
-    }
-}
-
-impl Hash for UrlPatternSelector {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.source.hash(state);
-    }
-}
+by_source!(UrlPatternSelector);
 
 #[cfg(test)]
 mod tests {

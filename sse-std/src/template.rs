@@ -9,7 +9,6 @@
 //! when parsed, never matched loosely.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 use regex::Regex;
 
@@ -273,31 +272,7 @@ impl fmt::Debug for Template {
     }
 }
 
-impl PartialEq for Template {
-    fn eq(&self, other: &Self) -> bool {
-        self.source == other.source
-    }
-}
-
-impl Eq for Template {}
-
-impl PartialOrd for Template {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Template {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.source.cmp(&other.source)
-    }
-}
-
-impl Hash for Template {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.source.hash(state);
-    }
-}
+by_source!(Template);
 
 #[cfg(test)]
 mod tests {
