@@ -82,8 +82,8 @@ pub use hub::{
     SubscribeError, Subscriber, Update,
 };
 pub use mercure::{
-    MAX_UPDATE_TOPICS, MERCURE_PATH, MercureError, MercureUpdate, mercure_reserved, mercure_resume_id,
-    mercure_subscription,
+    MAX_STREAM_PATTERNS, MAX_UPDATE_TOPICS, MERCURE_PATH, MercureError, MercureUpdate, mercure_reserved,
+    mercure_resume_id, mercure_subscription,
 };
 pub use pattern::UrlPatternSelector;
 #[cfg(feature = "json")]

@@ -255,6 +255,12 @@ impl Selectors {
         all.into_iter().chain(self.selectors.iter().map(Parsed::text))
     }
 
+    /// How many selectors no index can hold (URI templates, URL patterns):
+    /// each costs every publish a match.
+    pub(crate) fn unindexed(&self) -> usize {
+        self.selectors.iter().filter(|p| matches!(p, Parsed::Template(_) | Parsed::UrlPattern(_))).count()
+    }
+
     /// Whether `*` is among the selectors.
     pub(crate) fn has_all(&self) -> bool {
         self.all

@@ -350,6 +350,9 @@ pub enum StreamRefusal {
     Template(crate::TemplateError),
     /// A Mercure subscription names no topic (400).
     NoTopic,
+    /// More than [`MAX_STREAM_PATTERNS`](crate::MAX_STREAM_PATTERNS) URI
+    /// templates and URL patterns in one subscription (400).
+    TooManyPatterns,
     /// A Mercure matcher parameter (`match_…`) of a type this hub does
     /// not support (400).
     Matcher(String),
@@ -364,6 +367,9 @@ impl fmt::Display for StreamRefusal {
             Self::TooManyTopics => write!(f, "more than {MAX_STREAM_TOPICS} topic parameters"),
             Self::Template(e) => write!(f, "topic: {e}"),
             Self::NoTopic => f.write_str("missing \"topic\" parameter"),
+            Self::TooManyPatterns => {
+                write!(f, "more than {} URI templates and URL patterns", crate::MAX_STREAM_PATTERNS)
+            }
             Self::Matcher(name) => {
                 write!(f, "{name}: matcher type not supported (use topic, match or match_urlpattern)")
             }

@@ -24,7 +24,7 @@ pub(crate) use presence::Presence;
 pub(crate) use subscribe::selector_texts;
 
 pub use publish::{MAX_UPDATE_TOPICS, MercureError, MercureUpdate, mercure_reserved};
-pub use subscribe::{mercure_resume_id, mercure_subscription};
+pub use subscribe::{MAX_STREAM_PATTERNS, mercure_resume_id, mercure_subscription};
 
 /// Where Mercure clients find a hub (the path the protocol defines), and
 /// the root of the namespace reserved for what the hub itself publishes.

@@ -9,6 +9,16 @@ use crate::MAX_STREAM_TOPICS;
 use crate::auth::{StreamAccess, StreamRefusal, Verify, subscriber_grant};
 use crate::topics::{Selectors, Subscription};
 
+/// The most URI templates and URL patterns one subscription may give:
+/// no index holds them, so each costs every publish a match while the
+/// stream is open.
+///
+/// ```
+/// let query: String = (0..=sse_std::MAX_STREAM_PATTERNS).map(|i| format!("topic=t{i}/{{id}}&")).collect();
+/// assert!(sse_std::mercure_subscription(Some(&query), None, None, None).is_err());
+/// ```
+pub const MAX_STREAM_PATTERNS: usize = 16;
+
 /// The subscription a Mercure request asks for: its `topic` parameters
 /// (Mercure selectors: `*`, a URI template, or an exact topic; see
 /// [`Selectors::parse_mercure`]), the exact topics of `match` and
@@ -70,6 +80,9 @@ pub fn mercure_subscription(
         .map_err(StreamRefusal::Template)?
         .union(&Selectors::exact(&exact))
         .union(&Selectors::url_patterns(&patterns).map_err(StreamRefusal::Template)?);
+    if topics.unindexed() > MAX_STREAM_PATTERNS {
+        return Err(StreamRefusal::TooManyPatterns);
+    }
     let grant = subscriber_grant(authorization, query, cookie, verifier)?;
     Ok(StreamAccess {
         subscription: Subscription { topics, grants: grant.selectors },
