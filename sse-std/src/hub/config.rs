@@ -148,23 +148,38 @@ impl IdForm {
     /// ```
     #[must_use]
     pub fn seq_of(self, epoch: &str, id: &str) -> Option<u64> {
-        let seq = match self {
+        // Read without allocating: the hub asks for every event it stores.
+        match self {
             Self::Epoch => {
                 let digits = id.strip_prefix(epoch)?.strip_prefix('-')?;
-                if !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                digits.parse().ok()?
+                let canonical = !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && (digits == "0" || !digits.starts_with('0'));
+                if canonical { digits.parse().ok() } else { None }
             }
             Self::Urn => {
                 let uuid = id.strip_prefix("urn:uuid:")?;
-                let (high, low) = uuid.get(19..23).zip(uuid.get(24..))?;
-                let high = u64::from_str_radix(high, 16).ok()? & 0x3fff;
-                let low = u64::from_str_radix(low, 16).ok()?;
-                high.wrapping_shl(48) | low
+                let bytes = uuid.as_bytes();
+                let shaped = bytes.len() == 36
+                    && bytes.iter().enumerate().all(|(i, b)| match i {
+                        8 | 13 | 18 | 23 => *b == b'-',
+                        _ => b.is_ascii_digit() || (b'a'..=b'f').contains(b),
+                    });
+                if !shaped {
+                    return None;
+                }
+                let field = |range: std::ops::Range<usize>| u64::from_str_radix(uuid.get(range)?, 16).ok();
+                let hash = fnv1a(epoch.as_bytes());
+                let ours = field(0..8)? == hash >> 32
+                    && field(9..13)? == (hash >> 16) & 0xffff
+                    && field(14..18)? == 0x8000 | ((hash >> 4) & 0xfff);
+                let variant = field(19..23)?;
+                if !ours || variant & 0xc000 != 0x8000 {
+                    return None;
+                }
+                Some((variant & 0x3fff).wrapping_shl(48) | field(24..36)?)
             }
-        };
-        (self.assign(epoch, seq) == id).then_some(seq)
+        }
     }
 }
 
@@ -215,3 +230,28 @@ pub(crate) fn new_epoch() -> String {
 /// assert_eq!(sse_std::MAX_QUEUE_LEN, 1 << 20);
 /// ```
 pub const MAX_QUEUE_LEN: usize = 1 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::IdForm;
+
+    /// Every id either form assigns is read back as its number, and only
+    /// ids written exactly so (and of this epoch) are.
+    #[test]
+    fn ids_read_back_exactly() {
+        for seq in [0, 1, 9, 10, 4095, 1 << 20, (1 << 48) - 1, 1 << 48, (1 << 62) - 1] {
+            for form in [IdForm::Epoch, IdForm::Urn] {
+                let id = form.assign("run", seq);
+                assert_eq!(form.seq_of("run", &id), Some(seq), "{id}");
+                assert_eq!(form.seq_of("other", &id), None, "{id}");
+                assert_eq!(form.seq_of("run", &id.to_uppercase()), None, "{id}");
+                assert_eq!(form.seq_of("run", &format!("{id}x")), None, "{id}");
+            }
+        }
+        assert_eq!(IdForm::Epoch.seq_of("run", "run-01"), None);
+        assert_eq!(IdForm::Epoch.seq_of("run", "run-"), None);
+        let urn = IdForm::Urn.assign("run", 5);
+        let wrong_variant = format!("{}c{}", &urn[..28], &urn[29..]);
+        assert_eq!(IdForm::Urn.seq_of("run", &wrong_variant), None, "{wrong_variant}");
+    }
+}
