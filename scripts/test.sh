@@ -104,6 +104,10 @@ cargo "+$MSRV_TOOLCHAIN" check --workspace --all-targets --locked
 cargo "+$MSRV_TOOLCHAIN" test -p sse-wire -p sse-std --all-features --locked --quiet
 
 step "packages: each publishable crate packaged and built from its package, in dependency order (cargo publish would take them)"
+# Cargo keeps the crates it unpacked from the temporary registry of an
+# earlier run (a published version is taken as immutable) and would verify
+# against those stale sources: drop this workspace's unpacked copies first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/sse-{wire,std,embedded,cli}-*
 cargo package -p sse-wire -p sse-std -p sse-embedded -p sse-cli --locked --allow-dirty
 
 step "supply chain: licences, bans and sources (cargo-deny; advisories need the network)"
