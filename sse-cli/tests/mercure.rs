@@ -217,7 +217,9 @@ fn what_the_protocol_forbids_is_refused() {
     assert_eq!(post(&serve, &[("topic", "a"), ("data", "csrf")], &[origin]).0, 403);
     for (query, want) in [
         (form(&[("lastEventID", "x")]), 400),
-        (form(&[("match_urlpattern", "https://example.com/books/:id")]), 400),
+        (form(&[("match_regex", "^https://")]), 400),
+        (form(&[("match_urlpattern", "https://example.com/(")]), 400),
+        (form(&[("MATCH_exact", "a")]), 400),
         (form(&[("topic", &"x".repeat(2000))]), 400),
     ] {
         assert_eq!(Stream::open(serve.addr, &format!("{HUB}?{query}"), &[]).0, want, "{query}");
