@@ -52,6 +52,20 @@ impl UrlPatternSelector {
         if source.len() > crate::MAX_TEMPLATE_LEN {
             return Err(crate::TemplateError::TooLong);
         }
+        // The `urlpattern` crate counts IPv6 brackets down without a
+        // floor (a `]` before its `[` overflows: a panic in a debug
+        // build); no valid pattern has one, so it is refused here.
+        let mut depth = 0usize;
+        for c in source.chars() {
+            match c {
+                '[' => depth = depth.saturating_add(1),
+                ']' => {
+                    depth =
+                        depth.checked_sub(1).ok_or(crate::TemplateError::Syntax("a ']' without its '['"))?;
+                }
+                _ => {}
+            }
+        }
         let invalid = |_| crate::TemplateError::Syntax("not a URL pattern");
         let base = url::Url::parse(BASE).map_err(|_| crate::TemplateError::Syntax("base"))?;
         let init =
@@ -118,5 +132,14 @@ mod tests {
                 "{pattern} {topic}"
             );
         }
+    }
+
+    /// Found by fuzzing: the crate underneath panics (in a debug build)
+    /// on a `]` before its `[`; such a pattern is refused instead.
+    #[test]
+    fn a_closing_bracket_first_is_refused_not_a_panic() {
+        assert!(UrlPatternSelector::parse("https://exampl\\]]][com/x").is_err());
+        let group = UrlPatternSelector::parse("https://example.com/:id([a-z]+)").unwrap();
+        assert!(group.matches("https://example.com/abc") && !group.matches("https://example.com/123"));
     }
 }
