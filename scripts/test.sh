@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The test command builds each thing once: incremental caches would only
+# take disk (several GB over the whole run).
+export CARGO_INCREMENTAL=0
+
 # Parts that could not run; the script fails at the end, naming them,
 # rather than passing without them.
 NOT_RUN=()
@@ -151,6 +155,9 @@ done
 
 step "real boards: the embassy app for a NUCLEO-H743ZI (embassy-stm32, Ethernet) and an ESP32-C3 (esp-hal, Wi-Fi), built only"
 bash scripts/boards.sh
+# Those builds and the cross builds above are checked and measured, and
+# nothing later uses them: a fresh machine's disk may be small.
+rm -rf target/cross sse-embedded/boards/*/target
 
 step "firmwares, poll and embassy: footprint and stack marks, then end to end under QEMU (curl, sse cat, headless Chromium; clients that never read, trickling heads, a reboot, idle CPU; the relay across a cut connection)"
 bash scripts/footprint.sh
