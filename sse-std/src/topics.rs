@@ -294,10 +294,16 @@ impl Selectors {
     /// ```
     #[must_use]
     pub fn covers_any<S: AsRef<str>>(&self, topics: &[S]) -> bool {
-        if topics.is_empty() {
-            return self.covers(None);
+        self.covers_some(topics.iter().map(AsRef::as_ref))
+    }
+
+    /// [`covers_any`](Self::covers_any) over an iterator (nothing
+    /// collected).
+    fn covers_some<'t>(&self, mut topics: impl Iterator<Item = &'t str>) -> bool {
+        match topics.next() {
+            None => self.covers(None),
+            Some(first) => self.covers(Some(first)) || topics.any(|topic| self.covers(Some(topic))),
         }
-        topics.iter().any(|topic| self.covers(Some(topic.as_ref())))
     }
 }
 
@@ -377,7 +383,11 @@ impl Subscription {
     /// reaches this subscriber: one of its topics is selected and, if it
     /// is private, one of them is granted (Mercure's rule for updates with
     /// several topics: the audience is the union of the topics').
-    pub(crate) fn admits_topics<S: AsRef<str>>(&self, topics: &[S], private: bool) -> bool {
-        self.topics.covers_any(topics) && (!private || self.grants.covers_any(topics))
+    pub(crate) fn admits_topics<'t>(
+        &self,
+        topics: impl Iterator<Item = &'t str> + Clone,
+        private: bool,
+    ) -> bool {
+        self.topics.covers_some(topics.clone()) && (!private || self.grants.covers_some(topics))
     }
 }

@@ -107,13 +107,8 @@ impl StreamRequest {
         retry_after_secs: u64,
     ) -> Result<Subscriber, Answer> {
         let access = self.access(verifier)?;
-        let mut subscriber = hub
-            .subscribe_with(access.subscription, self.resume_id().as_deref())
-            .map_err(|e| Answer::refused_after(e, retry_after_secs, self.event_stream))?;
-        if let Some(at) = access.expires {
-            subscriber.end_at(at);
-        }
-        Ok(subscriber)
+        self.admit(hub, access, self.resume_id().as_deref(), retry_after_secs)
+            .map(|(subscriber, _)| subscriber)
     }
 
     /// A subscriber of `hub` for this request read as a Mercure
@@ -135,8 +130,20 @@ impl StreamRequest {
         )
         .map_err(refusal)?;
         let resume = crate::mercure_resume_id(self.last_event_id.as_deref(), query);
+        self.admit(hub, access, resume.as_deref(), retry_after_secs)
+    }
+
+    /// A subscriber of `hub` with `access`, resuming after `resume`, that
+    /// ends when its token expires; with the token's payload.
+    fn admit(
+        &self,
+        hub: &Hub,
+        access: StreamAccess,
+        resume: Option<&str>,
+        retry_after_secs: u64,
+    ) -> Result<(Subscriber, Option<String>), Answer> {
         let mut subscriber = hub
-            .subscribe_with(access.subscription, resume.as_deref())
+            .subscribe_with(access.subscription, resume)
             .map_err(|e| Answer::refused_after(e, retry_after_secs, self.event_stream))?;
         if let Some(at) = access.expires {
             subscriber.end_at(at);

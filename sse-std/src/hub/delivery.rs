@@ -72,7 +72,7 @@ impl<'a> Update<'a> {
     /// assert_eq!(u.topics().count(), 1);
     /// # Ok::<(), sse_wire::TopicError>(())
     /// ```
-    pub fn topics(&self) -> impl Iterator<Item = Topic<'a>> + 'a {
+    pub fn topics(&self) -> impl Iterator<Item = Topic<'a>> + Clone + 'a {
         let alternates = if self.audience.topic.is_some() { self.alternates } else { &[] };
         self.audience.topic.into_iter().chain(alternates.iter().copied())
     }
@@ -92,11 +92,7 @@ impl<'a> Update<'a> {
     /// ```
     #[must_use]
     pub fn admitted_by(&self, subscription: &Subscription) -> bool {
-        if self.alternates.is_empty() || self.audience.topic.is_none() {
-            return subscription.admits(self.audience);
-        }
-        let topics: Vec<&str> = self.topics().map(|t| t.as_str()).collect();
-        subscription.admits_topics(&topics, self.audience.private)
+        subscription.admits_topics(self.topics().map(|t| t.as_str()), self.audience.private)
     }
 }
 
@@ -136,7 +132,7 @@ impl Delivery {
     pub(crate) fn reaches(&self, subscription: &Subscription) -> bool {
         match &self.tag {
             None => subscription.admits(Audience::EVERYONE),
-            Some(tag) => subscription.admits_topics(&tag.topics, tag.private),
+            Some(tag) => subscription.admits_topics(tag.topics.iter().map(|t| &**t), tag.private),
         }
     }
 }

@@ -101,19 +101,10 @@ impl Router {
     /// selected by several of its selectors, or through several topics,
     /// may come more than once: its queue takes a sequence number once).
     pub(crate) fn route(&self, update: &Update<'_>, mut offer: impl FnMut(&Arc<Group>)) {
-        let audience = update.audience;
-        let several = audience.topic.is_some() && !update.alternates.is_empty();
-        let names: Vec<&str> =
-            if several { update.topics().map(|t| t.as_str()).collect() } else { Vec::new() };
         let mut candidate = |group: &Arc<Group>| {
-            // The index matched a topic; a private event needs a grant, and
-            // with several topics any of them may be the one granted.
-            let admitted = if several {
-                group.subscription.admits_topics(&names, audience.private)
-            } else {
-                !audience.private || group.subscription.admits(audience)
-            };
-            if admitted {
+            // The index matched one of the topics: a public event is
+            // admitted; a private one needs a grant, of any of its topics.
+            if !update.audience.private || update.admitted_by(&group.subscription) {
                 offer(group);
             }
         };

@@ -10,9 +10,14 @@
 //! subscription's own URL path, so only subscribers granted that path see
 //! them. The listing is this instance's; the events go through the
 //! engine, so with Redis every instance's subscribers see every
-//! instance's.
+//! instance's. The queue of events not yet published is bounded: while
+//! [`MAX_BACKLOG`] arrivals wait (a slow engine, a flood of short-lived
+//! streams), a new stream is refused rather than listed without its
+//! event; a departure is always queued, so at most `MAX_BACKLOG` plus
+//! one per active subscription ever wait.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
@@ -24,6 +29,10 @@ use crate::hub::Update;
 
 /// The `@context` of the documents.
 const CONTEXT: &str = "https://mercure.rocks/";
+
+/// Subscription events that may wait to be published before a new
+/// stream is refused (503, or an `EventSource` told to come back).
+pub(crate) const MAX_BACKLOG: usize = 4096;
 
 /// One subscription: its topic selector, its subscriber, the subscriber's
 /// token payload (JSON text).
@@ -40,6 +49,8 @@ pub(crate) struct Presence {
     hub_path: String,
     active: Mutex<BTreeMap<Key, Option<String>>>,
     events: Mutex<Option<mpsc::UnboundedSender<(String, String)>>>,
+    /// Events queued and not yet published.
+    backlog: Arc<AtomicUsize>,
     sink: Arc<dyn PublishSink>,
 }
 
@@ -97,6 +108,7 @@ impl Presence {
             hub_path: hub_path.trim_end_matches('/').to_owned(),
             active: Mutex::new(BTreeMap::new()),
             events: Mutex::new(None),
+            backlog: Arc::new(AtomicUsize::new(0)),
             sink,
         }
     }
@@ -106,8 +118,13 @@ impl Presence {
     }
 
     /// Lists a new stream's subscriptions (one per topic selector) under
-    /// a new subscriber id, and announces them.
-    pub(crate) fn join(self: &Arc<Self>, topics: Vec<String>, payload: Option<String>) -> Joined {
+    /// a new subscriber id, and announces them; `None`, listing nothing,
+    /// while [`MAX_BACKLOG`] events wait to be published.
+    pub(crate) fn join(self: &Arc<Self>, topics: Vec<String>, payload: Option<String>) -> Option<Joined> {
+        if self.backlog.load(Ordering::Relaxed) >= MAX_BACKLOG {
+            tracing::warn!("subscription events are not being published fast enough; a stream is refused");
+            return None;
+        }
         let subscriber = new_subscriber();
         let mut active = self.lock();
         for topic in &topics {
@@ -117,7 +134,7 @@ impl Presence {
         for topic in &topics {
             self.announce(topic, &subscriber, payload.as_deref(), true);
         }
-        Joined { presence: Arc::clone(self), subscriber, topics, payload }
+        Some(Joined { presence: Arc::clone(self), subscriber, topics, payload })
     }
 
     /// The URL path of a subscription (`subscriber` given) or of a
@@ -157,11 +174,15 @@ impl Presence {
         if events.is_none() {
             let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
             let (send, receive) = mpsc::unbounded_channel();
-            runtime.spawn(publish_in_order(Arc::clone(&self.sink), receive));
+            runtime.spawn(publish_in_order(Arc::clone(&self.sink), receive, Arc::clone(&self.backlog)));
             *events = Some(send);
         }
         if let Some(events) = events.as_ref() {
-            let _ = events.send((id, data));
+            // Counted before it can be counted off.
+            self.backlog.fetch_add(1, Ordering::Relaxed);
+            if events.send((id, data)).is_err() {
+                self.backlog.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -215,9 +236,15 @@ impl Presence {
 }
 
 /// Publishes each `(topic, data)` received, one after the other, as a
-/// private update; until every sender is gone.
-async fn publish_in_order(sink: Arc<dyn PublishSink>, mut events: mpsc::UnboundedReceiver<(String, String)>) {
+/// private update, counting each off `backlog` once done with; until
+/// every sender is gone.
+async fn publish_in_order(
+    sink: Arc<dyn PublishSink>,
+    mut events: mpsc::UnboundedReceiver<(String, String)>,
+    backlog: Arc<AtomicUsize>,
+) {
     while let Some((topic, data)) = events.recv().await {
+        let _done = Done(&backlog);
         let Ok(topic) = Topic::new(&topic) else {
             tracing::warn!("a subscription event's topic is not a valid topic; not published");
             continue;
@@ -228,6 +255,16 @@ async fn publish_in_order(sink: Arc<dyn PublishSink>, mut events: mpsc::Unbounde
         if let Err(e) = publishing.await {
             tracing::warn!(error = %e, "a subscription event could not be published");
         }
+    }
+}
+
+/// Counts one event off the backlog when dropped (published, failed or
+/// skipped alike).
+struct Done<'a>(&'a AtomicUsize);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -245,5 +282,43 @@ mod tests {
         let id = new_subscriber();
         assert!(id.starts_with("urn:uuid:") && id.len() == 45 && id.as_bytes()[23] == b'4', "{id}");
         assert_ne!(id, new_subscriber());
+    }
+
+    /// An engine that never answers.
+    #[derive(Debug)]
+    struct Stuck;
+
+    impl PublishSink for Stuck {
+        fn publish_all(&self, _: &[Update<'_>]) -> crate::engine::Publishing {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn while_the_engine_is_stuck_new_streams_are_refused_at_the_bound_and_departures_still_queue() {
+        let presence = Arc::new(Presence::new("/.well-known/mercure", Arc::new(Stuck)));
+        let joined: Vec<Joined> =
+            (0..MAX_BACKLOG).map(|_| presence.join(vec!["a".into()], None).expect("room")).collect();
+        assert!(presence.join(vec!["a".into()], None).is_none(), "the backlog is full");
+        assert_eq!(presence.lock().len(), MAX_BACKLOG, "a refused stream is not listed");
+        drop(joined);
+        assert!(presence.lock().is_empty());
+        assert_eq!(presence.backlog.load(Ordering::Relaxed), 2 * MAX_BACKLOG, "every departure queued");
+    }
+
+    #[tokio::test]
+    async fn once_published_the_backlog_empties_and_streams_are_listed_again() {
+        let hub = Arc::new(crate::Hub::new(Default::default()));
+        let presence = Arc::new(Presence::new("/.well-known/mercure", hub.clone()));
+        let joined: Vec<Joined> =
+            (0..MAX_BACKLOG).map(|_| presence.join(vec!["a".into()], None).expect("room")).collect();
+        drop(joined);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while presence.backlog.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(presence.backlog.load(Ordering::Relaxed), 0);
+        assert_eq!(hub.stats().published, 2 * MAX_BACKLOG as u64, "each arrival and departure published");
+        assert!(presence.join(vec!["a".into()], None).is_some());
     }
 }

@@ -84,13 +84,27 @@ impl Shared {
     fn mercure(&self, req: &Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
         let request = StreamRequest::from_parts(req.uri(), req.headers());
         let verifier = self.config.subscribe_verifier.as_deref();
-        #[allow(unused_mut)]
-        let mut subscribed = request.subscribe_mercure(&self.hub, verifier, self.config.retry_after_secs());
+        let retry_after_secs = self.config.retry_after_secs();
+        let subscribed = request.subscribe_mercure(&self.hub, verifier, retry_after_secs);
+        // Listed in the active subscriptions (and announced) for as long
+        // as it streams; refused for capacity if they cannot take it.
         #[cfg(feature = "json")]
-        if let (Some(presence), Ok((subscriber, payload))) = (&self.presence, subscribed.as_mut()) {
-            let topics = crate::mercure::selector_texts(req.uri().query());
-            subscriber.hold(Box::new(presence.join(topics, payload.take())));
-        }
+        let subscribed = match &self.presence {
+            Some(presence) => subscribed.and_then(|(mut subscriber, payload)| {
+                let topics = crate::mercure::selector_texts(req.uri().query());
+                let Some(joined) = presence.join(topics, payload) else {
+                    let full = crate::SubscribeError::TooManyClients;
+                    return Err(crate::exchange::Answer::refused_after(
+                        full,
+                        retry_after_secs,
+                        request.event_stream,
+                    ));
+                };
+                subscriber.hold(Box::new(joined));
+                Ok((subscriber, None))
+            }),
+            None => subscribed,
+        };
         let subscribed = subscribed.map(|(subscriber, _)| subscriber);
         let joined_after =
             subscribed.as_ref().ok().map(|s| s.joined_after().unwrap_or(crate::EARLIEST).to_owned());
