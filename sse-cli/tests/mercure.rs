@@ -419,8 +419,15 @@ fn subscription_events_and_the_subscriptions_api() {
     );
     let stranger =
         format!("Authorization: Bearer {}", token(&json!({"mercure": {"subscribe": ["urn:other"]}})));
-    assert_eq!(api(&id, &stranger).0, 403);
-    assert_eq!(serve.request("GET", &id, &[], b"").0, 401);
+    let (status, head, _) = serve.exchange("GET", &id, &[&stranger], b"");
+    assert_eq!(status, 403);
+    assert!(
+        head.to_ascii_lowercase().contains("www-authenticate: bearer") && head.contains("insufficient_scope"),
+        "{head}"
+    );
+    let (status, head, _) = serve.exchange("GET", &id, &[], b"");
+    assert_eq!(status, 401);
+    assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{head}");
 
     // Departure.
     drop(reader);

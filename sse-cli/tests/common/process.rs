@@ -112,6 +112,19 @@ impl Serve {
 
     /// One request on a new connection (`Connection: close`): status and body.
     pub fn request(&self, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, Vec<u8>) {
+        let (status, _, body) = self.exchange(method, path, headers, body);
+        (status, body)
+    }
+
+    /// The same, with the response's head too.
+    #[allow(dead_code)]
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> (u16, String, Vec<u8>) {
         let port = self.addr.port();
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n");
         for header in headers {
@@ -122,7 +135,7 @@ impl Serve {
             head.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");
-        raw(self.addr, &[head.as_bytes(), body].concat())
+        raw_exchange(self.addr, &[head.as_bytes(), body].concat())
     }
 
     pub fn publish(&self, json: &str) -> u16 {
@@ -185,17 +198,23 @@ impl Drop for Serve {
 
 /// Sends `bytes` on a new connection and reads to the end: status and body.
 pub fn raw(addr: SocketAddr, bytes: &[u8]) -> (u16, Vec<u8>) {
+    let (status, _, body) = raw_exchange(addr, bytes);
+    (status, body)
+}
+
+/// The same, with the response's head (status line and fields) too.
+pub fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
     let _ = stream.write_all(bytes);
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let status = response.get(9..12).and_then(|s| std::str::from_utf8(s).ok()?.parse().ok()).unwrap_or(0);
-    let body = match response.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(end) => response[end + 4..].to_vec(),
-        None => Vec::new(),
+    let (head, body) = match response.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(end) => (String::from_utf8_lossy(&response[..end]).into_owned(), response[end + 4..].to_vec()),
+        None => (String::from_utf8_lossy(&response).into_owned(), Vec::new()),
     };
-    (status, body)
+    (status, head, body)
 }
 
 /// An open event stream read as raw frames.

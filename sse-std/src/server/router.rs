@@ -139,10 +139,12 @@ impl Shared {
         };
         let path = req.uri().path();
         if !grant.selectors.covers(Some(path)) {
-            return text_response(
-                StatusCode::FORBIDDEN,
-                "the token does not grant this subscription's topic",
-            );
+            let mut response =
+                text_response(StatusCode::FORBIDDEN, "the token does not grant this subscription's topic");
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(crate::INSUFFICIENT_SCOPE));
+            return response;
         }
         let last = self.hub.last_event_id().unwrap_or_else(|| crate::EARLIEST.to_owned());
         match presence.api(path, &last) {
