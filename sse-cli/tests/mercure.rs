@@ -109,7 +109,7 @@ fn the_specifications_examples_end_to_end() {
     assert!(events(&other.frames_within(Duration::from_millis(300))).is_empty());
     // A later subscriber is told the newest id.
     let (_, head, _) = subscribe(&serve, &[("topic", "*")], &[]);
-    assert!(head.contains(&format!("last-event-id: {id}\r\n")), "{head}");
+    assert!(head.to_ascii_lowercase().contains(&format!("last-event-id: {id}\r\n")), "{head}");
 }
 
 /// Private updates reach only subscribers whose token's `mercure.subscribe`

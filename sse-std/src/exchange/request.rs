@@ -32,6 +32,12 @@ pub(crate) struct StreamRequest {
     /// always does: such a client refused for capacity is told to come
     /// back (see `Answer::refused_after`).
     pub(crate) event_stream: bool,
+    /// Asked on the Mercure path: read with Mercure's parameters
+    /// ([`subscribe_mercure`](Self::subscribe_mercure)).
+    pub(crate) mercure: bool,
+    /// An HTTP/1.0 request (the fast path): its response body can only
+    /// end with the connection (no chunked coding).
+    pub(crate) http10: bool,
 }
 
 impl StreamRequest {

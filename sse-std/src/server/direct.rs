@@ -7,11 +7,17 @@
 //! that has caught up is written by a walker (`walker.rs`), one task for
 //! many streams; its own task takes it back when its socket is full.
 //!
-//! Invariant: only a head that `head.rs` judged a stream request is served
-//! here. Every byte written comes from sse-wire (the response heads) or the
-//! hub (frames). The body is delimited by the end of the connection
-//! (HTTP/1.1 allows it, every EventSource accepts it, and it costs no chunk
-//! framing). A client that accepts no bytes for `stall_timeout` while
+//! Invariant: only a head that `head.rs` judged a stream request (of the
+//! events path or the Mercure path) is served here, subscribed by
+//! `open.rs` as the router subscribes it. Every byte written comes from sse-wire (the response heads) or the
+//! hub (frames), and, in chunked coding, each batch's size line and
+//! CRLF. The body is delimited by the end of the connection for `/events`
+//! (HTTP/1.1 allows it, every EventSource accepts it, and it costs no
+//! chunk framing) and for any HTTP/1.0 request; a Mercure stream over
+//! HTTP/1.1 is chunked, as the Mercure hub's are, because clients that
+//! read a body in fixed-size blocks (Python's `requests`, under pymercure
+//! and sseclient-py) wait for a whole block of a body of unknown length
+//! but return each chunk as it arrives. A client that accepts no bytes for `stall_timeout` while
 //! frames wait is closed, whatever the slow-consumer policy. With a
 //! `write_interval`, two writes to a stream are at least that far apart,
 //! unless a full batch waits (such streams keep their own task).
@@ -28,33 +34,45 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use super::ServerConfig;
 use super::conn::{answer_and_close, writable_by};
+use super::open::Opened;
 use super::stats::Counters;
 use super::walker::Walkers;
+use super::{ServerConfig, Shared};
 use crate::exchange::StreamRequest;
 use crate::exchange::head_bytes;
-use crate::hub::{Hub, Subscriber, deadline};
+use crate::hub::{Subscriber, deadline};
 
 /// Frames written by one vectored write at most. The batch of frame
 /// handles (32 bytes each) is allocated when frames arrive and freed once
 /// they are written, so an idle stream holds none.
 const MAX_BATCH: usize = 64;
 
+/// How a stream's body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// By the end of the connection: frames as they are.
+    Close,
+    /// In chunked coding: each batch one chunk.
+    Chunked,
+}
+
+/// The last chunk of a chunked body (no trailer fields).
+const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
 /// Serves a stream request on `stream` until the subscriber ends, the
 /// client goes away or the hub disconnects it (`too_slow`).
-pub(crate) async fn serve(
+pub(super) async fn serve(
     mut stream: TcpStream,
-    hub: &Hub,
-    config: &ServerConfig,
-    counters: &Counters,
+    shared: &Shared,
     request: &StreamRequest,
     too_slow: Arc<Notify>,
     mut walkers: Option<&Walkers>,
 ) {
-    let subscribed = request.subscribe(hub, config.subscribe_verifier.as_deref(), config.retry_after_secs());
-    let mut subscriber = match subscribed {
-        Ok(subscriber) => subscriber,
+    let (config, counters) = (&shared.config, &*shared.counters);
+    let framing = if request.mercure && !request.http10 { Framing::Chunked } else { Framing::Close };
+    let Opened { mut subscriber, last_event_id } = match shared.open(request) {
+        Ok(opened) => opened,
         Err(answer) => {
             counters.status(answer.status.as_u16());
             let bytes = answer.with(config.cors.headers(request.origin.as_deref())).to_bytes();
@@ -63,13 +81,17 @@ pub(crate) async fn serve(
         }
     };
     subscriber.set_disconnect_signal(Arc::clone(&too_slow));
-    if write_stream_head(&mut stream, config, request.origin.as_deref()).await.is_err() {
+    let head = write_stream_head(&mut stream, config, request, last_event_id.as_deref(), framing);
+    if head.await.is_err() {
         return;
     }
     // Shared with a walker while it writes this stream.
     let stream = Arc::new(stream);
     let mut batch = Vec::new();
     let mut last_write: Option<tokio::time::Instant> = None;
+    // Whether the subscriber ended (not the client, not the hub's policy):
+    // a chunked body then gets its last chunk.
+    let mut ended = false;
     loop {
         // What the subscriber had ready without waiting, when looked at.
         let mut ready = None;
@@ -77,10 +99,12 @@ pub(crate) async fn serve(
         // the socket does not take all it has or the subscriber ends.
         // `batch` is empty here: every turn writes it out or ends.
         if let Some(to) = walkers {
-            match std::future::poll_fn(|cx| Poll::Ready(poll_batch(&mut subscriber, cx, &mut batch))).await {
+            match std::future::poll_fn(|cx| Poll::Ready(poll_batch(&mut subscriber, cx, &mut batch, framing)))
+                .await
+            {
                 Poll::Ready(more) => ready = Some(more),
                 Poll::Pending => {
-                    let mut joined = match to.join(Arc::clone(&stream), subscriber) {
+                    let mut joined = match to.join(Arc::clone(&stream), subscriber, framing) {
                         Ok(joined) => joined,
                         // No walker runs any more (the server is stopping).
                         Err(back) => {
@@ -111,7 +135,7 @@ pub(crate) async fn serve(
                 biased;
                 () = too_slow.notified() => break,
                 () = client_gone(&stream) => break,
-                more = std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch)) => more,
+                more = std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch, framing)) => more,
             };
             // Within `write_interval` of the last write, wait for the rest
             // of it and take what arrived meanwhile (a full batch goes at
@@ -129,7 +153,8 @@ pub(crate) async fn serve(
                         () = tokio::time::sleep_until(at) => {}
                     }
                     // `batch` is not empty: this returns at once.
-                    more = std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch)).await;
+                    more =
+                        std::future::poll_fn(|cx| poll_batch(&mut subscriber, cx, &mut batch, framing)).await;
                 }
             }
         }
@@ -138,25 +163,43 @@ pub(crate) async fn serve(
             () = too_slow.notified() => break,
             written = write_batch(&stream, &mut batch, config.stall_timeout, counters) => written,
         };
-        if written.is_err() || !more {
+        if written.is_err() {
+            break;
+        }
+        if !more {
+            ended = true;
             break;
         }
         last_write = Some(tokio::time::Instant::now());
+    }
+    if ended && framing == Framing::Chunked {
+        // Best effort: the connection closes next either way.
+        let mut last = vec![Bytes::from_static(LAST_CHUNK)];
+        let _ = write_batch(&stream, &mut last, config.stall_timeout, counters).await;
     }
     // The sending side ends here even if a walker still holds the socket
     // for a moment (it drops it at its next poll).
     let _ = socket2::SockRef::from(&*stream).shutdown(std::net::Shutdown::Write);
 }
 
-/// Writes the stream's head: the body ends with the connection, which it
-/// says (`Connection: close`), and CORS for `origin`.
+/// Writes the stream's head: the connection ends with the stream, which
+/// it says (`Connection: close`), the framing, CORS for the request's
+/// origin, and `last_event_id` (a Mercure stream's).
 async fn write_stream_head(
     stream: &mut TcpStream,
     config: &ServerConfig,
-    origin: Option<&[u8]>,
+    request: &StreamRequest,
+    last_event_id: Option<&str>,
+    framing: Framing,
 ) -> std::io::Result<()> {
-    let cors = config.cors.headers(origin);
+    let cors = config.cors.headers(request.origin.as_deref());
     let mut headers: Vec<(&str, &str)> = cors.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    if let Some(id) = last_event_id {
+        headers.push(("Last-Event-ID", id));
+    }
+    if framing == Framing::Chunked {
+        headers.push(("Transfer-Encoding", "chunked"));
+    }
     headers.push(("Connection", "close"));
     let bytes = head_bytes(ResponseHead::stream(), &headers);
     match tokio::time::timeout(config.header_timeout, stream.write_all(&bytes)).await {
@@ -166,13 +209,28 @@ async fn write_stream_head(
 }
 
 /// Moves every frame the subscriber has ready (up to [`MAX_BATCH`]) into
-/// `batch`: `Ready(true)` with at least one frame, `Ready(false)` when the
-/// subscriber has ended (after its last frames, if any).
+/// `batch`, as one chunk if `framing` says so: `Ready(true)` with at least
+/// one frame, `Ready(false)` when the subscriber has ended (after its last
+/// frames, if any).
 pub(crate) fn poll_batch(
     subscriber: &mut Subscriber,
     cx: &mut Context<'_>,
     batch: &mut Vec<Bytes>,
+    framing: Framing,
 ) -> Poll<bool> {
+    let from = batch.len();
+    let polled = poll_frames(subscriber, cx, batch);
+    if framing == Framing::Chunked && batch.len() > from {
+        let size =
+            batch.get(from..).unwrap_or_default().iter().map(Bytes::len).fold(0usize, usize::saturating_add);
+        batch.insert(from, Bytes::from(format!("{size:x}\r\n")));
+        batch.push(Bytes::from_static(b"\r\n"));
+    }
+    polled
+}
+
+/// [`poll_batch`]'s frames, as they are.
+fn poll_frames(subscriber: &mut Subscriber, cx: &mut Context<'_>, batch: &mut Vec<Bytes>) -> Poll<bool> {
     while batch.len() < MAX_BATCH {
         match Pin::new(&mut *subscriber).poll_next(cx) {
             Poll::Ready(Some(frame)) => {

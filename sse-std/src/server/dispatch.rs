@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
 
 use super::conn::Conn;
-use super::head::{HeadReader, Verdict};
+use super::head::{HeadReader, StreamPaths, Verdict};
 use super::walker::Walkers;
 use super::{Shared, conn, direct, protocols, stats};
 use crate::exchange::{Answer, HostCheck};
@@ -58,8 +58,7 @@ pub(super) fn serve(
             Ok(None) => {}
             Ok(Some(Verdict::Stream(request))) => {
                 drop(head);
-                let (hub, counters) = (&shared.hub, &shared.counters);
-                direct::serve(stream, hub, config, counters, &request, too_slow, walkers.as_deref()).await;
+                direct::serve(stream, &shared, &request, too_slow, walkers.as_deref()).await;
             }
             Ok(Some(Verdict::Refuse(status, reason))) => {
                 tracing::debug!(%status, reason, "request refused");
@@ -81,7 +80,8 @@ pub(crate) fn fuzz_first_head(pieces: &[&[u8]], max: usize) -> crate::fuzzing::F
     use crate::fuzzing::FirstHead;
     let mut head = HeadReader::new(max);
     let hosts = HostCheck::new(None, &[]);
-    match pieces.iter().find_map(|piece| head.feed(piece, "/events", &hosts)) {
+    let paths = StreamPaths { events: "/events", mercure: Some(crate::MERCURE_PATH) };
+    match pieces.iter().find_map(|piece| head.feed(piece, paths, &hosts)) {
         None => FirstHead::Undecided,
         Some(Verdict::Stream(request)) => FirstHead::Stream(request.last_event_id),
         Some(Verdict::Other) => FirstHead::Other,
@@ -101,7 +101,7 @@ pub(super) async fn read_first_head(
         match stream.try_read(head.spare()) {
             Ok(0) => return None,
             Ok(n) => {
-                if let Some(verdict) = head.advance(n, &shared.config.events_path, &shared.hosts) {
+                if let Some(verdict) = head.advance(n, StreamPaths::of(&shared.config), &shared.hosts) {
                     return Some(verdict);
                 }
             }

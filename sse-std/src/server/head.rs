@@ -37,6 +37,22 @@ pub(crate) enum Verdict {
     Refuse(StatusCode, &'static str),
 }
 
+/// The paths whose `GET` is a stream request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamPaths<'a> {
+    /// The events path.
+    pub(crate) events: &'a str,
+    /// The Mercure path, if served.
+    pub(crate) mercure: Option<&'a str>,
+}
+
+impl<'a> StreamPaths<'a> {
+    /// The stream paths `config` serves.
+    pub(crate) fn of(config: &'a super::ServerConfig) -> Self {
+        Self { events: &config.events_path, mercure: config.mercure_path.as_deref() }
+    }
+}
+
 /// The reason given with 421.
 pub(crate) const MISDIRECTED: &str = "this server does not answer for that host";
 
@@ -65,7 +81,7 @@ impl HeadReader {
 
     /// Takes `n` more bytes written into [`spare`](Self::spare); a verdict
     /// once one can be given.
-    pub(crate) fn advance(&mut self, n: usize, events_path: &str, hosts: &HostCheck) -> Option<Verdict> {
+    pub(crate) fn advance(&mut self, n: usize, paths: StreamPaths<'_>, hosts: &HostCheck) -> Option<Verdict> {
         let start = self.len;
         self.len = self.len.saturating_add(n).min(self.buf.len());
         let bytes = self.buf.get(..self.len).unwrap_or_default();
@@ -78,7 +94,7 @@ impl HeadReader {
             }
             let blank_line = at >= 3 && bytes.get(at.saturating_sub(3)..at) == Some(b"\r\n\r");
             if blank_line {
-                return Some(judge(bytes.get(..=at).unwrap_or_default(), events_path, hosts));
+                return Some(judge(bytes.get(..=at).unwrap_or_default(), paths, hosts));
             }
         }
         (self.len >= self.max)
@@ -87,7 +103,12 @@ impl HeadReader {
 
     /// Takes bytes that were read elsewhere, as successive reads would
     /// deliver them; the first verdict.
-    pub(crate) fn feed(&mut self, mut bytes: &[u8], events_path: &str, hosts: &HostCheck) -> Option<Verdict> {
+    pub(crate) fn feed(
+        &mut self,
+        mut bytes: &[u8],
+        paths: StreamPaths<'_>,
+        hosts: &HostCheck,
+    ) -> Option<Verdict> {
         while !bytes.is_empty() {
             let spare = self.spare();
             let n = spare.len().min(bytes.len());
@@ -96,7 +117,7 @@ impl HeadReader {
                 dst.copy_from_slice(now);
             }
             bytes = rest;
-            if let Some(verdict) = self.advance(n, events_path, hosts) {
+            if let Some(verdict) = self.advance(n, paths, hosts) {
                 return Some(verdict);
             }
         }
@@ -111,7 +132,7 @@ impl HeadReader {
 }
 
 /// Judges a head that ends with its blank line.
-fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
+fn judge(head: &[u8], paths: StreamPaths<'_>, hosts: &HostCheck) -> Verdict {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(head) {
@@ -169,8 +190,12 @@ fn judge(head: &[u8], events_path: &str, hosts: &HostCheck) -> Verdict {
     if !hosts.accepts(host) {
         return Verdict::Refuse(StatusCode::MISDIRECTED_REQUEST, MISDIRECTED);
     }
-    if request.method == Some("GET") && uri.path() == events_path && !body && !chunked {
+    // The events path wins should both be the same.
+    let mercure = uri.path() != paths.events && paths.mercure == Some(uri.path());
+    if request.method == Some("GET") && (uri.path() == paths.events || mercure) && !body && !chunked {
         stream.query = uri.query().map(str::to_owned);
+        stream.mercure = mercure;
+        stream.http10 = request.version == Some(0);
         Verdict::Stream(stream)
     } else {
         Verdict::Other
@@ -185,8 +210,11 @@ mod tests {
     fn read(bytes: &[u8], step: usize, max: usize) -> Option<Verdict> {
         let mut reader = HeadReader::new(max);
         let hosts = HostCheck::new(Some([127, 0, 0, 1].into()), &["x".to_owned()]);
-        bytes.chunks(step.max(1)).find_map(|piece| reader.feed(piece, "/events", &hosts))
+        bytes.chunks(step.max(1)).find_map(|piece| reader.feed(piece, PATHS, &hosts))
     }
+
+    const PATHS: StreamPaths<'static> =
+        StreamPaths { events: "/events", mercure: Some("/.well-known/mercure") };
 
     fn bad(reason: &'static str) -> Verdict {
         Verdict::Refuse(StatusCode::BAD_REQUEST, reason)
@@ -205,6 +233,7 @@ mod tests {
                     query: Some("topic=a%2F*&topic=b".to_owned()),
                     authorization: Some(b"Bearer x".to_vec()),
                     cookie: Some(b"sse_auth=t".to_vec()),
+                    http10: true,
                     ..StreamRequest::default()
                 })),
             ),
@@ -219,6 +248,17 @@ mod tests {
             (b"GET /events HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", Some(Verdict::Other)),
             (b"GET /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", Some(Verdict::Other)),
             (b"POST /events HTTP/1.1\r\nHost: x\r\n\r\n", Some(Verdict::Other)),
+            (
+                b"GET /.well-known/mercure?topic=*&lastEventID=7 HTTP/1.1\r\nHost: x\r\nCookie: mercureAuthorization=t\r\n\r\n",
+                Some(Verdict::Stream(StreamRequest {
+                    query: Some("topic=*&lastEventID=7".to_owned()),
+                    cookie: Some(b"mercureAuthorization=t".to_vec()),
+                    mercure: true,
+                    ..StreamRequest::default()
+                })),
+            ),
+            (b"POST /.well-known/mercure HTTP/1.1\r\nHost: x\r\n\r\n", Some(Verdict::Other)),
+            (b"GET /.well-known/mercure/subscriptions HTTP/1.1\r\nHost: x\r\n\r\n", Some(Verdict::Other)),
             (b"GET /eventsx HTTP/1.1\r\nHost: x\r\n\r\n", Some(Verdict::Other)),
             (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", Some(Verdict::Other)),
             (b"GET /events HTTP/1.1\r\nHost: x\r\n", None),
@@ -275,7 +315,10 @@ mod tests {
                 b"GET /events HTTP/1.0\r\nHost: x\r\nhost: evil.example\r\n\r\n",
                 Some(bad("more than one Host field")),
             ),
-            (b"GET /events HTTP/1.0\r\n\r\n", Some(stream(None))),
+            (
+                b"GET /events HTTP/1.0\r\n\r\n",
+                Some(Verdict::Stream(StreamRequest { http10: true, ..StreamRequest::default() })),
+            ),
         ]
     }
 
@@ -313,7 +356,7 @@ mod tests {
     fn bytes_after_the_head_are_kept_for_hyper() {
         let bytes = b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
         let mut reader = HeadReader::new(1024);
-        assert_eq!(reader.feed(bytes, "/events", &HostCheck::new(None, &[])), Some(Verdict::Other));
+        assert_eq!(reader.feed(bytes, PATHS, &HostCheck::new(None, &[])), Some(Verdict::Other));
         assert_eq!(reader.into_bytes(), bytes);
     }
 }

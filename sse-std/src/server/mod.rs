@@ -33,6 +33,7 @@ mod h2;
 mod head;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod open;
 mod protocols;
 mod router;
 mod stats;

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use super::h2;
 #[cfg(feature = "metrics")]
 use super::metrics;
+use super::open::Opened;
 use super::{Shared, head};
 use crate::exchange::{Body, StreamRequest, full, host_count_problem, request_host, text_response};
 
@@ -74,45 +75,14 @@ impl Shared {
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
             return response;
         }
-        let request = StreamRequest::from_parts(req.uri(), req.headers());
-        let verifier = self.config.subscribe_verifier.as_deref();
-        self.stream(request.subscribe(&self.hub, verifier, self.config.retry_after_secs()), too_slow)
+        self.stream(self.open(&StreamRequest::from_parts(req.uri(), req.headers())), too_slow)
     }
 
     /// A Mercure subscription: the stream, with the newest event the hub
     /// held as `Last-Event-ID` (`earliest` if none).
     fn mercure(&self, req: &Request<Incoming>, too_slow: Arc<Notify>) -> Response<Body> {
-        let request = StreamRequest::from_parts(req.uri(), req.headers());
-        let verifier = self.config.subscribe_verifier.as_deref();
-        let retry_after_secs = self.config.retry_after_secs();
-        let subscribed = request.subscribe_mercure(&self.hub, verifier, retry_after_secs);
-        // Listed in the active subscriptions (and announced) for as long
-        // as it streams; refused for capacity if they cannot take it.
-        #[cfg(feature = "json")]
-        let subscribed = match &self.presence {
-            Some(presence) => subscribed.and_then(|(mut subscriber, payload)| {
-                let topics = crate::mercure::selector_texts(req.uri().query());
-                let Some(joined) = presence.join(topics, payload) else {
-                    let full = crate::SubscribeError::TooManyClients;
-                    return Err(crate::exchange::Answer::refused_after(
-                        full,
-                        retry_after_secs,
-                        request.event_stream,
-                    ));
-                };
-                subscriber.hold(Box::new(joined));
-                Ok((subscriber, None))
-            }),
-            None => subscribed,
-        };
-        let subscribed = subscribed.map(|(subscriber, _)| subscriber);
-        let joined_after =
-            subscribed.as_ref().ok().map(|s| s.joined_after().unwrap_or(crate::EARLIEST).to_owned());
-        let mut response = self.stream(subscribed, too_slow);
-        if let Some(value) = joined_after.and_then(|id| HeaderValue::from_str(&id).ok()) {
-            response.headers_mut().insert("last-event-id", value);
-        }
-        response
+        let request = StreamRequest { mercure: true, ..StreamRequest::from_parts(req.uri(), req.headers()) };
+        self.stream(self.open(&request), too_slow)
     }
 
     /// Mercure's subscriptions API: for a subscriber whose token grants
@@ -159,24 +129,38 @@ impl Shared {
         }
     }
 
-    /// The response that streams `subscribed`, or that refuses it.
+    /// The response that streams `opened`, or that refuses it.
     fn stream(
         &self,
-        subscribed: Result<crate::Subscriber, crate::exchange::Answer>,
+        opened: Result<Opened, crate::exchange::Answer>,
         too_slow: Arc<Notify>,
     ) -> Response<Body> {
-        match subscribed {
-            Ok(mut subscriber) => {
-                // An HTTP/2 stream is ended on its own, never its connection.
-                #[cfg(feature = "tls")]
-                if let Some(control) = h2::StreamControl::current() {
-                    subscriber.set_disconnect_signal(control.stop_signal());
-                    return crate::exchange::stream_response(h2::Watched { inner: subscriber, control });
-                }
+        let Opened { mut subscriber, last_event_id } = match opened {
+            Ok(opened) => opened,
+            Err(answer) => return answer.into_response(),
+        };
+        // An HTTP/2 stream is ended on its own, never its connection.
+        #[cfg(feature = "tls")]
+        let control = h2::StreamControl::current();
+        #[cfg(feature = "tls")]
+        let mut response = match control {
+            Some(control) => {
+                subscriber.set_disconnect_signal(control.stop_signal());
+                crate::exchange::stream_response(h2::Watched { inner: subscriber, control })
+            }
+            None => {
                 subscriber.set_disconnect_signal(too_slow);
                 crate::exchange::stream_response(subscriber)
             }
-            Err(answer) => answer.into_response(),
+        };
+        #[cfg(not(feature = "tls"))]
+        let mut response = {
+            subscriber.set_disconnect_signal(too_slow);
+            crate::exchange::stream_response(subscriber)
+        };
+        if let Some(value) = last_event_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            response.headers_mut().insert("last-event-id", value);
         }
+        response
     }
 }

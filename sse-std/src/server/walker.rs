@@ -28,7 +28,7 @@ use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::direct::{poll_batch, try_write_batch};
+use super::direct::{Framing, poll_batch, try_write_batch};
 use crate::hub::Subscriber;
 
 /// Streams visited per poll of a walker before it lets other tasks run.
@@ -85,6 +85,7 @@ struct Entry {
     left: Arc<AtomicBool>,
     stream: Arc<TcpStream>,
     subscriber: Subscriber,
+    framing: Framing,
     back: oneshot::Sender<Back>,
 }
 
@@ -112,19 +113,21 @@ impl Walkers {
         self.visits.iter().map(|v| v.load(Ordering::Relaxed)).fold(0, usize::saturating_add)
     }
 
-    /// Hands `stream` and its `subscriber` to a walker; gives the
-    /// subscriber back if no walker runs any more.
+    /// Hands `stream` and its `subscriber` (its frames written with
+    /// `framing`) to a walker; gives the subscriber back if no walker runs
+    /// any more.
     pub(crate) fn join(
         &self,
         stream: Arc<TcpStream>,
         subscriber: Subscriber,
+        framing: Framing,
     ) -> Result<Joined, Box<Subscriber>> {
         let walker = self.next.fetch_add(1, Ordering::Relaxed).checked_rem(self.senders.len()).unwrap_or(0);
         let left = Arc::new(AtomicBool::new(false));
         let (back, receiver) = oneshot::channel();
         let bucket = subscriber.group_id();
         let Some(sender) = self.senders.get(walker) else { return Err(Box::new(subscriber)) };
-        match sender.join.send(Entry { left: Arc::clone(&left), stream, subscriber, back }) {
+        match sender.join.send(Entry { left: Arc::clone(&left), stream, subscriber, framing, back }) {
             Ok(()) => Ok(Joined { left, walker, bucket, back: receiver }),
             Err(mpsc::error::SendError(entry)) => Err(Box::new(entry.subscriber)),
         }
@@ -348,7 +351,7 @@ impl Bucket {
 /// `Keep` and `Again`; after `Back` it holds what the socket did not take.
 fn visit(entry: &mut Entry, cx: &mut Context<'_>, scratch: &mut Vec<Bytes>) -> Visit {
     for _ in 0..BATCHES_PER_VISIT {
-        let more = match poll_batch(&mut entry.subscriber, cx, scratch) {
+        let more = match poll_batch(&mut entry.subscriber, cx, scratch, entry.framing) {
             Poll::Pending => return Visit::Keep,
             Poll::Ready(more) => more,
         };
@@ -396,7 +399,7 @@ mod tests {
             let (server, _) = listener.accept().await.unwrap();
             let topics = Selectors::parse([format!("user/{i}")]).unwrap();
             let subscriber = hub.subscribe_with(Subscription::new(topics), None).unwrap();
-            joined.push(walkers.join(Arc::new(server), subscriber).ok().unwrap());
+            joined.push(walkers.join(Arc::new(server), subscriber, Framing::Close).ok().unwrap());
             clients.push(client);
         }
         // Each stream is visited once as it joins.
