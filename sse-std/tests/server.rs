@@ -347,6 +347,25 @@ async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
     seen
 }
 
+/// The data of a chunked body, and whether it ended with its last chunk;
+/// panics on anything that is not chunked coding.
+fn dechunk(mut body: &[u8]) -> (String, bool) {
+    let mut data = Vec::new();
+    while !body.is_empty() {
+        let line_end = body.windows(2).position(|w| w == b"\r\n").expect("a size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..line_end]).unwrap(), 16).unwrap();
+        body = &body[line_end + 2..];
+        if size == 0 {
+            assert_eq!(body, b"\r\n", "nothing after the last chunk");
+            return (String::from_utf8(data).unwrap(), true);
+        }
+        data.extend_from_slice(&body[..size]);
+        assert_eq!(&body[size..size + 2], b"\r\n");
+        body = &body[size + 2..];
+    }
+    (String::from_utf8(data).unwrap(), false)
+}
+
 #[tokio::test]
 async fn a_connection_opening_with_a_stream_request_gets_sse_wire_bytes_until_the_end() {
     let mut server = start(quiet(), {
@@ -364,17 +383,42 @@ async fn a_connection_opening_with_a_stream_request_gets_sse_wire_bytes_until_th
     assert_eq!(
         head,
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n\
-          X-Accel-Buffering: no\r\nvary: Origin\r\naccess-control-allow-origin: *\r\nConnection: close\r\n\r\n"
+          X-Accel-Buffering: no\r\nvary: Origin\r\naccess-control-allow-origin: *\r\n\
+          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     );
     for i in 0..40 {
         server.hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();
     }
-    // The body is the frames themselves, no chunk framing; it ends with
-    // the connection when the server shuts down.
+    // The body is the frames in chunks (a chunk per write); it ends with
+    // its last chunk and the connection when the server shuts down.
     server.shutdown();
     let mut body = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut body)).await.unwrap().unwrap();
     let expected: String = (0..40).map(|i| format!("id: t-{i}\ndata: e{i}\n\n")).collect();
+    assert_eq!(dechunk(&body), (expected, true));
+}
+
+#[tokio::test]
+async fn an_http_1_0_stream_ends_with_the_connection_without_chunks() {
+    let mut server = start(quiet(), ServerConfig::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET /events HTTP/1.0\r\n\r\n").await.unwrap();
+    let head = read_until(&mut stream, b"\r\n\r\n").await;
+    assert_eq!(
+        head,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n\
+          X-Accel-Buffering: no\r\nConnection: close\r\n\r\n"
+    );
+    while server.hub.client_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for i in 0..3 {
+        server.hub.publish(&Event::new().with_data(&format!("e{i}"))).unwrap();
+    }
+    server.shutdown();
+    let mut body = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut body)).await.unwrap().unwrap();
+    let expected: String = (0..3).map(|i| format!("id: t-{i}\ndata: e{i}\n\n")).collect();
     assert_eq!(String::from_utf8_lossy(&body), expected);
 }
 
@@ -413,9 +457,9 @@ async fn a_write_interval_sends_the_events_that_come_sooner_together() {
     }
     // The first event after a quiet time goes out alone, at once.
     server.hub.publish(&Event::new().with_data("a")).unwrap();
-    let first = read_until(&mut stream, b"data: a\n\n").await;
+    let first = read_until(&mut stream, b"data: a\n\n\r\n").await;
     let written = Instant::now();
-    assert_eq!(String::from_utf8_lossy(&first), "id: t-0\ndata: a\n\n");
+    assert_eq!(String::from_utf8_lossy(&first), "010\r\nid: t-0\ndata: a\n\n\r\n");
     // Two more within the interval wait for it and arrive in one write.
     server.hub.publish(&Event::new().with_data("b")).unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -427,7 +471,8 @@ async fn a_write_interval_sends_the_events_that_come_sooner_together() {
         "written after {:?}",
         written.elapsed()
     );
-    assert_eq!(String::from_utf8_lossy(&buf[..n]), "id: t-1\ndata: b\n\nid: t-2\ndata: c\n\n");
+    // One write, one chunk.
+    assert_eq!(String::from_utf8_lossy(&buf[..n]), "020\r\nid: t-1\ndata: b\n\nid: t-2\ndata: c\n\n\r\n");
     // Nothing is lost: a later event follows in order.
     tokio::time::sleep(interval).await;
     server.hub.publish(&Event::new().with_data("d")).unwrap();

@@ -10,14 +10,13 @@
 //! Invariant: only a head that `head.rs` judged a stream request (of the
 //! events path or the Mercure path) is served here, subscribed by
 //! `open.rs` as the router subscribes it. Every byte written comes from sse-wire (the response heads) or the
-//! hub (frames), and, in chunked coding, each batch's size line and
-//! CRLF. The body is delimited by the end of the connection for `/events`
-//! (HTTP/1.1 allows it, every EventSource accepts it, and it costs no
-//! chunk framing) and for any HTTP/1.0 request; a Mercure stream over
-//! HTTP/1.1 is chunked, as the Mercure hub's are, because clients that
-//! read a body in fixed-size blocks (Python's `requests`, under pymercure
-//! and sseclient-py) wait for a whole block of a body of unknown length
-//! but return each chunk as it arrives. A client that accepts no bytes for `stall_timeout` while
+//! hub (frames), and each batch's chunk size line and CRLF. An HTTP/1.1
+//! body is chunked, one chunk per batch (a few bytes per write, the size
+//! line of a small chunk taken from a static table): clients that read a
+//! body in fixed-size blocks (Python's `requests`, under sseclient-py and
+//! pymercure) wait for a whole block of a body delimited by the end of
+//! the connection, but return each chunk as it arrives. An HTTP/1.0 body
+//! ends with the connection. A client that accepts no bytes for `stall_timeout` while
 //! frames wait is closed, whatever the slow-consumer policy. With a
 //! `write_interval`, two writes to a stream are at least that far apart,
 //! unless a full batch waits (such streams keep their own task).
@@ -60,6 +59,41 @@ pub(crate) enum Framing {
 /// The last chunk of a chunked body (no trailer fields).
 const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
+/// Chunks smaller than this get their size line from [`SIZE_LINES`]
+/// (no allocation): nearly every batch of a live stream.
+const SMALL_CHUNK: usize = 4096;
+
+/// The size line of every chunk smaller than [`SMALL_CHUNK`], each three
+/// hex digits (leading zeros are valid: RFC 9112 §7.1) and CRLF.
+static SIZE_LINES: [u8; SMALL_CHUNK * 5] = size_lines();
+
+// Evaluated by the compiler: an index out of bounds fails the build.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn size_lines() -> [u8; SMALL_CHUNK * 5] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut lines = [0u8; SMALL_CHUNK * 5];
+    let mut size = 0;
+    while size < SMALL_CHUNK {
+        let at = size * 5;
+        lines[at] = HEX[(size >> 8) & 15];
+        lines[at + 1] = HEX[(size >> 4) & 15];
+        lines[at + 2] = HEX[size & 15];
+        lines[at + 3] = b'\r';
+        lines[at + 4] = b'\n';
+        size += 1;
+    }
+    lines
+}
+
+/// The size line of a chunk of `size` bytes.
+fn size_line(size: usize) -> Bytes {
+    let at = size.saturating_mul(5);
+    match SIZE_LINES.get(at..at.saturating_add(5)) {
+        Some(line) if size < SMALL_CHUNK => Bytes::from_static(line),
+        _ => Bytes::from(format!("{size:x}\r\n")),
+    }
+}
+
 /// Serves a stream request on `stream` until the subscriber ends, the
 /// client goes away or the hub disconnects it (`too_slow`).
 pub(super) async fn serve(
@@ -70,7 +104,7 @@ pub(super) async fn serve(
     mut walkers: Option<&Walkers>,
 ) {
     let (config, counters) = (&shared.config, &*shared.counters);
-    let framing = if request.mercure && !request.http10 { Framing::Chunked } else { Framing::Close };
+    let framing = if request.http10 { Framing::Close } else { Framing::Chunked };
     let Opened { mut subscriber, last_event_id } = match shared.open(request) {
         Ok(opened) => opened,
         Err(answer) => {
@@ -223,7 +257,7 @@ pub(crate) fn poll_batch(
     if framing == Framing::Chunked && batch.len() > from {
         let size =
             batch.get(from..).unwrap_or_default().iter().map(Bytes::len).fold(0usize, usize::saturating_add);
-        batch.insert(from, Bytes::from(format!("{size:x}\r\n")));
+        batch.insert(from, size_line(size));
         batch.push(Bytes::from_static(b"\r\n"));
     }
     polled
@@ -328,6 +362,15 @@ async fn client_gone(stream: &TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_lines_are_hex_with_crlf() {
+        for (size, line) in
+            [(0, "000\r\n"), (10, "00a\r\n"), (4095, "fff\r\n"), (4096, "1000\r\n"), (70000, "11170\r\n")]
+        {
+            assert_eq!(size_line(size), line.as_bytes());
+        }
+    }
 
     #[test]
     fn consume_advances_across_frames() {

@@ -75,10 +75,11 @@ struct Shared {
 /// serves the counters; other paths go to the [`Handler`], if any, or get
 /// 404.
 ///
-/// A connection that opens with the stream request (as an `EventSource`'s
-/// does) is served without hyper: the body is the frames themselves until
-/// the connection ends (no chunk framing), written a batch at a time, and
-/// the connection costs no HTTP read buffer. Any other first request, and
+/// A connection that opens with a stream request (as an `EventSource`'s
+/// does), on the events path or the Mercure path, is served without
+/// hyper: the body is the frames, a batch per write and per chunk
+/// (HTTP/1.0: until the connection ends), and the connection costs no
+/// HTTP read buffer. Any other first request, and
 /// every later request on that connection, goes through hyper.
 ///
 /// ```no_run
