@@ -217,10 +217,58 @@ pub fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> (u16, String, Vec<u8>) {
     (status, head, body)
 }
 
-/// An open event stream read as raw frames.
+/// An open event stream read as raw frames (a chunked body decoded, each
+/// chunk checked).
 pub struct Stream {
     socket: TcpStream,
+    /// The body so far, decoded, not yet taken as frames.
     buffered: Vec<u8>,
+    /// A chunked body: bytes read, not yet decoded, and the state.
+    chunked: Option<Chunked>,
+}
+
+#[derive(Default)]
+struct Chunked {
+    raw: Vec<u8>,
+    /// Data bytes left in the current chunk.
+    left: usize,
+    /// A chunk's data ended: its CRLF comes next.
+    crlf: bool,
+}
+
+impl Chunked {
+    /// Moves every complete piece of `raw` to `out`.
+    fn decode(&mut self, out: &mut Vec<u8>) {
+        loop {
+            if self.left > 0 {
+                let n = self.left.min(self.raw.len());
+                out.extend(self.raw.drain(..n));
+                self.left -= n;
+                if self.left > 0 {
+                    return;
+                }
+                self.crlf = true;
+            }
+            if self.crlf {
+                if self.raw.len() < 2 {
+                    return;
+                }
+                assert_eq!(&self.raw[..2], b"\r\n", "a chunk's data ends with CRLF");
+                self.raw.drain(..2);
+                self.crlf = false;
+            }
+            let Some(end) = self.raw.windows(2).position(|w| w == b"\r\n") else { return };
+            let line = std::str::from_utf8(&self.raw[..end]).unwrap();
+            let size = usize::from_str_radix(line, 16).unwrap_or_else(|_| panic!("chunk size line {line:?}"));
+            self.raw.drain(..end + 2);
+            if size == 0 {
+                // The last chunk: the body is over.
+                self.raw.clear();
+                return;
+            }
+            self.left = size;
+        }
+    }
 }
 
 impl Stream {
@@ -235,7 +283,7 @@ impl Stream {
         }
         head.push_str("\r\n");
         socket.write_all(head.as_bytes()).unwrap();
-        let mut stream = Self { socket, buffered: Vec::new() };
+        let mut stream = Self { socket, buffered: Vec::new(), chunked: None };
         let deadline = Instant::now() + Duration::from_secs(10);
         let end = loop {
             if let Some(end) = stream.buffered.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -245,6 +293,11 @@ impl Stream {
         };
         let head = String::from_utf8_lossy(&stream.buffered[..end]).into_owned();
         stream.buffered.drain(..end);
+        if head.to_ascii_lowercase().contains("\r\ntransfer-encoding: chunked\r\n") {
+            let mut chunked = Chunked { raw: std::mem::take(&mut stream.buffered), ..Chunked::default() };
+            chunked.decode(&mut stream.buffered);
+            stream.chunked = Some(chunked);
+        }
         let status = head[9..12].parse().unwrap();
         (status, head, (status == 200).then_some(stream))
     }
@@ -255,7 +308,13 @@ impl Stream {
         match self.socket.read(&mut buf) {
             Ok(0) => false,
             Ok(n) => {
-                self.buffered.extend_from_slice(&buf[..n]);
+                match &mut self.chunked {
+                    Some(chunked) => {
+                        chunked.raw.extend_from_slice(&buf[..n]);
+                        chunked.decode(&mut self.buffered);
+                    }
+                    None => self.buffered.extend_from_slice(&buf[..n]),
+                }
                 true
             }
             Err(_) => true,
