@@ -68,8 +68,9 @@ command -v node >/dev/null || { echo "node is required (it comes with the machin
 command -v python3 >/dev/null || { echo "python3 is required (it comes with the machine image)"; exit 1; }
 python3 -c 'import h2' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'h2==4.4.1'
 python3 -c 'import h2' || { echo "the Python h2 package could not be installed"; exit 1; }
-# A third-party Mercure client, pymercure (without grequests: its gevent-based
-# async publisher is not used).
+# Python clients over `requests`: sseclient-py (tests/python/sseclient_events.py)
+# and the Mercure client pymercure (without grequests: its gevent-based async
+# publisher is not used).
 if ! python3 -c 'import pymercure, sseclient, requests' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check requests 'sseclient-py==1.9.0'
     python3 -m pip install --quiet --disable-pip-version-check --no-deps 'pymercure==0.0.1.0'

@@ -420,3 +420,36 @@ fn an_id_no_header_can_carry_and_retry_zero_never_make_sse_cat_spin() {
     let attempts = heads.lock().unwrap().len();
     assert!((2..=4).contains(&attempts), "backoff: 0, 0.5, 1.5 (then 3.5) s; got {attempts} attempts");
 }
+
+/// sseclient-py, over Python's `requests` (as most Python SSE code reads
+/// streams), receives each event as it is published, on the events path
+/// and on the Mercure path: `requests` reads a body of unknown length in
+/// blocks, so a body that only the end of the connection delimited would
+/// hold small events back until a block filled.
+#[test]
+#[ignore = "needs Python's sseclient-py and requests; scripts/test.sh installs them and runs it"]
+fn python_sseclient_receives_each_event_as_it_is_published() {
+    use std::io::BufRead as _;
+    let serve = Serve::start(&["--keep-alive", "0"]);
+    let script = format!("{}/../tests/python/sseclient_events.py", env!("CARGO_MANIFEST_DIR"));
+    for path in ["/events", "/.well-known/mercure?topic=*"] {
+        let mut child = Command::new("python3")
+            .args([script.as_str(), &serve.url(path), "3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "open\n", "{path}");
+        for i in 0..3 {
+            assert_eq!(serve.publish(&format!(r#"{{"data":"e{i}"}}"#)), 202);
+        }
+        // The script ends after three events, or after 10 s with fewer.
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let out = wait(child, Duration::from_secs(30));
+        assert_eq!(rest, "e0\ne1\ne2\n", "{path}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -456,7 +456,7 @@ fn subscription_events_and_the_subscriptions_api() {
 fn pymercure_publishes_and_consumes() {
     let key = secret_file("pymercure");
     let serve = Serve::start(&["--keep-alive", "0", "--publish-key", key.to_str().unwrap()]);
-    let script = format!("{}/../tests/mercure/pymercure_client.py", env!("CARGO_MANIFEST_DIR"));
+    let script = format!("{}/../tests/python/pymercure_client.py", env!("CARGO_MANIFEST_DIR"));
     let jwt = token(&json!({"mercure": {"publish": ["https://example.com/{+path}"]}}));
     let child = Command::new("python3")
         .args([script.as_str(), &serve.url(HUB), &jwt])
