@@ -137,7 +137,9 @@ pub(crate) enum Event<'a> {
 /// returns `true` or the stream ends.
 pub(crate) async fn each_event(mut body: hyper::body::Incoming, mut on: impl FnMut(Event<'_>) -> bool) {
     use http_body_util::BodyExt as _;
-    let mut parser: Box<sse_wire::Parser<4096, 32, 32>> = Box::default();
+    // Ids up to 64 bytes: `sse serve` writes `urn:uuid:` ids (45 bytes), and an
+    // event whose id does not fit is skipped whole.
+    let mut parser: Box<sse_wire::Parser<4096, 32, 64>> = Box::default();
     let mut done = false;
     while let Some(Ok(frame)) = body.frame().await {
         let Ok(data) = frame.into_data() else { continue };
