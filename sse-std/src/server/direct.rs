@@ -9,17 +9,18 @@
 //!
 //! Invariant: only a head that `head.rs` judged a stream request (of the
 //! events path or the Mercure path) is served here, subscribed by
-//! `open.rs` as the router subscribes it. Every byte written comes from sse-wire (the response heads) or the
-//! hub (frames), and each batch's chunk size line and CRLF. An HTTP/1.1
-//! body is chunked, one chunk per batch (a few bytes per write, the size
-//! line of a small chunk taken from a static table): clients that read a
-//! body in fixed-size blocks (Python's `requests`, under sseclient-py and
-//! pymercure) wait for a whole block of a body delimited by the end of
-//! the connection, but return each chunk as it arrives. An HTTP/1.0 body
-//! ends with the connection. A client that accepts no bytes for `stall_timeout` while
-//! frames wait is closed, whatever the slow-consumer policy. With a
-//! `write_interval`, two writes to a stream are at least that far apart,
-//! unless a full batch waits (such streams keep their own task).
+//! `open.rs` as the router subscribes it. Every byte written comes from
+//! sse-wire (the response heads), the hub (frames), or is a chunk's size
+//! line or CRLF. An HTTP/1.1 body is chunked, one chunk per batch (the
+//! size line of a small chunk taken from a static table): clients that
+//! read a body in fixed-size blocks (Python's `requests`, under
+//! sseclient-py and pymercure) wait for a whole block of a body delimited
+//! by the end of the connection, but return each chunk as it arrives. An
+//! HTTP/1.0 body ends with the connection. A client that accepts no bytes
+//! for `stall_timeout` while frames wait is closed, whatever the
+//! slow-consumer policy. With a `write_interval`, two writes to a stream
+//! are at least that far apart, unless a full batch waits (such streams
+//! keep their own task).
 
 use std::io::IoSlice;
 use std::pin::Pin;

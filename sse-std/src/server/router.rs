@@ -135,32 +135,27 @@ impl Shared {
         opened: Result<Opened, crate::exchange::Answer>,
         too_slow: Arc<Notify>,
     ) -> Response<Body> {
-        let Opened { mut subscriber, last_event_id } = match opened {
+        let Opened { subscriber, last_event_id } = match opened {
             Ok(opened) => opened,
             Err(answer) => return answer.into_response(),
         };
-        // An HTTP/2 stream is ended on its own, never its connection.
-        #[cfg(feature = "tls")]
-        let control = h2::StreamControl::current();
-        #[cfg(feature = "tls")]
-        let mut response = match control {
-            Some(control) => {
-                subscriber.set_disconnect_signal(control.stop_signal());
-                crate::exchange::stream_response(h2::Watched { inner: subscriber, control })
-            }
-            None => {
-                subscriber.set_disconnect_signal(too_slow);
-                crate::exchange::stream_response(subscriber)
-            }
-        };
-        #[cfg(not(feature = "tls"))]
-        let mut response = {
-            subscriber.set_disconnect_signal(too_slow);
-            crate::exchange::stream_response(subscriber)
-        };
+        let mut response = stream_body(subscriber, too_slow);
         if let Some(value) = last_event_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
             response.headers_mut().insert("last-event-id", value);
         }
         response
     }
+}
+
+/// The streaming response of `subscriber`, ended by `too_slow` (the
+/// connection's signal) or, on HTTP/2, by its own stream's control.
+fn stream_body(mut subscriber: crate::Subscriber, too_slow: Arc<Notify>) -> Response<Body> {
+    // An HTTP/2 stream is ended on its own, never its connection.
+    #[cfg(feature = "tls")]
+    if let Some(control) = h2::StreamControl::current() {
+        subscriber.set_disconnect_signal(control.stop_signal());
+        return crate::exchange::stream_response(h2::Watched { inner: subscriber, control });
+    }
+    subscriber.set_disconnect_signal(too_slow);
+    crate::exchange::stream_response(subscriber)
 }
